@@ -1,0 +1,39 @@
+# tprouter: `make demo` shows the router intercepting HTTP, `make test` runs
+# every test. Both install the Debian packages they need when missing, so
+# they work on a fresh Debian machine with Go (run them as root).
+
+GO    ?= go
+BOARD ?= qemu-x86_64
+
+# Debian packages the tests need: ip(8) and nft(8) to build and inspect the
+# namespace lab, and what image/image.mk adds for images and QEMU.
+TEST_DEBS := iproute2 nftables ca-certificates
+-include image/image.mk
+DEBS := $(sort $(TEST_DEBS) $(IMAGE_DEBS))
+
+.PHONY: all deps test vet demo bench image clean
+
+all: test
+
+# deps installs the Debian packages that are missing (apt-get needs root).
+deps:
+	@missing=""; for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting" >&2; exit 1; }
+
+# test runs every test. Tests that need root or kernel features fail under
+# CI=true when those are missing and skip with the reason elsewhere.
+test: deps vet
+	$(GO) test -count=1 -timeout 40m ./...
+
+clean:
+	rm -rf build
