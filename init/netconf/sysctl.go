@@ -1,0 +1,61 @@
+package netconf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// sysctl is one /proc/sys setting; key uses slashes, so interface names
+// with dots (VLANs) need no escaping.
+type sysctl struct{ key, value string }
+
+// sysctls returns the settings of a forwarding TPROXY router whose links
+// are named wan and lan (empty names, links that were not found, are
+// skipped).
+//
+// Reverse-path filtering is off on the LAN and in "all" (the kernel uses
+// the maximum of "all" and the link's value): packets that TPROXY diverts
+// to a local socket have a destination the router does not own, and strict
+// filtering would drop them and the replies to the proxy's spoofed
+// connections. The WAN keeps loose filtering, which still drops sources
+// that are not routable at all. accept_ra=2 lets the WAN take its IPv6
+// default route from router advertisements although forwarding is on.
+func sysctls(wan string, lan []string) []sysctl {
+	s := []sysctl{
+		{"net/ipv4/ip_forward", "1"},
+		{"net/ipv6/conf/all/forwarding", "1"},
+		{"net/ipv4/conf/all/rp_filter", "0"},
+	}
+	for _, l := range lan {
+		if l != "" {
+			s = append(s, sysctl{"net/ipv4/conf/" + l + "/rp_filter", "0"})
+		}
+	}
+	if wan != "" {
+		s = append(s,
+			sysctl{"net/ipv4/conf/" + wan + "/rp_filter", "2"},
+			sysctl{"net/ipv6/conf/" + wan + "/accept_ra", "2"})
+	}
+	return s
+}
+
+func (a *applier) sysctls(wan string, lan []string) error {
+	var errs []error
+	for _, s := range sysctls(wan, lan) {
+		// Not os.WriteFile: sysctl files must not be created.
+		path := filepath.Join(a.procSys, s.key)
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err == nil {
+			_, err = f.WriteString(s.value)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sysctl %s=%s: %w", s.key, s.value, err))
+		}
+	}
+	return errors.Join(errs...)
+}
