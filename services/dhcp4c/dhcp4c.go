@@ -1,0 +1,52 @@
+// Command dhcp4c is the router's DHCPv4 client on its WAN link. It
+// configures the lease's address and default route, writes the lease to a
+// state file, and keeps the lease renewed. On SIGTERM it exits without
+// releasing the lease: a router keeps its address across restarts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"tprouter/services/dhcp4c/client"
+)
+
+func main() {
+	log.SetFlags(0)
+	fs := flag.NewFlagSet("dhcp4c", flag.ContinueOnError)
+	iface := fs.String("iface", "eth0", "WAN `link` to configure")
+	state := fs.String("state", "/run/tprouter/dhcp4c.json", "state `file`: the current lease, for other services and the next start")
+	verbose := fs.Bool("v", false, "log every DHCP message")
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(os.Args[1:])
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stderr)
+		fs.Usage()
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dhcp4c: %v (see dhcp4c -h)\n", err)
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	c, err := client.New(client.Config{Iface: *iface, State: *state, Verbose: *verbose}, log.Default())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := c.Run(ctx); err != nil {
+		log.Fatal(err)
+	}
+	log.Print("stopping; the lease stays applied")
+}
