@@ -1,0 +1,303 @@
+package boot
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/u-root/u-root/pkg/kmodule"
+	"golang.org/x/sys/unix"
+
+	"tprouter/qemu/lab"
+)
+
+// Tests that change the mount table or the host name run in a child
+// process in new namespaces (the test binary re-executed with helperEnv),
+// so the machine running the tests keeps its own.
+const helperEnv = "BOOT_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	if h := os.Getenv(helperEnv); h != "" {
+		os.Exit(helper(h))
+	}
+	os.Exit(m.Run())
+}
+
+func helper(h string) int {
+	what, arg, _ := strings.Cut(h, ":")
+	switch what {
+	case "mount":
+		// Keep our mounts from propagating to the parent namespace.
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			fmt.Println("make / private:", err)
+			return 1
+		}
+		for i := range 2 { // the second run must change nothing
+			if err := Mount(arg); err != nil {
+				fmt.Printf("Mount #%d: %v\n", i+1, err)
+				return 1
+			}
+		}
+		b, _ := os.ReadFile("/proc/self/mountinfo")
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) > 4 && strings.HasPrefix(f[4], arg+"/") {
+				_, after, _ := strings.Cut(l, " - ")
+				fmt.Println(strings.TrimPrefix(f[4], arg), strings.Fields(after)[0])
+			}
+		}
+	case "hostname":
+		if err := SetHostname(arg); err != nil {
+			fmt.Println(err)
+			return 1
+		}
+		name, _ := os.Hostname()
+		fmt.Println(name)
+	}
+	return 0
+}
+
+// inNamespaces runs the helper in new namespaces and returns its output.
+func inNamespaces(t *testing.T, flags uintptr, h string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		lab.Unavailable(t, "needs root to create mount and UTS namespaces")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"="+h)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper %s: %v\n%s", h, err, out)
+	}
+	return string(out)
+}
+
+func TestMount(t *testing.T) {
+	root := t.TempDir()
+	out := inNamespaces(t, unix.CLONE_NEWNS, "mount:"+root)
+	got := strings.Fields(out)
+	want := []string{"/proc", "proc", "/sys", "sysfs", "/dev", "devtmpfs", "/dev/pts", "devpts", "/run", "tmpfs", "/tmp", "tmpfs"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("mounted (mount point, type):\n%s\nwant each once: %v", out, want)
+	}
+}
+
+func TestSetHostname(t *testing.T) {
+	if out := inNamespaces(t, unix.CLONE_NEWUTS, "hostname:gw.example"); out != "gw.example\n" {
+		t.Errorf("host name %q, want gw.example", out)
+	}
+}
+
+func TestUnescape(t *testing.T) {
+	if got := unescape(`/mnt/a\040b\\c\0`); got != `/mnt/a b\\c\0` {
+		t.Errorf("unescape = %q", got)
+	}
+}
+
+func TestParseModules(t *testing.T) {
+	mods, err := ParseModules(strings.NewReader(`
+# board qemu-x86_64
+virtio_net
+  nf_tables   debug=1  x=2   # trailing comment
+button
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Module{{"virtio_net", ""}, {"nf_tables", "debug=1 x=2"}, {"button", ""}}
+	if !reflect.DeepEqual(mods, want) {
+		t.Errorf("ParseModules = %+v, want %+v", mods, want)
+	}
+}
+
+// TestLoadModules loads from a made-up module tree in dry-run mode: each
+// module comes after its dependencies, built-ins count as loaded, and a
+// missing module is an error naming it that does not stop the others.
+func TestLoadModules(t *testing.T) {
+	root := t.TempDir()
+	const kver = "6.1.0-test"
+	dir := filepath.Join(root, "lib/modules", kver)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(`kernel/net/netfilter/nf_tables.ko: kernel/lib/libcrc32c.ko
+kernel/lib/libcrc32c.ko:
+kernel/net/netfilter/nft_tproxy.ko: kernel/net/ipv4/netfilter/nf_tproxy_ipv4.ko kernel/net/netfilter/nf_tables.ko
+kernel/net/ipv4/netfilter/nf_tproxy_ipv4.ko: kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko
+kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko:
+kernel/drivers/net/virtio_net.ko.xz: kernel/net/core/failover.ko
+kernel/net/core/failover.ko:
+`), 0o644)
+	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/drivers/acpi/button.ko\n"), 0o644)
+	sys := filepath.Join(root, "sys/module")
+	os.MkdirAll(filepath.Join(sys, "evdev"), 0o755)
+	list := filepath.Join(root, "modules")
+	os.WriteFile(list, []byte("virtio-net\nnft_tproxy\nnf_tables\nbutton\nnosuch\nevdev\n"), 0o644)
+
+	var mu sync.Mutex
+	var order []string
+	m := Modules{File: list, SysModule: sys, Probe: kmodule.ProbeOpts{
+		RootDir: root, KVer: kver, IgnoreProcMods: true,
+		DryRunCB: func(path string) {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".xz"), ".ko"))
+		},
+	}}
+	loaded, errs := m.Load()
+	if want := []string{"virtio-net", "nft_tproxy", "nf_tables", "button", "evdev"}; !reflect.DeepEqual(loaded, want) {
+		t.Errorf("loaded %v, want %v", loaded, want)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "module nosuch: ") {
+		t.Errorf("errors %v, want one for nosuch", errs)
+	}
+	pos := map[string]int{}
+	for i, m := range order {
+		if _, dup := pos[m]; dup {
+			t.Errorf("%s loaded twice: %v", m, order)
+		}
+		pos[m] = i
+	}
+	for _, dep := range [][2]string{
+		{"failover", "virtio_net"}, {"nf_defrag_ipv4", "nf_tproxy_ipv4"}, {"nf_tproxy_ipv4", "nft_tproxy"},
+		{"nf_tables", "nft_tproxy"}, {"libcrc32c", "nf_tables"},
+	} {
+		a, okA := pos[dep[0]]
+		b, okB := pos[dep[1]]
+		if !okA || !okB || a > b {
+			t.Errorf("%s must load before %s; order %v", dep[0], dep[1], order)
+		}
+	}
+	if len(order) != 7 {
+		sort.Strings(order)
+		t.Errorf("loaded files %v, want 7 (no built-ins)", order)
+	}
+}
+
+func TestLoadModulesErrors(t *testing.T) {
+	root := t.TempDir()
+	if loaded, errs := (Modules{File: filepath.Join(root, "none")}).Load(); loaded != nil || errs != nil {
+		t.Errorf("without a list: %v %v, want nothing", loaded, errs)
+	}
+	list := filepath.Join(root, "modules")
+	os.WriteFile(list, []byte("nf_tables\n"), 0o644)
+	_, errs := Modules{File: list, Probe: kmodule.ProbeOpts{RootDir: root, KVer: "x"}}.Load()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "modules.dep") {
+		t.Errorf("without modules.dep: %v", errs)
+	}
+	// kmodule panics on a line without ':'.
+	os.MkdirAll(filepath.Join(root, "lib/modules/x"), 0o755)
+	os.WriteFile(filepath.Join(root, "lib/modules/x/modules.dep"), []byte("garbage\n"), 0o644)
+	_, errs = Modules{File: list, Probe: kmodule.ProbeOpts{RootDir: root, KVer: "x"}}.Load()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "malformed modules.dep") {
+		t.Errorf("with a malformed modules.dep: %v", errs)
+	}
+}
+
+func event(typ, code uint16, value int32) []byte {
+	b := make([]byte, eventSize)
+	binary.NativeEndian.PutUint16(b[eventSize-8:], typ)
+	binary.NativeEndian.PutUint16(b[eventSize-6:], code)
+	binary.NativeEndian.PutUint32(b[eventSize-4:], uint32(value))
+	return b
+}
+
+func TestPowerButton(t *testing.T) {
+	dir := t.TempDir()
+	var events []byte
+	events = append(events, event(evKey, 30, 1)...)       // KEY_A down
+	events = append(events, event(0x04, 4, 116)...)       // EV_MSC scan code
+	events = append(events, event(evKey, keyPower, 1)...) // power down
+	events = append(events, event(0, 0, 0)...)            // EV_SYN
+	events = append(events, event(evKey, keyPower, 0)...) // power up
+	os.WriteFile(filepath.Join(dir, "event0"), events, 0o644)
+	os.WriteFile(filepath.Join(dir, "event1"), event(evKey, 30, 1), 0o644)
+
+	presses := make(chan string, 10)
+	b := &PowerButton{Glob: filepath.Join(dir, "event*"), Rescan: time.Hour,
+		Press: func(dev string) { presses <- dev }, Log: t.Logf}
+	b.Watch()
+	select {
+	case dev := <-presses:
+		if dev != filepath.Join(dir, "event0") {
+			t.Errorf("press on %s, want event0", dev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no press seen")
+	}
+	select {
+	case dev := <-presses:
+		t.Errorf("second press on %s", dev)
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func TestShutdownSignals(t *testing.T) {
+	var mu sync.Mutex
+	var steps []string
+	step := func(s string) {
+		mu.Lock()
+		defer mu.Unlock()
+		steps = append(steps, s)
+	}
+	rebooted := make(chan int, 2)
+	s := &Shutdown{
+		Stop:  func() { step("stop") },
+		Flush: func() { step("flush") },
+		Log:   func(f string, a ...any) { step(fmt.Sprintf(f, a...)) },
+		sync:  func() { step("sync") },
+		reboot: func(cmd int) error {
+			rebooted <- cmd
+			return nil
+		},
+	}
+	s.HandleSignals()
+	defer func() {
+		for sig := range Signals {
+			signal.Reset(sig)
+		}
+	}()
+	syscall.Kill(os.Getpid(), syscall.SIGUSR2)
+	select {
+	case cmd := <-rebooted:
+		if cmd != unix.LINUX_REBOOT_CMD_POWER_OFF {
+			t.Errorf("reboot(%#x), want LINUX_REBOOT_CMD_POWER_OFF", cmd)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGUSR2 did not power off")
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case cmd := <-rebooted:
+		t.Errorf("second shutdown: reboot(%#x)", cmd)
+	default:
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{"got SIGUSR2: power off", "stop", "sync", "power off now", "flush", "got SIGTERM: already shutting down"}
+	if !reflect.DeepEqual(steps, want) {
+		t.Errorf("steps %q, want %q", steps, want)
+	}
+}
+
+func TestActions(t *testing.T) {
+	for sig, want := range map[syscall.Signal]int{
+		syscall.SIGTERM: unix.LINUX_REBOOT_CMD_RESTART,
+		syscall.SIGUSR1: unix.LINUX_REBOOT_CMD_HALT,
+		syscall.SIGUSR2: unix.LINUX_REBOOT_CMD_POWER_OFF,
+	} {
+		if got := Signals[sig].cmd(); got != want {
+			t.Errorf("%v: %#x, want %#x", sig, got, want)
+		}
+	}
+}

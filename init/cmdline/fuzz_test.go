@@ -1,0 +1,62 @@
+package cmdline
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParse checks that no command line makes Parse panic, and that what
+// it returns is always a configuration init can use.
+func FuzzParse(f *testing.F) {
+	for _, seed := range []string{
+		"",
+		"console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1\n",
+		`tprouter.hostname="a b" tprouter.wan="`,
+		`"tprouter.lan=eth1,eth2" tprouter.lan.addr=192.0.2.1/24,2001:db8:1::1/64`,
+		"tprouter.wan.addr=dhcp tprouter.wan.gw=198.51.100.1,fe80::1 tprouter.dns=::1",
+		"tprouter.intercept=80,443,0 tprouter.proxy.port=65536 tprouter.failmode=x",
+		"tprouter.exempt=192.0.2.0/33 tprouter.spoof tprouter.nat= tprouter.shell=on",
+		"tprouter.status.port=3129 tprouter.proxy.port=3129 tprouter.dhcpd=off tprouter.ra=1",
+		"tprouter.wan=02:00:00:00:02:01 tprouter.lan=02:00:00:00:02:01",
+		"tprouter.lan.addr=192.0.2.1/32,2001:db8::1/128 tprouter.bogus=1 Tprouter.x",
+		"\"\"\"=\"= = tprouter.=\x00\xff -- tprouter.wan=",
+		"tprouter.exempt=::ffff:1.2.3.4 tprouter.exempt=1.2.3.4/8",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		c, probs := Parse(line)
+		r := c.Router
+		if r.ProxyPort == 0 {
+			t.Error("ProxyPort 0")
+		}
+		if c.Hostname == "" || len(c.Hostname) > 64 {
+			t.Errorf("Hostname %q", c.Hostname)
+		}
+		if r.WAN.Name == "" && len(r.WAN.MAC) == 0 {
+			t.Error("WAN without name or MAC")
+		}
+		for _, l := range r.LAN {
+			if sameLink(l, r.WAN) {
+				t.Errorf("LAN link %v is the WAN", l)
+			}
+		}
+		if c.StatusPort != 0 && c.StatusPort == r.ProxyPort {
+			t.Error("status port is the proxy port")
+		}
+		for _, p := range append(append(r.LANAddrs, r.WANAddrs...), r.Exempt...) {
+			if !p.IsValid() {
+				t.Errorf("invalid prefix %v", p)
+			}
+		}
+		for _, p := range probs {
+			if !strings.HasPrefix(strings.ToLower(p.Key), Prefix) || p.Using == "" {
+				t.Errorf("problem %+v: want a tprouter key and what is used instead", p)
+			}
+			if s := p.String(); utf8.ValidString(line) && !utf8.ValidString(s) {
+				t.Errorf("problem %q is not valid UTF-8", s)
+			}
+		}
+	})
+}

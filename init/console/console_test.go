@@ -1,0 +1,106 @@
+package console
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the console's writer goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestLineFormat(t *testing.T) {
+	var buf syncBuffer
+	c := New(&buf)
+	c.now = func() time.Time { return time.Date(2026, 11, 25, 22, 0, 0, 123e6, time.FixedZone("CET", 3600)) }
+	l := c.Log("init", 10)
+	l.Printf("hello %s", "world")
+	l.Print("bell\a and escape \x1b[2J\r")
+	if !c.Flush(time.Second) {
+		t.Fatal("Flush timed out")
+	}
+	want := "2026-11-25T21:00:00.123Z init: hello world\n" +
+		"2026-11-25T21:00:00.123Z init: bell? and escape ?[2J\n"
+	if got := buf.String(); got != want {
+		t.Errorf("console:\n%s\nwant:\n%s", got, want)
+	}
+	if got := l.Lines(); len(got) != 2 || got[0].Text != "hello world" {
+		t.Errorf("Lines() = %q", got)
+	}
+}
+
+func TestRing(t *testing.T) {
+	r := NewRing(3)
+	for i := range 5 {
+		r.Add(time.Time{}, fmt.Sprint(i))
+	}
+	var got []string
+	for _, l := range r.Lines() {
+		got = append(got, l.Text)
+	}
+	if strings.Join(got, ",") != "2,3,4" {
+		t.Errorf("Lines() = %v, want [2 3 4]", got)
+	}
+}
+
+// blockedWriter stands for a console stopped with ^S.
+type blockedWriter struct{ release chan struct{} }
+
+func (b blockedWriter) Write(p []byte) (int, error) { <-b.release; return len(p), nil }
+
+func TestNeverBlocks(t *testing.T) {
+	w := blockedWriter{make(chan struct{})}
+	c := New(w)
+	l := c.Log("proxy", 5)
+	done := make(chan struct{})
+	go func() {
+		for range 3 * queueLen {
+			l.Print("x")
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Print blocked on a stuck console")
+	}
+	if c.dropped.Load() == 0 {
+		t.Error("no lines counted as dropped")
+	}
+	if n := len(l.Lines()); n != 5 {
+		t.Errorf("ring has %d lines, want 5", n)
+	}
+	close(w.release)
+}
+
+func TestRecover(t *testing.T) {
+	var buf syncBuffer
+	c := New(&buf)
+	l := c.Log("init", 100)
+	func() {
+		defer l.Recover()
+		panic("boom")
+	}()
+	c.Flush(time.Second)
+	if !strings.Contains(buf.String(), "init: panic: boom") {
+		t.Errorf("console:\n%s\nwant a panic line", buf.String())
+	}
+}

@@ -1,0 +1,129 @@
+// Command init is tprouter's PID 1. It mounts the file systems, reads the
+// kernel command line, loads the board's kernel modules, and hands over
+// to the router package, which configures the network and starts the
+// services under the supervisor. Then it reaps, supervises and waits for
+// a signal or the power button to take the system down.
+//
+// PID 1 must never exit (the kernel panics when it does): every step
+// reports its failure and the boot goes on, panics are recovered, and
+// main ends by waiting forever.
+package main
+
+import (
+	"fmt"
+	stdlog "log"
+	"os"
+	"time"
+
+	"github.com/u-root/u-root/pkg/libinit"
+	"golang.org/x/sys/unix"
+
+	"tprouter/init/boot"
+	"tprouter/init/cmdline"
+	"tprouter/init/console"
+	"tprouter/init/router"
+	"tprouter/init/status"
+	"tprouter/init/supervise"
+)
+
+// shutdownGrace is how long services get between SIGTERM and SIGKILL;
+// the proxy lets requests in flight finish for 10 s.
+const shutdownGrace = 12 * time.Second
+
+func main() {
+	if os.Getpid() != 1 {
+		fmt.Fprintln(os.Stderr, "init: not PID 1: tprouter's init mounts file systems and reboots the machine, so it only runs as the kernel's first process")
+		os.Exit(2)
+	}
+	defer forever()
+	start := time.Now()
+	boot.IgnoreSIGPIPE()
+
+	// Everything else needs /proc and /dev: the console device, the
+	// command line, the module list's dependencies.
+	mountErr := boot.Mount("/")
+	con := console.New(openConsole())
+	log := con.Log("init", supervise.RingLen)
+	defer log.Recover() // runs before forever
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(log) // u-root's packages log through the log package
+	log.Printf("tprouter init starting")
+	if mountErr != nil {
+		log.Printf("mount: %v", mountErr)
+	}
+	libinit.SetEnv()
+
+	// Reap and handle signals before anything can start a process.
+	reaper := supervise.NewReaper(nil)
+	sup := supervise.New(con, log, reaper)
+	down := &boot.Shutdown{
+		Stop:  func() { sup.Shutdown(shutdownGrace) },
+		Flush: func() { con.Flush(2 * time.Second) },
+		Log:   log.Printf,
+	}
+	down.HandleSignals()
+	if err := boot.CtrlAltDel(); err != nil {
+		log.Printf("reboot(LINUX_REBOOT_CMD_CAD_OFF): %v", err)
+	}
+	(&boot.PowerButton{
+		Glob: "/dev/input/event*", Rescan: 5 * time.Second, Log: log.Printf,
+		Press: func(dev string) { down.Do(boot.PowerOff, "power button "+dev) },
+	}).Watch()
+
+	line, err := boot.ReadCmdline()
+	if err != nil {
+		log.Printf("reading the kernel command line: %v; using the defaults", err)
+	}
+	cfg, problems := cmdline.Parse(line)
+	for _, p := range problems {
+		log.Printf("command line: %v", p)
+	}
+	log.Printf("config: %s", cfg.Summary())
+	if err := boot.SetHostname(cfg.Hostname); err != nil {
+		log.Printf("%v", err)
+	}
+
+	t := time.Now()
+	loaded, errs := boot.Modules{File: boot.ModulesFile, SysModule: "/sys/module"}.Load()
+	for _, err := range errs {
+		log.Printf("%v", err)
+	}
+	log.Printf("loaded %d kernel modules from %s in %v", len(loaded), boot.ModulesFile, time.Since(t).Round(time.Millisecond))
+
+	if cfg.Shell {
+		if sh := boot.FindShell(); sh != "" {
+			sup.Add(supervise.Service{Name: "shell", Path: sh, TTY: "/dev/console",
+				Env: append(os.Environ(), "TERM=vt100", "HOME=/")})
+		} else {
+			log.Printf("tprouter.shell=on, but there is no shell at %v", boot.Shells)
+		}
+	}
+
+	(&router.Router{
+		Config: cfg, Log: log, Supervisor: sup,
+		Status: &status.Server{Logs: con.Logs, Services: sup.Status, Orphans: reaper.Orphans, Start: start},
+	}).Start()
+}
+
+// openConsole opens the system console for init's lines. Without
+// O_NOCTTY, PID 1 would make it its controlling terminal, and the rescue
+// shell could not.
+func openConsole() *os.File {
+	f, err := os.OpenFile("/dev/console", os.O_WRONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		return os.Stderr // the kernel's console, if it gave us one
+	}
+	return f
+}
+
+// forever keeps PID 1 alive: after main's work, and after a panic in it.
+// It sleeps rather than blocking on nothing, so that the runtime never
+// sees all goroutines asleep and ends the process.
+func forever() {
+	if r := recover(); r != nil {
+		fmt.Fprintf(os.Stderr, "init: panic: %v\n", r)
+	}
+	for {
+		time.Sleep(time.Hour)
+	}
+}

@@ -1,0 +1,289 @@
+// Package router turns a booted system into the router that the command
+// line describes: it configures the network (netconf, then the firewall),
+// starts the proxy and the address services under the supervisor, opens
+// the status endpoint on the LAN, and says `tprouter: ready` once the
+// proxy listens and the rules are in place.
+//
+// Nothing here gives up: a step that fails is retried with backoff and
+// reported when its error changes, while everything that can run already
+// does.
+package router
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tprouter/init/cmdline"
+	"tprouter/init/config"
+	"tprouter/init/console"
+	"tprouter/init/firewall"
+	"tprouter/init/netconf"
+	"tprouter/init/status"
+	"tprouter/init/supervise"
+)
+
+// Where things are on the router.
+const (
+	// Bin holds the service programs: proxy, dhcp4c, dhcp4d, radvd.
+	Bin = "/bin"
+	// RunDir holds the services' state files (tmpfs: kept across
+	// restarts of a service, not across reboots).
+	RunDir = "/run/tprouter"
+	// ProxyUID and ProxyGID are the proxy's own user and group.
+	ProxyUID, ProxyGID = 3129, 3129
+	// ProxyStatusPort is where the proxy serves its /metrics and
+	// /access.log, on 127.0.0.1, for the status endpoint to fetch.
+	ProxyStatusPort = 9091
+)
+
+// Router brings up the router.
+type Router struct {
+	Config cmdline.Config
+	Log    *console.Log
+	// Supervisor runs the services.
+	Supervisor interface{ Add(supervise.Service) }
+	// Status is the status endpoint's handler, without ProxyStatus,
+	// which Start fills in; nil: no endpoint.
+	Status *status.Server
+
+	// Seams for tests; zero values are the real thing.
+	apply     func(config.Router) (wan string, lan []string, err error)
+	listening func(port uint16) bool
+	bin       string
+	runDir    string
+	retry     time.Duration // first retry delay
+	readyWarn time.Duration // when to say what ready waits for
+}
+
+// Start starts bringing up the router and returns at once.
+func (r *Router) Start() {
+	if r.apply == nil {
+		r.apply = configure
+	}
+	if r.listening == nil {
+		r.listening = func(port uint16) bool { return Listening("/proc/net", port) }
+	}
+	if r.bin == "" {
+		r.bin = Bin
+	}
+	if r.runDir == "" {
+		r.runDir = RunDir
+	}
+	if r.retry == 0 {
+		r.retry = time.Second
+	}
+	if r.readyWarn == 0 {
+		r.readyWarn = 30 * time.Second
+	}
+	go func() {
+		defer r.Log.Recover()
+		r.run()
+	}()
+}
+
+// configure applies the network configuration and the firewall, and
+// returns the kernel's names of the WAN and LAN links.
+func configure(c config.Router) (wan string, lan []string, err error) {
+	var errs []string
+	if err := netconf.Apply(c); err != nil {
+		errs = append(errs, fmt.Sprintf("netconf: %v", err))
+	}
+	wan, lan, err = netconf.Resolve(c)
+	if err != nil {
+		errs = append(errs, fmt.Sprintf("links: %v", err))
+	}
+	if err := firewall.Apply(c, wan, lan); err != nil {
+		errs = append(errs, fmt.Sprintf("firewall: %v", err))
+	}
+	if len(errs) > 0 {
+		return wan, lan, fmt.Errorf("%s", strings.Join(errs, "; "))
+	}
+	return wan, lan, nil
+}
+
+func (r *Router) run() {
+	c := r.Config
+	if err := os.MkdirAll(r.runDir, 0o755); err != nil {
+		r.Log.Printf("mkdir %s: %v", r.runDir, err)
+	}
+	// The proxy needs no configured network to listen, so it starts
+	// first and is ready sooner.
+	r.Supervisor.Add(r.proxy())
+
+	applied := make(chan struct{})
+	go func() {
+		defer r.Log.Recover()
+		r.waitReady(applied)
+	}()
+
+	started := map[string]bool{}
+	statusUp := false
+	delay, lastErr := r.retry, ""
+	for {
+		wan, lan, err := r.apply(c.Router)
+		// Services whose link is known start now; the rest on a later
+		// round.
+		for _, svc := range r.addressServices(wan, lan) {
+			if !started[svc.Name] {
+				started[svc.Name] = true
+				r.Supervisor.Add(svc)
+			}
+		}
+		if !statusUp && len(lan) > 0 && lan[0] != "" {
+			statusUp = r.serveStatus(lan[0])
+		}
+		if err == nil {
+			if lastErr != "" {
+				r.Log.Printf("network configured")
+			}
+			close(applied)
+			return
+		}
+		if e := err.Error(); e != lastErr {
+			r.Log.Printf("configuring the network: %v; retrying", err)
+			lastErr = e
+		}
+		time.Sleep(delay)
+		delay = min(2*delay, 30*time.Second)
+	}
+}
+
+// waitReady prints `tprouter: ready` once the network is configured and
+// the proxy listens, and says what it still waits for when that takes
+// long.
+func (r *Router) waitReady(applied chan struct{}) {
+	port := r.Config.Router.ProxyPort
+	start := time.Now()
+	warned := false
+	for {
+		net := false
+		select {
+		case <-applied:
+			net = true
+		default:
+		}
+		proxy := r.listening(port)
+		if net && proxy {
+			r.Log.Printf("tprouter: ready")
+			return
+		}
+		if !warned && time.Since(start) >= r.readyWarn {
+			warned = true
+			var waiting []string
+			if !net {
+				waiting = append(waiting, "the network configuration and firewall rules")
+			}
+			if !proxy {
+				waiting = append(waiting, fmt.Sprintf("the proxy to listen on port %d", port))
+			}
+			r.Log.Printf("not ready after %v: waiting for %s", r.readyWarn, strings.Join(waiting, " and "))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// serveStatus opens the status endpoint on the LAN addresses of link.
+func (r *Router) serveStatus(link string) bool {
+	c := r.Config
+	if r.Status == nil || c.StatusPort == 0 {
+		return true
+	}
+	var addrs []netip.Addr
+	for _, p := range c.Router.LANAddrs {
+		addrs = append(addrs, p.Addr())
+	}
+	ls, err := status.Listen(addrs, c.StatusPort, link)
+	if err != nil {
+		r.Log.Printf("status endpoint: %v", err)
+		return false
+	}
+	r.Status.ProxyStatus = r.proxyStatusAddr()
+	status.Serve(ls, r.Status.Handler(), r.Log.Printf)
+	var urls []string
+	for _, l := range ls {
+		urls = append(urls, "http://"+l.Addr().String()+"/")
+	}
+	r.Log.Printf("status endpoint on %s (%s only)", strings.Join(urls, " and "), link)
+	return true
+}
+
+func (r *Router) proxyStatusAddr() string {
+	port := ProxyStatusPort
+	if r.Config.Router.ProxyPort == ProxyStatusPort {
+		port++ // the proxy listens on the wildcard address there
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
+}
+
+// proxy is the proxy's service: its own user, with CAP_NET_ADMIN for
+// IP_TRANSPARENT, and CAP_NET_BIND_SERVICE when its port needs it.
+func (r *Router) proxy() supervise.Service {
+	c := r.Config
+	caps := []supervise.Cap{unix.CAP_NET_ADMIN}
+	if c.Router.ProxyPort < 1024 {
+		caps = append(caps, unix.CAP_NET_BIND_SERVICE)
+	}
+	return supervise.Service{
+		Name: "proxy",
+		Path: filepath.Join(r.bin, "proxy"),
+		Args: []string{
+			fmt.Sprintf("-listen=:%d", c.Router.ProxyPort),
+			"-access-log=-",
+			fmt.Sprintf("-spoof=%t", c.Spoof),
+			"-status=" + r.proxyStatusAddr(),
+			"-name=" + c.Hostname,
+		},
+		User: &supervise.User{UID: ProxyUID, GID: ProxyGID, Caps: caps},
+	}
+}
+
+// addressServices are the DHCP and RA services the configuration asks
+// for, on the links named wan and lan (netconf.Resolve); a service whose
+// link is not known yet is left out.
+func (r *Router) addressServices(wan string, lan []string) []supervise.Service {
+	c := r.Config
+	var v4, v6 bool
+	for _, p := range c.Router.LANAddrs {
+		v4 = v4 || p.Addr().Is4()
+		v6 = v6 || p.Addr().Is6()
+	}
+	var dns4, dns6 []string
+	for _, a := range c.Router.DNS {
+		if a.Is4() {
+			dns4 = append(dns4, a.String())
+		} else {
+			dns6 = append(dns6, a.String())
+		}
+	}
+	var lan0 string
+	if len(lan) > 0 {
+		lan0 = lan[0]
+	}
+
+	var svcs []supervise.Service
+	if c.WANDHCP() && wan != "" {
+		svcs = append(svcs, supervise.Service{Name: "dhcp4c", Path: filepath.Join(r.bin, "dhcp4c"),
+			Args: []string{"-iface=" + wan, "-state=" + filepath.Join(r.runDir, "dhcp4c.json")}})
+	}
+	if c.DHCPD && v4 && lan0 != "" {
+		args := []string{"-iface=" + lan0, "-leases=" + filepath.Join(r.runDir, "dhcp4d.json")}
+		if len(dns4) > 0 {
+			args = append(args, "-dns="+strings.Join(dns4, ","))
+		}
+		svcs = append(svcs, supervise.Service{Name: "dhcp4d", Path: filepath.Join(r.bin, "dhcp4d"), Args: args})
+	}
+	if c.RA && v6 && lan0 != "" {
+		args := []string{"-iface=" + lan0}
+		if len(dns6) > 0 {
+			args = append(args, "-rdnss="+strings.Join(dns6, ","))
+		}
+		svcs = append(svcs, supervise.Service{Name: "radvd", Path: filepath.Join(r.bin, "radvd"), Args: args})
+	}
+	return svcs
+}

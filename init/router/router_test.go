@@ -1,0 +1,185 @@
+package router
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"tprouter/init/cmdline"
+	"tprouter/init/config"
+	"tprouter/init/console"
+	"tprouter/init/supervise"
+)
+
+func TestListening(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := uint16(l.Addr().(*net.TCPAddr).Port)
+		if !Listening("/proc/net", port) {
+			t.Errorf("%s port %d: not listening", addr, port)
+		}
+		l.Close()
+		if Listening("/proc/net", port) {
+			t.Errorf("%s port %d: listening after Close", addr, port)
+		}
+	}
+}
+
+func TestServices(t *testing.T) {
+	c, probs := cmdline.Parse("tprouter.hostname=gw tprouter.proxy.port=80 tprouter.spoof=off " +
+		"tprouter.lan.addr=192.0.2.1/24,2001:db8:1::1/64 tprouter.dns=198.51.100.53,2001:db8:2::53")
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	r := &Router{Config: c, bin: "/bin", runDir: "/run/tprouter"}
+	p := r.proxy()
+	want := supervise.Service{
+		Name: "proxy", Path: "/bin/proxy",
+		Args: []string{"-listen=:80", "-access-log=-", "-spoof=false", "-status=127.0.0.1:9091", "-name=gw"},
+		User: &supervise.User{UID: 3129, GID: 3129, Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE}},
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("proxy:\n%+v\nwant\n%+v", p, want)
+	}
+
+	got := names(r.addressServices("wan0", []string{"lan0"}))
+	for _, w := range []string{
+		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c.json",
+		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d.json -dns=198.51.100.53",
+		"radvd /bin/radvd -iface=lan0 -rdnss=2001:db8:2::53",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("services:\n%s\nlack %s", got, w)
+		}
+	}
+
+	// Static WAN, DHCP server off, IPv4-only LAN: nothing to run.
+	c, _ = cmdline.Parse("tprouter.wan.addr=198.51.100.1/24 tprouter.dhcpd=off")
+	r = &Router{Config: c, bin: "/bin", runDir: "/run/tprouter"}
+	if got := names(r.addressServices("eth0", []string{"eth1"})); got != "" {
+		t.Errorf("services %s, want none", got)
+	}
+	// Links not known yet: nothing either.
+	c, _ = cmdline.Parse("")
+	r = &Router{Config: c}
+	if got := names(r.addressServices("", nil)); got != "" {
+		t.Errorf("services %s, want none", got)
+	}
+	// The proxy's status port moves out of the way of its listener.
+	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
+	if got := (&Router{Config: c}).proxyStatusAddr(); got != "127.0.0.1:9092" {
+		t.Errorf("proxyStatusAddr = %s", got)
+	}
+}
+
+func names(svcs []supervise.Service) string {
+	var s []string
+	for _, svc := range svcs {
+		s = append(s, svc.Name+" "+svc.Path+" "+strings.Join(svc.Args, " "))
+	}
+	return strings.Join(s, "\n")
+}
+
+type fakeSupervisor struct {
+	mu    sync.Mutex
+	added []string
+}
+
+func (f *fakeSupervisor) Add(s supervise.Service) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.added = append(f.added, s.Name)
+}
+
+func (f *fakeSupervisor) names() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.added...)
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestStart runs the bring-up with a network that fails twice (the LAN
+// link appears late) and a proxy that listens after a while: services
+// start as their links become known, errors are reported once each, and
+// ready comes when both are done.
+func TestStart(t *testing.T) {
+	var buf syncBuffer
+	con := console.New(&buf)
+	c, _ := cmdline.Parse("tprouter.status.port=off")
+	var mu sync.Mutex
+	calls := 0
+	proxyUp := false
+	sup := &fakeSupervisor{}
+	r := &Router{
+		Config: c, Log: con.Log("init", 100), Supervisor: sup,
+		apply: func(config.Router) (string, []string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if calls < 3 {
+				return "eth0", []string{""}, errors.New(`links: no link named "eth1"`)
+			}
+			return "eth0", []string{"eth1"}, nil
+		},
+		listening: func(port uint16) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return port == 3129 && proxyUp
+		},
+		runDir: t.TempDir(), retry: 10 * time.Millisecond, readyWarn: 100 * time.Millisecond,
+	}
+	r.Start()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(buf.String(), "not ready after") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	proxyUp = true
+	mu.Unlock()
+	for !strings.Contains(buf.String(), "init: tprouter: ready") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	con.Flush(time.Second)
+	out := buf.String()
+	if !strings.Contains(out, "init: tprouter: ready") {
+		t.Fatalf("not ready:\n%s", out)
+	}
+	if n := strings.Count(out, "configuring the network: links: no link named"); n != 1 {
+		t.Errorf("error reported %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "init: network configured") {
+		t.Errorf("no recovery line:\n%s", out)
+	}
+	if got, want := sup.names(), []string{"proxy", "dhcp4c", "dhcp4d"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("started %v, want %v (dhcp4d once eth1 is known; no radvd without IPv6)", got, want)
+	}
+	if i, j := strings.Index(out, "network configured"), strings.Index(out, "tprouter: ready"); i > j {
+		t.Errorf("ready before the network was configured:\n%s", out)
+	}
+}
