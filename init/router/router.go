@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -87,24 +88,49 @@ func (r *Router) Start() {
 	}()
 }
 
-// configure applies the network configuration and the firewall, and
+// configure puts the firewall in place, then configures the network, and
 // returns the kernel's names of the WAN and LAN links.
+//
+// The firewall comes first because netconf turns on forwarding: a router
+// that forwards without its ruleset lets the WAN into the LAN. When the
+// firewall cannot be applied, forwarding is turned off again and stays
+// off until a later round applies it; the LAN is still served.
 func configure(c config.Router) (wan string, lan []string, err error) {
 	var errs []string
+	wan, lan, _ = netconf.Resolve(c) // names before netconf renames links
+	fwErr := firewall.Apply(c, wan, lan)
 	if err := netconf.Apply(c); err != nil {
 		errs = append(errs, fmt.Sprintf("netconf: %v", err))
 	}
-	wan, lan, err = netconf.Resolve(c)
+	wan2, lan2, err := netconf.Resolve(c)
 	if err != nil {
 		errs = append(errs, fmt.Sprintf("links: %v", err))
 	}
-	if err := firewall.Apply(c, wan, lan); err != nil {
-		errs = append(errs, fmt.Sprintf("firewall: %v", err))
+	if fwErr == nil && (wan2 != wan || !slices.Equal(lan2, lan)) {
+		fwErr = firewall.Apply(c, wan2, lan2) // links were renamed
+	}
+	if fwErr != nil {
+		errs = append(errs, fmt.Sprintf("firewall: %v", fwErr))
+		if err := forwarding("0"); err != nil {
+			errs = append(errs, err.Error())
+		} else {
+			errs = append(errs, "forwarding stays off until the firewall is in place")
+		}
 	}
 	if len(errs) > 0 {
-		return wan, lan, fmt.Errorf("%s", strings.Join(errs, "; "))
+		return wan2, lan2, fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
-	return wan, lan, nil
+	return wan2, lan2, nil
+}
+
+// forwarding sets IPv4 and IPv6 forwarding to v ("0" or "1").
+func forwarding(v string) error {
+	for _, k := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
+		if err := os.WriteFile(k, []byte(v), 0); err != nil {
+			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
+		}
+	}
+	return nil
 }
 
 func (r *Router) run() {
