@@ -1,8 +1,8 @@
 // Package router turns a booted system into the router that the command
 // line describes: it configures the network (netconf, then the firewall),
-// starts the proxy and the address services under the supervisor, opens
-// the status endpoint on the LAN, and says `tprouter: ready` once the
-// proxy listens and the rules are in place.
+// starts the proxy, the address services and the DNS forwarder under the
+// supervisor, opens the status endpoint on the LAN, and says
+// `tprouter: ready` once the proxy listens and the rules are in place.
 //
 // Nothing here gives up: a step that fails is retried with backoff and
 // reported when its error changes, while everything that can run already
@@ -31,13 +31,16 @@ import (
 
 // Where things are on the router.
 const (
-	// Bin holds the service programs: proxy, dhcp4c, dhcp4d, radvd.
+	// Bin holds the service programs: proxy, dhcp4c, dhcp4d, radvd,
+	// dnsfwd.
 	Bin = "/bin"
 	// RunDir holds the services' state files (tmpfs: kept across
 	// restarts of a service, not across reboots).
 	RunDir = "/run/tprouter"
 	// ProxyUID and ProxyGID are the proxy's own user and group.
 	ProxyUID, ProxyGID = 3129, 3129
+	// DNSUID and DNSGID are the DNS forwarder's own user and group.
+	DNSUID, DNSGID = 3053, 3053
 	// ProxyStatusPort is where the proxy serves its /metrics and
 	// /access.log, on 127.0.0.1, for the status endpoint to fetch.
 	ProxyStatusPort = 9091
@@ -155,7 +158,7 @@ func (r *Router) run() {
 		wan, lan, err := r.apply(c.Router)
 		// Services whose link is known start now; the rest on a later
 		// round.
-		for _, svc := range r.addressServices(wan, lan) {
+		for _, svc := range r.services(wan, lan) {
 			if !started[svc.Name] {
 				started[svc.Name] = true
 				r.Supervisor.Add(svc)
@@ -269,23 +272,33 @@ func (r *Router) proxy() supervise.Service {
 	}
 }
 
+// services are the services that run on the links named wan and lan
+// (netconf.Resolve): the address services and the DNS forwarder; a
+// service whose link is not known yet is left out.
+func (r *Router) services(wan string, lan []string) []supervise.Service {
+	svcs := r.addressServices(wan, lan)
+	if len(lan) > 0 && lan[0] != "" && len(r.Config.Router.LANAddrs) > 0 {
+		svcs = append(svcs, r.dnsfwd(lan[0]))
+	}
+	return svcs
+}
+
 // addressServices are the DHCP and RA services the configuration asks
-// for, on the links named wan and lan (netconf.Resolve); a service whose
-// link is not known yet is left out.
+// for, on the links named wan and lan; a service whose link is not known
+// yet is left out.
+//
+// dhcp4d and radvd hand out the router's own LAN address as the DNS
+// server (their default), where dnsfwd answers, also when tprouter.dns
+// is set: a DHCP client keeps the DNS servers of its lease until it
+// renews it, hours later, so servers handed out directly would linger on
+// the LAN after tprouter.dns or the WAN lease changed. The router's
+// address stays, and a change takes effect at once, in one place.
 func (r *Router) addressServices(wan string, lan []string) []supervise.Service {
 	c := r.Config
 	var v4, v6 bool
 	for _, p := range c.Router.LANAddrs {
 		v4 = v4 || p.Addr().Is4()
 		v6 = v6 || p.Addr().Is6()
-	}
-	var dns4, dns6 []string
-	for _, a := range c.Router.DNS {
-		if a.Is4() {
-			dns4 = append(dns4, a.String())
-		} else {
-			dns6 = append(dns6, a.String())
-		}
 	}
 	var lan0 string
 	if len(lan) > 0 {
@@ -295,21 +308,48 @@ func (r *Router) addressServices(wan string, lan []string) []supervise.Service {
 	var svcs []supervise.Service
 	if c.WANDHCP() && wan != "" {
 		svcs = append(svcs, supervise.Service{Name: "dhcp4c", Path: filepath.Join(r.bin, "dhcp4c"),
-			Args: []string{"-iface=" + wan, "-state=" + filepath.Join(r.runDir, "dhcp4c.json")}})
+			Args: []string{"-iface=" + wan, "-state=" + r.leaseFile()}})
 	}
 	if c.DHCPD && v4 && lan0 != "" {
-		args := []string{"-iface=" + lan0, "-leases=" + filepath.Join(r.runDir, "dhcp4d.json")}
-		if len(dns4) > 0 {
-			args = append(args, "-dns="+strings.Join(dns4, ","))
-		}
-		svcs = append(svcs, supervise.Service{Name: "dhcp4d", Path: filepath.Join(r.bin, "dhcp4d"), Args: args})
+		svcs = append(svcs, supervise.Service{Name: "dhcp4d", Path: filepath.Join(r.bin, "dhcp4d"),
+			Args: []string{"-iface=" + lan0, "-leases=" + filepath.Join(r.runDir, "dhcp4d.json")}})
 	}
 	if c.RA && v6 && lan0 != "" {
-		args := []string{"-iface=" + lan0}
-		if len(dns6) > 0 {
-			args = append(args, "-rdnss="+strings.Join(dns6, ","))
-		}
-		svcs = append(svcs, supervise.Service{Name: "radvd", Path: filepath.Join(r.bin, "radvd"), Args: args})
+		svcs = append(svcs, supervise.Service{Name: "radvd", Path: filepath.Join(r.bin, "radvd"),
+			Args: []string{"-iface=" + lan0}})
 	}
 	return svcs
+}
+
+// leaseFile is where dhcp4c keeps the WAN lease.
+func (r *Router) leaseFile() string { return filepath.Join(r.runDir, "dhcp4c.json") }
+
+// dnsfwd is the DNS forwarder on the LAN link lan0: it listens on the
+// configured LAN addresses (it binds them before netconf has added them)
+// and on that link only, and asks the servers of tprouter.dns first, then
+// those of the WAN lease. It runs as its own user, with
+// CAP_NET_BIND_SERVICE for port 53 and nothing else: it only forwards,
+// and reads the lease file, which everyone may read.
+func (r *Router) dnsfwd(lan0 string) supervise.Service {
+	c := r.Config
+	var listen, upstream []string
+	for _, p := range c.Router.LANAddrs {
+		listen = append(listen, p.Addr().String())
+	}
+	for _, a := range c.Router.DNS {
+		upstream = append(upstream, a.String())
+	}
+	args := []string{"-iface=" + lan0, "-listen=" + strings.Join(listen, ",")}
+	if len(upstream) > 0 {
+		args = append(args, "-upstream="+strings.Join(upstream, ","))
+	}
+	if c.WANDHCP() {
+		args = append(args, "-lease="+r.leaseFile())
+	}
+	return supervise.Service{
+		Name: "dnsfwd",
+		Path: filepath.Join(r.bin, "dnsfwd"),
+		Args: args,
+		User: &supervise.User{UID: DNSUID, GID: DNSGID, Caps: []supervise.Cap{unix.CAP_NET_BIND_SERVICE}},
+	}
 }

@@ -52,28 +52,44 @@ func TestServices(t *testing.T) {
 		t.Errorf("proxy:\n%+v\nwant\n%+v", p, want)
 	}
 
-	got := names(r.addressServices("wan0", []string{"lan0"}))
-	for _, w := range []string{
+	// dhcp4d and radvd hand out the router's own address (no -dns,
+	// -rdnss), where dnsfwd forwards to tprouter.dns and the lease's
+	// servers.
+	got := names(r.services("wan0", []string{"lan0"}))
+	wantSvcs := strings.Join([]string{
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c.json",
-		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d.json -dns=198.51.100.53",
-		"radvd /bin/radvd -iface=lan0 -rdnss=2001:db8:2::53",
-	} {
-		if !strings.Contains(got, w) {
-			t.Errorf("services:\n%s\nlack %s", got, w)
+		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d.json",
+		"radvd /bin/radvd -iface=lan0",
+		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c.json",
+	}, "\n")
+	if got != wantSvcs {
+		t.Errorf("services:\n%s\nwant\n%s", got, wantSvcs)
+	}
+	for _, svc := range r.services("wan0", []string{"lan0"}) {
+		wantUser := svc.Name == "dnsfwd"
+		if (svc.User != nil) != wantUser {
+			t.Errorf("%s: User %+v", svc.Name, svc.User)
+		}
+		if wantUser && !reflect.DeepEqual(*svc.User, supervise.User{UID: 3053, GID: 3053, Caps: []supervise.Cap{unix.CAP_NET_BIND_SERVICE}}) {
+			t.Errorf("dnsfwd: User %+v, want uid/gid 3053 with CAP_NET_BIND_SERVICE only", *svc.User)
 		}
 	}
 
-	// Static WAN, DHCP server off, IPv4-only LAN: nothing to run.
+	// Static WAN, DHCP server off, IPv4-only LAN: only the DNS
+	// forwarder, without upstream servers (it says so) and no lease.
 	c, _ = cmdline.Parse("tprouter.wan.addr=198.51.100.1/24 tprouter.dhcpd=off")
 	r = &Router{Config: c, bin: "/bin", runDir: "/run/tprouter"}
-	if got := names(r.addressServices("eth0", []string{"eth1"})); got != "" {
-		t.Errorf("services %s, want none", got)
+	if got, want := names(r.services("eth0", []string{"eth1"})), "dnsfwd /bin/dnsfwd -iface=eth1 -listen=192.168.1.1"; got != want {
+		t.Errorf("services %s, want %s", got, want)
 	}
-	// Links not known yet: nothing either.
+	// Links not known yet: nothing.
 	c, _ = cmdline.Parse("")
 	r = &Router{Config: c}
-	if got := names(r.addressServices("", nil)); got != "" {
+	if got := names(r.services("", nil)); got != "" {
 		t.Errorf("services %s, want none", got)
+	}
+	if got := names(r.services("eth0", []string{""})); strings.Contains(got, "dnsfwd") {
+		t.Errorf("services %s before the LAN link is known, want no dnsfwd", got)
 	}
 	// The proxy's status port moves out of the way of its listener.
 	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
@@ -176,8 +192,8 @@ func TestStart(t *testing.T) {
 	if !strings.Contains(out, "init: network configured") {
 		t.Errorf("no recovery line:\n%s", out)
 	}
-	if got, want := sup.names(), []string{"proxy", "dhcp4c", "dhcp4d"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("started %v, want %v (dhcp4d once eth1 is known; no radvd without IPv6)", got, want)
+	if got, want := sup.names(), []string{"proxy", "dhcp4c", "dhcp4d", "dnsfwd"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("started %v, want %v (dhcp4d and dnsfwd once eth1 is known; no radvd without IPv6)", got, want)
 	}
 	if i, j := strings.Index(out, "network configured"), strings.Index(out, "tprouter: ready"); i > j {
 		t.Errorf("ready before the network was configured:\n%s", out)

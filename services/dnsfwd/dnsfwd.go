@@ -1,0 +1,117 @@
+// Command dnsfwd is the router's DNS forwarder on its LAN: the DNS server
+// that dhcp4d and radvd hand out (the router's own LAN address). It
+// relays each query to the upstream servers, the static ones of -upstream
+// (tprouter.dns) and those of the WAN's DHCP lease (-lease), and their
+// answers back unchanged. It caches nothing. With no upstream server it
+// answers SERVFAIL and says so.
+//
+// It listens on the LAN only: on the -listen addresses or the addresses
+// of -iface, and, with -iface, on that link only. On SIGTERM it exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"tprouter/services/dnsfwd/forward"
+)
+
+func main() {
+	log.SetFlags(0)
+	fs := flag.NewFlagSet("dnsfwd", flag.ContinueOnError)
+	iface := fs.String("iface", "", "LAN `link`: the sockets take only packets that arrive on it; without -listen, listen on its addresses")
+	var listen, upstream addrPorts
+	fs.Var(&listen, "listen", "comma-separated `addresses` to listen on, port 53 unless given (default: the addresses of -iface)")
+	fs.Var(&upstream, "upstream", "comma-separated upstream DNS server `addresses`, port 53 unless given; tried before those of -lease")
+	lease := fs.String("lease", "", "dhcp4c state `file` whose \"dns\" servers are upstreams too, re-read when it changes (empty: none)")
+	attempt := fs.Duration("timeout", forward.DefaultAttemptTimeout, "time one upstream server gets to answer before the next is asked")
+	query := fs.Duration("query-timeout", forward.DefaultQueryTimeout, "time a query gets over all upstream servers; then SERVFAIL")
+	inflight := fs.Int("max-inflight", forward.DefaultMaxInFlight, "queries forwarded at once; more UDP queries are dropped, TCP ones answered SERVFAIL")
+	tcpConns := fs.Int("max-tcp-conns", forward.DefaultMaxTCPConns, "client TCP connections open at once; more are closed")
+	verbose := fs.Bool("v", false, "log every query")
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(os.Args[1:])
+	switch {
+	case err != nil:
+	case fs.NArg() > 0:
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	case len(listen) == 0 && *iface == "":
+		err = errors.New("nothing to listen on: set -listen or -iface")
+	case *attempt <= 0 || *query <= 0:
+		err = errors.New("-timeout and -query-timeout must be positive")
+	case *inflight < 1 || *tcpConns < 1:
+		err = errors.New("-max-inflight and -max-tcp-conns must be at least 1")
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stderr)
+		fs.Usage()
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "dnsfwd: %v (see dnsfwd -h)\n", err)
+		os.Exit(2)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	f := forward.New(forward.Config{
+		Upstream:       upstream,
+		Lease:          *lease,
+		AttemptTimeout: *attempt,
+		QueryTimeout:   *query,
+		MaxInFlight:    *inflight,
+		MaxTCPConns:    *tcpConns,
+		Verbose:        *verbose,
+	}, log.Default())
+	go f.Watch(ctx)
+	if err := f.Serve(ctx, listen, *iface); err != nil {
+		log.Print(err)
+		os.Exit(1)
+	}
+	log.Print("stopping")
+}
+
+// addrPorts is a flag of comma-separated addresses with optional ports:
+// 192.0.2.1, 2001:db8::1, 192.0.2.1:5353, [2001:db8::1]:5353.
+type addrPorts []netip.AddrPort
+
+func (l *addrPorts) String() string {
+	s := make([]string, len(*l))
+	for i, a := range *l {
+		s[i] = a.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (l *addrPorts) Set(v string) error {
+	*l = nil
+	if strings.TrimSpace(v) == "" {
+		return nil // none, as when the flag is not given
+	}
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		ap, err := netip.ParseAddrPort(f)
+		if err != nil {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return fmt.Errorf("%q is not an address or address:port", f)
+			}
+			ap = netip.AddrPortFrom(a, 53)
+		}
+		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+		if a := ap.Addr(); a.IsUnspecified() || a.IsMulticast() || ap.Port() == 0 {
+			return fmt.Errorf("%q is not a unicast address and port", f)
+		}
+		*l = append(*l, ap)
+	}
+	return nil
+}
