@@ -1,0 +1,64 @@
+package intercept
+
+import "bytes"
+
+// shape is what the first bytes of a connection look like.
+type shape int
+
+const (
+	shapeUnknown shape = iota // too few bytes to tell
+	shapeHTTP                 // "METHOD SP ... HTTP/": HTTP, maybe malformed
+	shapeOther                // not HTTP/1 at all: relay as a tunnel
+)
+
+// maxMethod bounds the first token. Real methods are short; a longer run
+// of token characters is some other protocol.
+const maxMethod = 32
+
+// classify tells HTTP from other protocols on an intercepted port, like
+// Squid's on_unsupported_protocol: a request line is a method token, a
+// space (or, malformed, a tab), and a line that names HTTP/. Anything else (TLS, SSH, a game
+// protocol on port 80) is relayed untouched, so it keeps working; a line
+// that looks like HTTP but breaks the rules is malformed HTTP and gets 400,
+// so it cannot slip past the parser as a "tunnel". Leading empty lines are
+// skipped as the parser skips them. It decides at the end of the first line
+// and looks at no more than that.
+func classify(b []byte, limit int) shape {
+	i := 0
+	for i < len(b) && i < 8 && (b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	s := i
+	for i < len(b) && i-s <= maxMethod && isTchar(b[i]) {
+		i++
+	}
+	switch {
+	case i-s > maxMethod:
+		return shapeOther
+	case i == len(b):
+		return shapeUnknown
+	case i == s || b[i] != ' ' && b[i] != '\t':
+		return shapeOther
+	}
+	line := b[i:]
+	if j := bytes.IndexByte(line, '\n'); j >= 0 {
+		line = line[:j]
+	} else if len(b) < limit {
+		return shapeUnknown
+	}
+	if bytes.Contains(line, []byte("HTTP/")) {
+		return shapeHTTP
+	}
+	if len(line) == len(b[i:]) {
+		return shapeHTTP // head limit reached in the first line: 431
+	}
+	return shapeOther
+}
+
+func isTchar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
+}

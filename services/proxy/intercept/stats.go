@@ -1,0 +1,122 @@
+package intercept
+
+import (
+	"bufio"
+	"io"
+	"runtime/metrics"
+
+	pm "tprouter/services/proxy/metrics"
+)
+
+// kind is a class of failure, counted in tprouter_proxy_errors_total.
+type kind int
+
+const (
+	errAccept             kind = iota // accept(2) failed (EMFILE, ...)
+	errConnLimit                      // -max-conns reached: connection closed at once
+	errClientLimit                    // -max-conns-per-client reached
+	errDstLoop                        // destination is the proxy itself
+	errBadRequest                     // malformed request: 400
+	errHeadTooLarge                   // request head over -max-header-size: 431
+	errHeaderTimeout                  // request head not complete in time: 408
+	errViaLoop                        // Via names this proxy: 403
+	errClientAbort                    // client went away mid-transaction
+	errConnectRefused                 // upstream refused: 502
+	errConnectUnreachable             // no route, host down: 502
+	errConnectTimeout                 // upstream did not answer the SYN: 504
+	errConnectOther                   // other dial failure (spoofing bind, ...): 502
+	errBadResponse                    // malformed response or framing: 502
+	errUpstreamAbort                  // upstream closed or reset mid-response
+	errUpstreamTimeout                // upstream silent for -read-timeout: 504
+	numKinds
+)
+
+var kindNames = [numKinds]string{
+	"accept", "conn_limit", "client_conn_limit", "dst_loop", "bad_request",
+	"head_too_large", "header_timeout", "via_loop", "client_abort",
+	"connect_refused", "connect_unreachable", "connect_timeout", "connect_other",
+	"bad_response", "upstream_abort", "upstream_timeout",
+}
+
+// Stats are the proxy's counters. Updating them is a few atomic adds per
+// transaction; WritePrometheus renders them for /metrics.
+type Stats struct {
+	Requests      [6]pm.Counter // by status class; [0] is "no status sent"
+	ToClient      pm.Counter    // bytes written to clients
+	ToServer      pm.Counter    // bytes written to servers
+	ConnsActive   pm.Gauge
+	ConnsTotal    pm.Counter
+	UpstreamConns pm.Counter // upstream connections opened
+	Tunnels       pm.Counter // non-HTTP, Upgrade and CONNECT tunnels
+	Errors        [numKinds]pm.Counter
+	Connect       *pm.Histogram // upstream connect latency
+	Response      *pm.Histogram // request sent to first response byte
+}
+
+// NewStats returns zeroed Stats.
+func NewStats() *Stats {
+	return &Stats{
+		Connect:  pm.NewHistogram(pm.LatencyBuckets),
+		Response: pm.NewHistogram(pm.LatencyBuckets),
+	}
+}
+
+var classNames = [6]string{"none", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
+func (st *Stats) request(status int) {
+	c := status / 100
+	if c < 1 || c > 5 {
+		c = 0
+	}
+	st.Requests[c].Inc()
+}
+
+// WritePrometheus writes st in the Prometheus text format.
+func (st *Stats) WritePrometheus(out io.Writer) error {
+	w := pm.Writer{W: bufio.NewWriter(out)}
+	w.Head("tprouter_proxy_requests_total", "counter", "HTTP transactions logged, by class of the status sent to the client.")
+	for i, n := range classNames {
+		w.Sample("tprouter_proxy_requests_total", `class="`+n+`"`, float64(st.Requests[i].Value()))
+	}
+	w.Head("tprouter_proxy_sent_bytes_total", "counter", "Bytes the proxy wrote, heads included, by receiving side.")
+	w.Sample("tprouter_proxy_sent_bytes_total", `to="client"`, float64(st.ToClient.Value()))
+	w.Sample("tprouter_proxy_sent_bytes_total", `to="server"`, float64(st.ToServer.Value()))
+	w.Gauge("tprouter_proxy_connections_active", "Client connections open now.", &st.ConnsActive)
+	w.Counter("tprouter_proxy_connections_total", "Client connections accepted, including those refused by a limit.", &st.ConnsTotal)
+	w.Counter("tprouter_proxy_upstream_connections_total", "Connections opened to original destinations.", &st.UpstreamConns)
+	w.Counter("tprouter_proxy_tunnels_total", "Connections relayed as raw tunnels (non-HTTP, Upgrade, CONNECT).", &st.Tunnels)
+	w.Head("tprouter_proxy_errors_total", "counter", "Failures by kind.")
+	for k := kind(0); k < numKinds; k++ {
+		w.Sample("tprouter_proxy_errors_total", `kind="`+kindNames[k]+`"`, float64(st.Errors[k].Value()))
+	}
+	w.Histogram("tprouter_proxy_upstream_connect_seconds", "Time to connect to the original destination.", st.Connect)
+	w.Histogram("tprouter_proxy_upstream_response_seconds", "Time from sending a request head to the first byte of the response.", st.Response)
+	writeRuntime(w)
+	return w.W.Flush()
+}
+
+// runtimeSamples are the Go runtime figures that explain the proxy's
+// memory: goroutines (one per connection, two per tunnel), their stacks,
+// and the heap.
+var runtimeSamples = []struct{ name, help, key string }{
+	{"tprouter_proxy_go_goroutines", "Goroutines.", "/sched/goroutines:goroutines"},
+	{"tprouter_proxy_go_stack_bytes", "Memory in goroutine stacks.", "/memory/classes/heap/stacks:bytes"},
+	{"tprouter_proxy_go_heap_objects_bytes", "Memory in live and not yet swept heap objects.", "/memory/classes/heap/objects:bytes"},
+	{"tprouter_proxy_go_memory_bytes", "All memory the Go runtime mapped.", "/memory/classes/total:bytes"},
+	{"tprouter_proxy_go_released_bytes", "Memory returned to the OS.", "/memory/classes/heap/released:bytes"},
+}
+
+func writeRuntime(w pm.Writer) {
+	s := make([]metrics.Sample, len(runtimeSamples))
+	for i, r := range runtimeSamples {
+		s[i].Name = r.key
+	}
+	metrics.Read(s)
+	for i, r := range runtimeSamples {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			continue
+		}
+		w.Head(r.name, "gauge", r.help)
+		w.Sample(r.name, "", float64(s[i].Value.Uint64()))
+	}
+}

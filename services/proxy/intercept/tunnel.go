@@ -1,0 +1,72 @@
+package intercept
+
+import (
+	"net"
+	"time"
+)
+
+// tunnelRaw relays a connection whose first bytes are not HTTP to its
+// original destination untouched, so other protocols on an intercepted
+// port keep working (Squid's on_unsupported_protocol tunnel). Squid logs
+// such a connection as a CONNECT to the destination.
+func (c *conn) tunnelRaw(start time.Time) {
+	w := c.w
+	e := &w.e
+	e.Method = methodConnect
+	w.url = appendHostPort(w.url[:0], c.dst, 0)
+	e.URL = w.url
+	if !c.connect(start, false) {
+		return
+	}
+	e.Hier, e.Server, e.Status = hierDirect, c.dst.Addr(), 200
+	c.tunnel(start, nil, "TCP_TUNNEL")
+}
+
+// tunnel writes head and what each side sent ahead to the other side,
+// then relays both directions until both have ended, and logs. A direction
+// that reaches EOF half-closes the other side (CloseWrite) and the other
+// direction carries on; an error or ReadTimeout of silence ends both.
+func (c *conn) tunnel(start time.Time, head []byte, code string) {
+	s, w := c.s, c.w
+	s.Stats.Tunnels.Inc()
+	e := &w.e
+	toClient, f := c.write(c.toClient(), head, w.up.bytes())
+	var toServer int64
+	if f == okay {
+		toServer, f = c.write(c.toServer(), nil, w.in.bytes())
+	}
+	w.dropBuffers()
+	if f == okay {
+		done := make(chan int64, 1)
+		go func() {
+			l := c.toServer()
+			l.lr = &c.lr2
+			n, err := c.relay(l)
+			c.endDirection(l, err)
+			done <- n
+		}()
+		l := c.toClient()
+		n, err := c.relay(l)
+		c.endDirection(l, err)
+		toClient += n
+		toServer += <-done
+	}
+	e.Bytes += toClient
+	s.Stats.ToServer.Add(uint64(toServer))
+	c.gone = true // the client's side has been closed or half-closed
+	c.log(start, code)
+}
+
+// endDirection finishes one direction of a tunnel: at EOF it passes the
+// half-close on; after an error it closes both sockets, which also ends
+// the other direction's relay.
+func (c *conn) endDirection(l leg, err error) {
+	if err == nil {
+		if t, ok := l.dst.(*net.TCPConn); ok {
+			t.CloseWrite()
+			return
+		}
+	}
+	l.dst.Close()
+	l.src.Close()
+}
