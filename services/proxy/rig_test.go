@@ -18,7 +18,7 @@ import (
 
 	"tprouter/qemu/lab"
 	"tprouter/services/proxy/accesslog"
-	"tprouter/services/proxy/internal/labrouter"
+	"tprouter/qemu/labrouter"
 )
 
 // The lab tests run the real proxy binary in a lab router namespace with
@@ -117,7 +117,7 @@ func (l *lines) wait(sub string, d time.Duration) bool {
 func start(t *testing.T, flags ...string) *rig {
 	t.Helper()
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
-	labrouter.Install(t, l, 3129)
+	labrouter.Install(t, l, labrouter.Config(3129))
 	raiseFileLimit(t)
 	r := &rig{Lab: l, logPath: filepath.Join(t.TempDir(), "access.log"),
 		stderr: &lines{more: make(chan struct{})}, exited: make(chan error, 1)}

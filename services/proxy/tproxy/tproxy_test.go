@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"tprouter/qemu/lab"
-	"tprouter/services/proxy/internal/labrouter"
+	"tprouter/qemu/labrouter"
 )
 
 // TestTransparent checks the whole kernel contract in the lab, for both
@@ -21,7 +21,7 @@ import (
 func TestTransparent(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
-	labrouter.Install(t, l, 3129)
+	labrouter.Install(t, l, labrouter.Config(3129))
 	srv := l.Server.Listen(t, "tcp", ":80")
 	go func() {
 		for {
