@@ -13,7 +13,7 @@ import (
 
 	"tprouter/qemu/lab"
 	"tprouter/services/dhcp4c/client"
-	"tprouter/services/internal/labproc"
+	"tprouter/qemu/labproc"
 	"tprouter/services/internal/statefile"
 )
 

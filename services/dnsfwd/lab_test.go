@@ -24,7 +24,7 @@ import (
 
 	"tprouter/qemu/lab"
 	"tprouter/services/dnsfwd/forward"
-	"tprouter/services/internal/labproc"
+	"tprouter/qemu/labproc"
 	"tprouter/services/internal/statefile"
 )
 

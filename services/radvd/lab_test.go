@@ -12,7 +12,7 @@ import (
 	"github.com/mdlayher/ndp"
 
 	"tprouter/qemu/lab"
-	"tprouter/services/internal/labproc"
+	"tprouter/qemu/labproc"
 )
 
 func TestMain(m *testing.M) { os.Exit(labproc.Run(m)) }
