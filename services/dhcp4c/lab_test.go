@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"tprouter/qemu/lab"
-	"tprouter/services/dhcp4c/client"
 	"tprouter/qemu/labproc"
+	"tprouter/services/dhcp4c/client"
 	"tprouter/services/internal/statefile"
 )
 

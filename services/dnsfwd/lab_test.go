@@ -23,8 +23,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/qemu/lab"
-	"tprouter/services/dnsfwd/forward"
 	"tprouter/qemu/labproc"
+	"tprouter/services/dnsfwd/forward"
 	"tprouter/services/internal/statefile"
 )
 

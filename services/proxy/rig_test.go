@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"tprouter/qemu/lab"
-	"tprouter/services/proxy/accesslog"
 	"tprouter/qemu/labrouter"
+	"tprouter/services/proxy/accesslog"
 )
 
 // The lab tests run the real proxy binary in a lab router namespace with

@@ -1,0 +1,189 @@
+// Package board describes the hardware tprouter images are built for. A
+// board is plain data: which Debian kernel to boot, which kernel modules
+// the router needs on it, the kernel command line it boots with, and which
+// network interface is which. The image builder (tprouter/image) turns a
+// board into a kernel and an initramfs; the table below is the only place
+// boards are defined.
+package board
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Board is one kind of machine.
+type Board struct {
+	Name string
+	Doc  string
+
+	// Kernel is the Debian meta package that names the current kernel
+	// (e.g. linux-image-cloud-amd64 → linux-image-6.1.0-56-cloud-amd64).
+	// Naming the meta package keeps boards current across Debian's
+	// security updates, which change the ABI number.
+	Kernel string
+
+	// Modules are loaded at boot, in this order. Their dependencies are
+	// found and loaded first by the builder's closure, so only list what
+	// the router uses directly. Modules built into the kernel are
+	// accepted and skipped.
+	Modules []string
+
+	// KernelArgs is the board's kernel command line without the NIC
+	// layout, which Board.Cmdline appends.
+	KernelArgs string
+
+	// NICs is the network interface layout, in the kernel's naming order.
+	NICs []NIC
+}
+
+// NIC is one network interface of a board.
+type NIC struct {
+	Name string // as the kernel names it: eth0, eth1, ...
+	Role Role
+}
+
+// Role is what a NIC is used for.
+type Role string
+
+const (
+	WAN Role = "wan" // the uplink; tprouter.wan= on the command line
+	LAN Role = "lan" // the clients' side; tprouter.lan=
+)
+
+// router lists the modules every board needs, whatever its NICs.
+//
+// There is no modprobe in the image, so the kernel's own on-demand loading
+// (request_module of "nft-expr-tproxy", "nft-chain-2-nat", ...) fails:
+// every nftables expression and chain type that tprouter's rules use has
+// to be loaded up front.
+var router = []string{
+	"button", // ACPI power button: a power key press (or QEMU's system_powerdown) reaches init
+
+	"nf_tables",
+	"nf_conntrack",
+	"nft_ct",          // ct state established,related
+	"nft_chain_nat",   // type nat chains
+	"nft_nat",         // dnat/snat
+	"nft_masq",        // masquerade on the WAN (tprouter.nat)
+	"nft_fib_inet",    // fib (reverse path) lookups
+	"nft_reject_inet", // reject with tcp reset (fail-closed)
+	"nft_socket",      // socket transparent: packets of proxied connections
+	"nft_tproxy",      // tproxy to :port
+	"nf_tproxy_ipv4",  // nft_tproxy's per-family halves
+	"nf_tproxy_ipv6",  //
+	"nf_socket_ipv4",  // nft_socket's per-family halves
+	"nf_socket_ipv6",  //
+}
+
+// boards is the table of all boards; keep it short and flat.
+var boards = []Board{
+	{
+		Name:    "qemu-x86_64",
+		Doc:     "QEMU x86-64 virtual machine with virtio NICs, as in the tests and make demo",
+		Kernel:  "linux-image-cloud-amd64", // small: virtio and netfilter, no real hardware
+		Modules: concat([]string{"virtio_pci", "virtio_net"}, router),
+		// panic=-1: a kernel panic, including PID 1 exiting, reboots at
+		// once, and QEMU's -no-reboot then ends the VM instead of
+		// leaving a test to wait for its timeout.
+		KernelArgs: "console=ttyS0 panic=-1",
+		NICs:       []NIC{{"eth0", WAN}, {"eth1", LAN}},
+	},
+	{
+		Name:   "x86_64",
+		Doc:    "x86-64 router box (PC Engines APU, Protectli, small-form-factor PCs) with Intel or Realtek NICs",
+		Kernel: "linux-image-amd64",
+		Modules: concat([]string{
+			"igb", "igc", "e1000e", "ixgbe", // Intel 1G/2.5G/10G
+			"r8169",                    // Realtek 1G/2.5G (some chips want firmware-realtek, not included)
+			"virtio_pci", "virtio_net", // the same image also boots in a VM
+		}, router),
+		// panic=10: a router reboots on its own after a panic instead of
+		// hanging until someone notices.
+		KernelArgs: "console=ttyS0,115200 panic=10",
+		NICs:       []NIC{{"eth0", WAN}, {"eth1", LAN}},
+	},
+}
+
+func concat(a, b []string) []string { return append(slices.Clip(a), b...) }
+
+// Names returns the names of all boards.
+func Names() []string {
+	var names []string
+	for _, b := range boards {
+		names = append(names, b.Name)
+	}
+	return names
+}
+
+// Get returns the board called name.
+func Get(name string) (Board, error) {
+	for _, b := range boards {
+		if b.Name == name {
+			return b, b.Validate()
+		}
+	}
+	return Board{}, fmt.Errorf("board %q not found (boards: %s)", name, strings.Join(Names(), ", "))
+}
+
+// Cmdline returns the board's full default kernel command line: KernelArgs
+// followed by the NIC layout as tprouter.wan= and tprouter.lan=, so that
+// /proc/cmdline on a running router says which port is which.
+func (b Board) Cmdline() string {
+	args := strings.Fields(b.KernelArgs)
+	for _, role := range []Role{WAN, LAN} {
+		if nic, ok := b.NIC(role); ok {
+			args = append(args, "tprouter."+string(role)+"="+nic.Name)
+		}
+	}
+	return strings.Join(args, " ")
+}
+
+// NIC returns the board's first NIC with role.
+func (b Board) NIC(role Role) (NIC, bool) {
+	for _, n := range b.NICs {
+		if n.Role == role {
+			return n, true
+		}
+	}
+	return NIC{}, false
+}
+
+// Validate reports the first inconsistency in b.
+func (b Board) Validate() error {
+	switch {
+	case b.Name == "":
+		return fmt.Errorf("board without a name")
+	case b.Kernel == "":
+		return fmt.Errorf("board %s: no kernel package", b.Name)
+	case strings.ContainsAny(b.KernelArgs, "\n\r"):
+		return fmt.Errorf("board %s: command line has a line break", b.Name)
+	}
+	seen := map[string]bool{}
+	for _, m := range b.Modules {
+		if m == "" || strings.ContainsAny(m, " /\t\n") || strings.HasSuffix(m, ".ko") {
+			return fmt.Errorf("board %s: module %q: want a module name like nf_tables", b.Name, m)
+		}
+		if seen[m] {
+			return fmt.Errorf("board %s: module %s listed twice", b.Name, m)
+		}
+		seen[m] = true
+	}
+	roles := map[Role]int{}
+	names := map[string]bool{}
+	for _, n := range b.NICs {
+		if n.Role != WAN && n.Role != LAN {
+			return fmt.Errorf("board %s: NIC %s: role %q, want %q or %q", b.Name, n.Name, n.Role, WAN, LAN)
+		}
+		if names[n.Name] {
+			return fmt.Errorf("board %s: NIC %s listed twice", b.Name, n.Name)
+		}
+		names[n.Name] = true
+		roles[n.Role]++
+	}
+	// init takes one WAN and one LAN link from the command line.
+	if roles[WAN] != 1 || roles[LAN] != 1 {
+		return fmt.Errorf("board %s: want one %s and one %s NIC, have %d and %d", b.Name, WAN, LAN, roles[WAN], roles[LAN])
+	}
+	return nil
+}

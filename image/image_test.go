@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/u-root/mkuimage/cpio"
+
+	"tprouter/board"
+	"tprouter/image/build"
+	"tprouter/image/kmod"
+	"tprouter/qemu/lab"
+)
+
+// TestBoards builds every board's image from the working tree with this
+// command, as make image does, and checks what init relies on: /init, the
+// services, the rescue shell, the kernel modules with a modules.dep that
+// names only modules in the image, the module list in dependency order,
+// and the output files. The kernel packages are cached in build/cache (the
+// first run downloads ~100 MB).
+func TestBoards(t *testing.T) {
+	for _, tool := range []string{"apt-get", "apt-cache", "dpkg-deb", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			lab.Unavailable(t, tool+" not found: the image build needs Debian's apt and dpkg tools and Go")
+		}
+	}
+	root, err := build.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	services, err := exec.Command("go", "list", "-e", "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, build.Services).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", build.Services, err)
+	}
+	for _, name := range board.Names() {
+		t.Run(name, func(t *testing.T) {
+			b, err := board.Get(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			start := time.Now()
+			// The builder runs as its own process, as under make
+			// image, and not inside this test binary, which go test
+			// -race would slow down tenfold.
+			cmd := exec.Command("go", "run", ".", "-board", name, "-o", out, "-cache", filepath.Join(root, "build", "cache"))
+			summary, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("go run ./image -board %s: %v\n%s", name, err, summary)
+			}
+			t.Logf("built in %.1f s:\n%s", time.Since(start).Seconds(), summary)
+			release := checkOutputs(t, b, out)
+			checkInitramfs(t, b, release, strings.Fields(string(services)), filepath.Join(out, "initramfs.img"))
+		})
+	}
+}
+
+// checkOutputs checks the files beside the initramfs and returns the
+// kernel release.
+func checkOutputs(t *testing.T, b board.Board, out string) string {
+	cmdline, err := os.ReadFile(filepath.Join(out, "cmdline"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := b.Cmdline() + "\n"; string(cmdline) != want {
+		t.Errorf("cmdline = %q, want %q (one line)", cmdline, want)
+	}
+	version, err := os.ReadFile(filepath.Join(out, "kernel.version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, pkg, _ := strings.Cut(strings.TrimSpace(string(version)), "\n")
+	if !strings.HasPrefix(pkg, "linux-image-"+release+" ") {
+		t.Errorf("kernel.version = %q, want the release, then the package linux-image-<release> and its version", version)
+	}
+	// A bzImage has "HdrS" at 0x202 (Documentation/arch/x86/boot.rst).
+	vmlinuz, err := os.ReadFile(filepath.Join(out, "vmlinuz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(vmlinuz) < 0x206 || string(vmlinuz[0x202:0x206]) != "HdrS" {
+		t.Errorf("vmlinuz is not a bzImage")
+	}
+	return release
+}
+
+func checkInitramfs(t *testing.T, b board.Board, release string, services []string, img string) {
+	files := readInitramfs(t, img)
+	file := func(name string) cpio.Record {
+		t.Helper()
+		rec, ok := files[name]
+		if !ok {
+			t.Fatalf("initramfs has no %s", name)
+		}
+		return rec
+	}
+	content := func(name string) string {
+		t.Helper()
+		rec := file(name)
+		b, err := io.ReadAll(io.NewSectionReader(rec, 0, int64(rec.FileSize)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+
+	// /init and the programs init starts.
+	initBin := "bin/" + path.Base(build.DefaultInit)
+	if target := content("init"); file("init").Mode&cpio.S_IFMT != cpio.S_IFLNK || target != initBin {
+		t.Errorf("/init -> %q, want a symlink to %s", target, initBin)
+	}
+	want := []string{initBin, "bbin/bb"}
+	for _, p := range services {
+		want = append(want, "bin/"+path.Base(p))
+	}
+	for _, name := range want {
+		if rec := file(name); rec.Mode&cpio.S_IFMT != cpio.S_IFREG || rec.Mode&0o777 != 0o755 {
+			t.Errorf("%s: mode %o, want a 0755 file", name, rec.Mode)
+		}
+	}
+	if target := content("bin/sh"); target != "../bbin/gosh" {
+		t.Errorf("/bin/sh -> %q, want ../bbin/gosh", target)
+	}
+	// Services run as their own users: every directory must be
+	// searchable by them, the root included (which no record may
+	// make 0700).
+	for name, rec := range files {
+		if rec.Mode&cpio.S_IFMT == cpio.S_IFDIR && rec.Mode&0o005 != 0o005 && name != "tmp" {
+			t.Errorf("directory %s: mode %o, not searchable by other users", name, rec.Mode&0o7777)
+		}
+	}
+
+	// Modules: modules.dep names files in the image, the list is in
+	// dependency order, and the board's modules are all there.
+	dir := "lib/modules/" + release
+	deps := map[string][]string{} // name → names it needs
+	sc := bufio.NewScanner(strings.NewReader(content(dir + "/modules.dep")))
+	for sc.Scan() {
+		mod, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			t.Fatalf("modules.dep: line without ':': %q", sc.Text())
+		}
+		if rec := file(dir + "/" + mod); rec.FileSize == 0 {
+			t.Errorf("modules.dep: %s is empty", mod)
+		}
+		for _, d := range strings.Fields(rest) {
+			file(dir + "/" + d)
+			deps[kmod.Name(mod)] = append(deps[kmod.Name(mod)], kmod.Name(d))
+		}
+		if _, dup := deps[kmod.Name(mod)]; !dup {
+			deps[kmod.Name(mod)] = nil
+		}
+	}
+	list := strings.Fields(content(build.ModuleList))
+	loaded := map[string]bool{}
+	for _, m := range list {
+		d, ok := deps[m]
+		if !ok {
+			t.Errorf("%s lists %s, which modules.dep does not have", build.ModuleList, m)
+		}
+		for _, dep := range d {
+			if !loaded[dep] {
+				t.Errorf("%s: %s comes before its dependency %s", build.ModuleList, m, dep)
+			}
+		}
+		loaded[m] = true
+	}
+	if len(loaded) != len(deps) {
+		t.Errorf("modules.dep has %d modules, %s %d", len(deps), build.ModuleList, len(loaded))
+	}
+	builtin := map[string]bool{}
+	for _, p := range strings.Fields(content(dir + "/modules.builtin")) {
+		builtin[kmod.Name(p)] = true
+	}
+	for _, m := range b.Modules {
+		if !loaded[kmod.Name(m)] && !builtin[kmod.Name(m)] {
+			t.Errorf("board module %s is neither in %s nor built in", m, build.ModuleList)
+		}
+	}
+	file("dev/console")
+}
+
+// readInitramfs decompresses img and returns its records by name. The
+// records' contents stay readable until the test ends.
+func readInitramfs(t *testing.T, img string) map[string]cpio.Record {
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", img, err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatalf("%s: %v", img, err)
+	}
+	recs, err := cpio.ReadAllRecords(cpio.Newc.Reader(bytes.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("%s: %v", img, err)
+	}
+	files := map[string]cpio.Record{}
+	for _, r := range recs {
+		files[r.Name] = r
+	}
+	return files
+}

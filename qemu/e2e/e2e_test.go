@@ -1,0 +1,288 @@
+// Package e2e boots the firmware image in QEMU between a lab's LAN client
+// and WAN server and proves from outside that the router intercepts HTTP
+// over IPv4 and IPv6 with the client's address preserved.
+//
+// Each test boots its own VM: eth0 (WAN) on the server's link, eth1 (LAN)
+// on the client's. TPROUTER_IMAGE=build/qemu-x86_64 reuses an image that
+// `make image` built; otherwise the tests build one once per run.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tprouter/qemu"
+	"tprouter/qemu/lab"
+	"tprouter/qemu/labproc"
+)
+
+func TestMain(m *testing.M) { os.Exit(labproc.Run(m)) }
+
+// Timeouts for a software-emulated VM on a busy 2-core machine.
+const (
+	bootTimeout = 3 * time.Minute
+	waitTimeout = time.Minute
+)
+
+// routed is the command line of a routed (no NAT) router with static
+// addresses on the lab's documentation prefixes.
+const routed = "tprouter.wan.addr=198.51.100.1/24,2001:db8:2::1/64 " +
+	"tprouter.lan.addr=192.0.2.1/24,2001:db8:1::1/64 tprouter.nat=off"
+
+// boot starts the image with eth0 on l's server and eth1 on l's client and
+// waits for `tprouter: ready`, logging the boot time.
+func boot(t *testing.T, l *lab.Lab, cmdline string) *qemu.VM {
+	t.Helper()
+	vm := qemu.Boot(t, qemu.Options{
+		Image:   qemu.Image(t, "qemu-x86_64"),
+		Cmdline: cmdline,
+		NICs:    []qemu.NIC{{NS: l.Server}, {NS: l.Client}},
+	})
+	d := vm.Expect(t, "tprouter: ready", bootTimeout)
+	t.Logf("boot: %.1f s from QEMU start to tprouter: ready", d.Seconds())
+	return vm
+}
+
+// TestRouted is the ISP/school case: the router forwards between two
+// routed networks, and the proxy connects to the server from the client's
+// own address, over IPv4 and (with the client's address from the router's
+// advertisements) IPv6. It also kills the proxy and expects it back, and
+// checks that nothing on the router's WAN addresses accepts connections.
+func TestRouted(t *testing.T) {
+	l := lab.New(t, lab.Options{})
+	// The client's IPv6 address must come from the router's RAs.
+	l.Client.IP(t, "-6", "addr", "flush", "dev", lab.ClientIf, "scope", "global")
+	l.Client.IP(t, "-6", "route", "flush", "default")
+	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/accept_ra", "1")
+	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/autoconf", "1")
+	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
+
+	vm := boot(t, l, routed+" tprouter.shell=on")
+
+	t.Run("IPv4", func(t *testing.T) {
+		got := fetch(t, l.Client, "http://198.51.100.2/")
+		if got != lab.ClientV4 {
+			t.Errorf("server saw %s, want the client's own %s", got, lab.ClientV4)
+		}
+		log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+		if !strings.Contains(log, " 192.0.2.2 TCP_MISS/200 ") || !strings.Contains(log, " GET http://198.51.100.2/ - ORIGINAL_DST/198.51.100.2 ") {
+			t.Errorf("access log lacks the request:\n%s", log)
+		}
+	})
+
+	t.Run("IPv6", func(t *testing.T) {
+		client := slaacAddr(t, l.Client)
+		got := fetch(t, l.Client, "http://[2001:db8:2::2]/")
+		if got != client {
+			t.Errorf("server saw %s, want the client's own %s", got, client)
+		}
+	})
+
+	t.Run("WANClosed", func(t *testing.T) {
+		// Every port below 1025 and those tprouter's services use.
+		ports := []uint16{3129, 5353, 8080, 9090, 9091}
+		for p := uint16(1); p <= 1024; p++ {
+			ports = append(ports, p)
+		}
+		wan := []netip.Addr{lab.RouterWANv4.Addr(), lab.RouterWANv6.Addr()}
+		if open := acceptors(l.Server, wan, ports); len(open) > 0 {
+			t.Errorf("from the WAN, these accepted a connection: %v", open)
+		}
+		// The check can fail: the status endpoint answers on the LAN.
+		lan := []netip.Addr{lab.RouterLANv4.Addr(), lab.RouterLANv6.Addr()}
+		if open := acceptors(l.Client, lan, []uint16{9090}); len(open) != 2 {
+			t.Errorf("from the LAN, the status port accepted on %v, want both LAN addresses", open)
+		}
+	})
+
+	t.Run("ProxyRestart", func(t *testing.T) {
+		// The shell drops what is typed before it has set up the
+		// terminal, so type until the supervisor reports the exit.
+		for i := 0; ; i++ {
+			if err := vm.Send("kill -9 $(pidof proxy)\n"); err != nil {
+				t.Fatalf("typing on the console: %v", err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, err := vm.Wait(ctx, "proxy exited after")
+			cancel()
+			if err == nil {
+				break
+			}
+			if i == 10 {
+				t.Fatalf("the proxy did not exit after typing kill 11 times: %v", err)
+			}
+		}
+		deadline := time.Now().Add(waitTimeout)
+		for {
+			got, err := tryFetch(l.Client, "http://198.51.100.2/")
+			if err == nil && got == lab.ClientV4 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no interception %v after the proxy was killed: %v (server saw %s)", waitTimeout, err, got)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		log := get(t, l.Client, "http://192.0.2.1:9090/logs?service=init")
+		if !strings.Contains(log, "proxy exited after") {
+			t.Errorf("init's log lacks the restart:\n%s", log)
+		}
+	})
+}
+
+// TestHome is the home case: the WAN address comes from a DHCP server on
+// the WAN, NAT is on, and the client gets its address from the router's
+// DHCP server before it fetches through the proxy.
+func TestHome(t *testing.T) {
+	bins := labproc.Build(t, "tprouter/services/dhcp4d", "tprouter/services/dhcp4c")
+	l := lab.New(t, lab.Options{Unaddressed: true})
+	l.Server.IP(t, "addr", "add", "198.51.100.2/24", "dev", lab.ServerIf)
+	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
+	dir := t.TempDir()
+	labproc.Start(t, l.Server, bins["dhcp4d"], "-iface", lab.ServerIf, "-leases", dir+"/wan-leases.json", "-lease", "10m")
+
+	boot(t, l, "tprouter.lan.addr=192.0.2.1/24")
+
+	c := labproc.Start(t, l.Client, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", dir+"/client.json")
+	c.WaitLog(t, "192.0.2.", waitTimeout)
+	got := fetch(t, l.Client, "http://198.51.100.2/")
+	if !lab.WANv4.Contains(got) || got == lab.ServerV4 {
+		t.Errorf("server saw %s, want the router's WAN address from DHCP in %s", got, lab.WANv4)
+	}
+	log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+	if !strings.Contains(log, " GET http://198.51.100.2/ ") {
+		t.Errorf("the request did not go through the proxy; access log:\n%s", log)
+	}
+}
+
+// TestBadInput boots with values that do not parse and an unknown key:
+// the console names each, and the router still serves the LAN.
+func TestBadInput(t *testing.T) {
+	l := lab.New(t, lab.Options{})
+	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
+	vm := boot(t, l, routed+" tprouter.failmode=sideways tprouter.intercept=http tprouter.colour=blue")
+	for _, s := range []string{`tprouter.failmode="sideways"`, `tprouter.intercept="http"`, `tprouter.colour`} {
+		if !strings.Contains(vm.Console(), s) {
+			t.Errorf("console does not name %s:\n%s", s, vm.Console())
+		}
+	}
+	if got := fetch(t, l.Client, "http://198.51.100.2/"); got != lab.ClientV4 {
+		t.Errorf("server saw %s, want %s", got, lab.ClientV4)
+	}
+	log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+	if !strings.Contains(log, " GET http://198.51.100.2/ ") {
+		t.Errorf("the request did not go through the proxy; access log:\n%s", log)
+	}
+}
+
+// fetch GETs url from ns (retrying for a while: the router may still be
+// settling) and returns the address the lab.EchoAddr server saw.
+func fetch(t *testing.T, ns *lab.NS, url string) netip.Addr {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		a, err := tryFetch(ns, url)
+		if err == nil {
+			return a
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func tryFetch(ns *lab.NS, url string) (netip.Addr, error) {
+	body, err := tryGet(ns, url)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	ap, err := netip.ParseAddrPort(body)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("server answered %q: %v", body, err)
+	}
+	return ap.Addr(), nil
+}
+
+func get(t *testing.T, ns *lab.NS, url string) string {
+	t.Helper()
+	body, err := tryGet(ns, url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return body
+}
+
+func tryGet(ns *lab.NS, url string) (string, error) {
+	resp, err := ns.HTTPClient().Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != 200 {
+		return "", fmt.Errorf("%s: %s", resp.Status, b)
+	}
+	return string(b), nil
+}
+
+// slaacAddr waits for ns's client link to form a global address in the
+// LAN's /64 from the router's advertisements and returns it.
+func slaacAddr(t *testing.T, ns *lab.NS) netip.Addr {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		out := ns.IP(t, "-6", "-o", "addr", "show", "dev", lab.ClientIf, "scope", "global")
+		for _, f := range strings.Fields(out) {
+			if p, err := netip.ParsePrefix(f); err == nil && lab.LANv6.Contains(p.Addr()) {
+				if routes := ns.IP(t, "-6", "route", "show", "default"); strings.Contains(routes, "via fe80:") {
+					return p.Addr()
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no address from the router's advertisements after %v:\n%s", waitTimeout, out)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// acceptors returns the addresses among addrs × ports on which a TCP
+// connection from ns is accepted, trying many at once with a short timeout.
+func acceptors(ns *lab.NS, addrs []netip.Addr, ports []uint16) []string {
+	var (
+		mu   sync.Mutex
+		open []string
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, 128)
+	)
+	for _, a := range addrs {
+		for _, p := range ports {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(ap netip.AddrPort) {
+				defer func() { <-sem; wg.Done() }()
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				if c, err := ns.DialContext(ctx, "tcp", ap.String()); err == nil {
+					c.Close()
+					mu.Lock()
+					open = append(open, ap.String())
+					mu.Unlock()
+				}
+			}(netip.AddrPortFrom(a, p))
+		}
+	}
+	wg.Wait()
+	return open
+}

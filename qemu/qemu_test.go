@@ -1,0 +1,122 @@
+package qemu
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"tprouter/qemu/lab"
+)
+
+// TestBoot is the harness's smoke test, for each board: the image boots
+// between a lab's server (WAN, eth0) and client (LAN, eth1) to
+// "tprouter: ready", the client reaches the router's LAN addresses and the
+// server its WAN addresses over the taps and bridges that replace the lab
+// router, and the rescue shell answers on the serial console. The x86_64
+// board gets Intel e1000e NICs, one of its real-hardware drivers.
+func TestBoot(t *testing.T) {
+	Require(t)
+	for _, tc := range []struct{ board, nic string }{
+		{"qemu-x86_64", "virtio-net-pci"},
+		{"x86_64", "e1000e"},
+	} {
+		t.Run(tc.board, func(t *testing.T) { testBoot(t, tc.board, tc.nic) })
+	}
+}
+
+func testBoot(t *testing.T, board, model string) {
+	img := Image(t, board)
+	l := lab.New(t, lab.Options{})
+	vm := Boot(t, Options{
+		Image: img,
+		Cmdline: "tprouter.lan.addr=" + lab.RouterLANv4.String() + "," + lab.RouterLANv6.String() +
+			" tprouter.wan.addr=" + lab.RouterWANv4.String() + "," + lab.RouterWANv6.String() +
+			" tprouter.shell=on",
+		NICs: []NIC{{NS: l.Server, Model: model}, {NS: l.Client, Model: model}},
+	})
+	d := vm.Expect(t, "tprouter: ready", 3*time.Minute)
+	t.Logf("boot: %.1f s from QEMU start to tprouter: ready", d.Seconds())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, p := range []struct {
+		from *lab.NS
+		to   netip.Addr
+	}{
+		{l.Client, lab.RouterLANv4.Addr()},
+		{l.Client, lab.RouterLANv6.Addr()},
+		{l.Server, lab.RouterWANv4.Addr()},
+		{l.Server, lab.RouterWANv6.Addr()},
+	} {
+		rtt, err := p.from.Ping(ctx, p.to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("ping %s from %s: %v", p.to, p.from.Name, rtt.Round(time.Microsecond))
+	}
+
+	// The console echoes what is typed; only the shell's output has
+	// the two words joined. Input typed before the shell has set up
+	// its terminal is dropped, so type until it answers.
+	for ctx.Err() == nil {
+		if err := vm.Send("echo rescue'-'shell $(uname -r)\n"); err != nil {
+			t.Fatal(err)
+		}
+		wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+		_, err := vm.Wait(wait, "rescue-shell 6.")
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	t.Fatalf("the rescue shell did not answer on the console")
+}
+
+// TestConsole checks Wait's expect(1) semantics on a console fed by hand:
+// a match consumes the output up to its end, and the time returned is the
+// arrival of the chunk that completed the match.
+func TestConsole(t *testing.T) {
+	c, err := newConsole(t.TempDir()+"/console.log", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.start = time.Now()
+	c.Write([]byte("boot\ntprouter: re"))
+	time.Sleep(10 * time.Millisecond)
+	c.Write([]byte("ady\nproxy: exited\n"))
+	ctx := context.Background()
+	d, err := c.wait(ctx, "tprouter: ready")
+	if err != nil || d < 10*time.Millisecond {
+		t.Errorf("wait(ready) = %v, %v; want ≥ 10ms, nil", d, err)
+	}
+	if _, err := c.wait(ctx, "proxy: exited"); err != nil {
+		t.Errorf("wait(after ready): %v", err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.wait(short, "boot"); err == nil {
+		t.Errorf("wait found text before the cursor again")
+	}
+	go c.Write([]byte("proxy: started\n"))
+	if _, err := c.wait(ctx, "started"); err != nil {
+		t.Errorf("wait(started): %v", err)
+	}
+	c.closeWith(nil)
+	if _, err := c.wait(ctx, "never"); err == nil {
+		t.Errorf("wait after QEMU ended: no error")
+	}
+}
+
+func TestMergeCmdline(t *testing.T) {
+	base := "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1\n"
+	for extra, want := range map[string]string{
+		"":                        "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1",
+		"tprouter.lan=eth2 quiet": "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth2 quiet",
+		`tprouter.hostname="a b"`: `console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1 tprouter.hostname="a b"`,
+	} {
+		if got := mergeCmdline(base, extra); got != want {
+			t.Errorf("mergeCmdline(%q) = %q, want %q", extra, got, want)
+		}
+	}
+}

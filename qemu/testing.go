@@ -1,0 +1,126 @@
+package qemu
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tprouter/qemu/lab"
+)
+
+// Require stops t, like lab.Require, when the machine cannot boot VMs on a
+// lab: it fails t under CI=true and skips it elsewhere, saying what is
+// missing.
+func Require(t testing.TB) {
+	t.Helper()
+	lab.Require(t)
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		lab.Unavailable(t, "no /dev/net/tun for the VM's tap devices (modprobe tun)")
+	}
+	if _, err := exec.LookPath(Binary); err != nil {
+		lab.Unavailable(t, Binary+" not found: install qemu-system-x86 (make deps)")
+	}
+	if KVM() {
+		if _, err := os.Stat("/dev/kvm"); err != nil {
+			lab.Unavailable(t, "TPROUTER_KVM=1 but no /dev/kvm")
+		}
+	}
+}
+
+// Boot starts a VM for t and stops it when t ends. The console goes to
+// console.log in t.TempDir() and, when t fails, into the test log with
+// QEMU's command line; TPROUTER_CONSOLE=1 also shows it as it arrives.
+func Boot(t testing.TB, o Options) *VM {
+	t.Helper()
+	Require(t)
+	if o.Console == "" {
+		o.Console = filepath.Join(t.TempDir(), "console.log")
+	}
+	if o.Output == nil && os.Getenv("TPROUTER_CONSOLE") == "1" {
+		o.Output = os.Stderr
+	}
+	vm, err := Start(context.Background(), o)
+	if err != nil {
+		t.Fatalf("qemu.Start: %v", err)
+	}
+	t.Cleanup(func() {
+		err := vm.Close()
+		if t.Failed() {
+			t.Logf("QEMU: %s\nconsole (%s):\n%s", vm.CmdlineQuoted(), vm.ConsoleFile(), vm.Console())
+		}
+		if err != nil {
+			t.Logf("QEMU exited: %v", err)
+		}
+	})
+	return vm
+}
+
+// Expect waits up to timeout for s on vm's console (see VM.Wait) and fails
+// t if it does not come. It returns when s arrived, counted from QEMU's
+// start.
+func (vm *VM) Expect(t testing.TB, s string, timeout time.Duration) time.Duration {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	d, err := vm.Wait(ctx, s)
+	if err != nil {
+		t.Fatalf("after %.1f s: %v", time.Since(vm.Started).Seconds(), err)
+	}
+	return d
+}
+
+var images sync.Map // board name → *image
+
+type image struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Image returns a bootable image of board for tests. With TPROUTER_IMAGE
+// set (say, to build/qemu-x86_64 after make image) it returns that
+// directory. Otherwise it builds the image once per test process, from the
+// working tree, into build/test/<board>. Test processes of several
+// packages take turns (build.Build locks the cache), and a rebuild
+// replaces files by renaming, so a VM another process started keeps the
+// image it read.
+func Image(t testing.TB, boardName string) string {
+	t.Helper()
+	if dir := os.Getenv("TPROUTER_IMAGE"); dir != "" {
+		return dir
+	}
+	v, _ := images.LoadOrStore(boardName, new(image))
+	img := v.(*image)
+	img.once.Do(func() { img.dir, img.err = buildImage(t, boardName) })
+	if img.err != nil {
+		t.Fatalf("building the %s image: %v", boardName, img.err)
+	}
+	return img.dir
+}
+
+// buildImage runs the image builder as make image does, as a process of
+// its own: inside a test binary built with -race it would take ten times
+// as long.
+func buildImage(t testing.TB, board string) (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	dir := filepath.Join(root, "build", "test", board)
+	start := time.Now()
+	cmd := exec.Command("go", "run", "./image", "-board", board, "-o", dir)
+	cmd.Dir = root
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go run ./image -board %s -o %s: %v\n%s", board, dir, err, out)
+	}
+	t.Logf("image built in %.0f s: %s", time.Since(start).Seconds(), out)
+	return dir, nil
+}
