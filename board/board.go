@@ -59,6 +59,7 @@ const (
 // to be loaded up front.
 var router = []string{
 	"button", // ACPI power button: a power key press (or QEMU's system_powerdown) reaches init
+	"evdev",  // ... as /dev/input/event*, which init watches for KEY_POWER
 
 	"nf_tables",
 	"nf_conntrack",
