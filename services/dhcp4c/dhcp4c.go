@@ -6,16 +6,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
-	"io"
 	"log"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"tprouter/services/dhcp4c/client"
+	"tprouter/services/internal/cli"
 )
 
 func main() {
@@ -24,20 +22,7 @@ func main() {
 	iface := fs.String("iface", "eth0", "WAN `link` to configure")
 	state := fs.String("state", "/run/tprouter/dhcp4c.json", "state `file`: the current lease, for other services and the next start")
 	verbose := fs.Bool("v", false, "log every DHCP message")
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(os.Args[1:])
-	if err == nil && fs.NArg() > 0 {
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stderr)
-		fs.Usage()
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "dhcp4c: %v (see dhcp4c -h)\n", err)
-		os.Exit(2)
-	}
+	cli.Parse(fs, nil)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()

@@ -5,16 +5,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net"
-	"net/netip"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -22,6 +18,7 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv4/server4"
 
 	"tprouter/services/dhcp4d/server"
+	"tprouter/services/internal/cli"
 )
 
 func main() {
@@ -29,32 +26,20 @@ func main() {
 	fs := flag.NewFlagSet("dhcp4d", flag.ContinueOnError)
 	iface := fs.String("iface", "eth1", "LAN `link` to serve; its IPv4 address gives the pool, gateway and netmask")
 	leases := fs.String("leases", "/run/tprouter/dhcp4d.json", "lease `file`, kept across restarts")
-	var dns addrList
+	var dns cli.Addrs
 	fs.Var(&dns, "dns", "comma-separated DNS server `addresses` to hand out (default: the router's LAN address)")
 	lease := fs.Duration("lease", 12*time.Hour, "lease `time` handed out")
 	verbose := fs.Bool("v", false, "log every DHCP message received")
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(os.Args[1:])
-	switch {
-	case err != nil:
-	case fs.NArg() > 0:
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case *lease < time.Second || *lease > 0xffffffff*time.Second:
-		err = fmt.Errorf("invalid value %v for flag -lease: want between 1s and 136y", *lease)
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stderr)
-		fs.Usage()
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "dhcp4d: %v (see dhcp4d -h)\n", err)
-		os.Exit(2)
-	}
+	cli.Parse(fs, func() error {
+		if *lease < time.Second || *lease > 0xffffffff*time.Second {
+			return fmt.Errorf("invalid value %v for flag -lease: want between 1s and 136y", *lease)
+		}
+		return nil
+	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := run(ctx, *iface, server.Config{DNS: dns, Lease: *lease, Path: *leases}, *verbose); err != nil {
+	if err := run(ctx, *iface, server.Config{DNS: dns.List, Lease: *lease, Path: *leases}, *verbose); err != nil {
 		log.Print(err)
 		os.Exit(1)
 	}
@@ -93,27 +78,4 @@ func run(ctx context.Context, iface string, cfg server.Config, verbose bool) err
 	case err := <-errc:
 		return fmt.Errorf("serving on %s: %w", iface, err)
 	}
-}
-
-// addrList is a flag of comma-separated IPv4 addresses.
-type addrList []netip.Addr
-
-func (l *addrList) String() string {
-	s := make([]string, len(*l))
-	for i, a := range *l {
-		s[i] = a.String()
-	}
-	return strings.Join(s, ",")
-}
-
-func (l *addrList) Set(v string) error {
-	*l = nil
-	for _, f := range strings.Split(v, ",") {
-		a, err := netip.ParseAddr(strings.TrimSpace(f))
-		if err != nil || !a.Is4() {
-			return fmt.Errorf("%q is not an IPv4 address", f)
-		}
-		*l = append(*l, a)
-	}
-	return nil
 }

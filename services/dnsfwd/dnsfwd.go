@@ -14,7 +14,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
 	"net/netip"
 	"os"
@@ -23,6 +22,7 @@ import (
 	"syscall"
 
 	"tprouter/services/dnsfwd/forward"
+	"tprouter/services/internal/cli"
 )
 
 func main() {
@@ -38,28 +38,17 @@ func main() {
 	inflight := fs.Int("max-inflight", forward.DefaultMaxInFlight, "queries forwarded at once; more UDP queries are dropped, TCP ones answered SERVFAIL")
 	tcpConns := fs.Int("max-tcp-conns", forward.DefaultMaxTCPConns, "client TCP connections open at once; more are closed")
 	verbose := fs.Bool("v", false, "log every query")
-	fs.SetOutput(io.Discard)
-	err := fs.Parse(os.Args[1:])
-	switch {
-	case err != nil:
-	case fs.NArg() > 0:
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case len(listen) == 0 && *iface == "":
-		err = errors.New("nothing to listen on: set -listen or -iface")
-	case *attempt <= 0 || *query <= 0:
-		err = errors.New("-timeout and -query-timeout must be positive")
-	case *inflight < 1 || *tcpConns < 1:
-		err = errors.New("-max-inflight and -max-tcp-conns must be at least 1")
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		fs.SetOutput(os.Stderr)
-		fs.Usage()
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "dnsfwd: %v (see dnsfwd -h)\n", err)
-		os.Exit(2)
-	}
+	cli.Parse(fs, func() error {
+		switch {
+		case len(listen) == 0 && *iface == "":
+			return errors.New("nothing to listen on: set -listen or -iface")
+		case *attempt <= 0 || *query <= 0:
+			return errors.New("-timeout and -query-timeout must be positive")
+		case *inflight < 1 || *tcpConns < 1:
+			return errors.New("-max-inflight and -max-tcp-conns must be at least 1")
+		}
+		return nil
+	})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
