@@ -8,18 +8,24 @@ BOARD ?= qemu-x86_64
 # Debian packages the tests need: ip(8) and nft(8) to build and inspect the
 # namespace lab, and what image/image.mk adds for images and QEMU.
 TEST_DEBS := iproute2 nftables ca-certificates
--include image/image.mk
-DEBS := $(sort $(TEST_DEBS) $(IMAGE_DEBS))
+DEBS = $(sort $(TEST_DEBS) $(IMAGE_DEBS))
 
-.PHONY: all deps test vet demo bench image clean
+.PHONY: all deps test vet demo clean
 
 all: test
+
+include image/image.mk
+-include qemu/bench/bench.mk
 
 # deps installs the Debian packages that are missing (apt-get needs root).
 deps:
 	@missing=""; for p in $(DEBS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
+	if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then \
+		echo "apt has no package lists (the image build resolves the kernel with apt-cache): apt-get update"; \
+		[ "$$(id -u)" = 0 ] && apt-get update -qq; \
+	fi; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root to install:$$missing" >&2; exit 1; fi; \
@@ -34,6 +40,11 @@ vet:
 # CI=true when those are missing and skip with the reason elsewhere.
 test: deps vet
 	$(GO) test -count=1 -timeout 40m ./...
+
+# demo boots the router image in QEMU between a client and a server in
+# network namespaces and shows interception until Ctrl-C.
+demo: deps image
+	$(GO) run ./qemu/demo -image build/$(BOARD)
 
 clean:
 	rm -rf build
