@@ -15,7 +15,7 @@ DEBS = $(sort $(TEST_DEBS) $(IMAGE_DEBS))
 all: test
 
 include image/image.mk
--include qemu/bench/bench.mk
+include qemu/bench/bench.mk
 
 # deps installs the Debian packages that are missing (apt-get needs root).
 deps:

@@ -1,0 +1,41 @@
+# qemu/bench/bench.mk: issue 6's benchmark, included by the top Makefile
+# (or run alone: make -f qemu/bench/bench.mk bench, from the repository
+# root, as root).
+#
+#   make bench                               the full run, 12-15 minutes
+#   make bench BENCH_FLAGS=-quick            a 1-round smoke run
+#   make bench BENCH_FLAGS=-profile          plus pprof profiles of tprouter
+#
+# It prints a markdown table and writes build/bench/results.json and
+# build/bench/table.md (for README.md); `go run ./qemu/bench -h` lists the
+# flags.
+
+# Included before the includer's first target, this file must not make
+# bench the default goal: remember the includer's and restore it below.
+ifneq ($(words $(MAKEFILE_LIST)),1)
+_bench_default_goal := $(.DEFAULT_GOAL)
+endif
+
+GO ?= go
+
+# Debian packages the benchmark needs; TestBenchQuick needs wrk and nginx.
+BENCH_DEBS := wrk nginx-light haproxy squid
+
+BENCH_FLAGS ?=
+
+.PHONY: bench bench-deps
+
+bench: bench-deps
+	$(GO) run ./qemu/bench $(BENCH_FLAGS)
+
+# bench-deps installs the missing packages without leaving nginx, HAProxy
+# or Squid running system-wide (see install-debs.sh).
+bench-deps:
+	@sh qemu/bench/install-debs.sh $(BENCH_DEBS)
+
+# The top Makefile's deps (make test) installs them the same way first.
+deps: bench-deps
+
+ifneq ($(words $(MAKEFILE_LIST)),1)
+.DEFAULT_GOAL := $(_bench_default_goal)
+endif

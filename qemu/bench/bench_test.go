@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"tprouter/qemu/lab"
+)
+
+// TestMain lets the test binary serve as the relay candidate, as the bench
+// program itself does.
+func TestMain(m *testing.M) {
+	if port := os.Getenv(relayEnv); port != "" {
+		relayMain(port)
+	}
+	os.Exit(m.Run())
+}
+
+// TestBenchQuick runs the harness for real in quick mode with two
+// candidates, direct and tprouter's proxy (or the built-in relay while the
+// proxy does not build), and checks the shape of what it produces: the
+// table's rows and columns, figures that parse and are positive, the
+// target lines and results.json. It never checks a timing: the figures of
+// a loaded machine say nothing, and `make test` must not depend on them.
+func TestBenchQuick(t *testing.T) {
+	lab.Require(t)
+	for _, bin := range []string{"wrk", "nginx"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			lab.Unavailable(t, bin+" not found: install the Debian packages in BENCH_DEBS (make -f qemu/bench/bench.mk bench-deps)")
+		}
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject := "tprouter"
+	build := exec.Command("go", "build", "-o", os.DevNull, "./services/proxy")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Logf("./services/proxy does not build, measuring the built-in relay instead: %v\n%s", err, out)
+		subject = "relay"
+	}
+	cfg, err := parseFlags([]string{
+		"-quick", "-n", "1", "-candidates", "direct," + subject,
+		// Enough to exercise the workload, few enough to be quick.
+		"-idle-conns", "500", "-ipv6=false",
+		"-out", t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Log = testWriter{t}
+	r, err := benchmark(t.Context(), cfg, "TestBenchQuick")
+	if err != nil {
+		t.Fatalf("benchmark: %v", err)
+	}
+	t.Logf("\n%s", r.text())
+
+	// The table: a header, a separator and one row per metric.
+	lines := strings.Split(strings.TrimSpace(r.Table), "\n")
+	wantCols := []string{"workload", "direct", subject, subject + "/direct"}
+	if got := cells(lines[0]); strings.Join(got, ",") != strings.Join(wantCols, ",") {
+		t.Errorf("header %q, want columns %q", lines[0], wantCols)
+	}
+	rows := lines[2:]
+	wantRows := []string{"(a) 1 KiB", "(a) p50", "(a) p99", "(a) proxy CPU", "(b) 1 MiB", "(b) proxy CPU", "(c) new connection", "(c) proxy CPU", "(d) 500 idle"}
+	if len(rows) != len(wantRows) {
+		t.Fatalf("table has %d rows, want %d:\n%s", len(rows), len(wantRows), r.Table)
+	}
+	for i, row := range rows {
+		c := cells(row)
+		if len(c) != len(wantCols) || !strings.HasPrefix(c[0], wantRows[i]) {
+			t.Errorf("row %d = %q, want %d cells starting with %q", i, row, len(wantCols), wantRows[i])
+			continue
+		}
+		for j, v := range c[1:] {
+			// Direct has no proxy whose memory or CPU could be measured.
+			noProxy := strings.HasPrefix(c[0], "(d)") || strings.Contains(c[0], "proxy CPU")
+			if noProxy && (wantCols[j+1] == "direct" || strings.HasSuffix(wantCols[j+1], "/direct")) {
+				if v != "-" {
+					t.Errorf("row %q, column %s = %q, want -", c[0], wantCols[j+1], v)
+				}
+				continue
+			}
+			f, err := strconv.ParseFloat(strings.TrimSuffix(v, "!"), 64)
+			if err != nil || !(f > 0) {
+				t.Errorf("row %q, column %s = %q, want a positive number", c[0], wantCols[j+1], v)
+			}
+		}
+	}
+
+	// One verdict per target of the issue.
+	if len(r.Targets) != len(targets) {
+		t.Errorf("%d target lines, want %d", len(r.Targets), len(targets))
+	}
+
+	// results.json and table.md are written and agree with the table.
+	b, err := os.ReadFile(filepath.Join(cfg.OutDir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var js results
+	if err := json.Unmarshal(b, &js); err != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	if js.Table != r.Table || js.Medians[subject]["a_rps"] <= 0 || len(js.Runs) == 0 {
+		t.Errorf("results.json does not hold the table, the medians and the runs")
+	}
+	md, err := os.ReadFile(filepath.Join(cfg.OutDir, "table.md"))
+	if err != nil || !strings.Contains(string(md), r.Table) {
+		t.Errorf("table.md lacks the table (err %v)", err)
+	}
+}
+
+// cells splits a markdown table row into its trimmed cells.
+func cells(row string) []string {
+	row = strings.TrimSpace(row)
+	row = strings.TrimPrefix(strings.TrimSuffix(row, "|"), "|")
+	var c []string
+	for _, s := range strings.Split(row, "|") {
+		c = append(c, strings.TrimSpace(s))
+	}
+	return c
+}
+
+// testWriter sends the harness's progress lines to the test log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// TestParseWrk checks the parser on a line of wrkScript's format.
+func TestParseWrk(t *testing.T) {
+	out := "Running 1s test @ http://x/\nBENCH requests=100 bytes=2048 duration_us=1000000 p50_us=150 p99_us=900 connect=0 read=1 write=0 status=2 timeout=0\n"
+	r, err := parseWrk(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests != 100 || r.Bytes != 2048 || r.P99US != 900 || r.Status != 2 || r.perSecond(r.Requests) != 100 {
+		t.Errorf("parseWrk = %+v", r)
+	}
+	if _, err := parseWrk("BENCH requests=1\n"); err == nil {
+		t.Errorf("parseWrk accepted a line with missing fields")
+	}
+}
+
+// TestIdleConnsFor checks the descriptor arithmetic of the idle workload.
+func TestIdleConnsFor(t *testing.T) {
+	for _, tc := range []struct {
+		want   int
+		nofile uint64
+		got    int
+	}{
+		{10000, 1 << 18, 10000},
+		{10000, 20000, 9800},
+		{500, 20000, 500},
+	} {
+		if got := idleConnsFor(tc.want, tc.nofile); got != tc.got {
+			t.Errorf("idleConnsFor(%d, %d) = %d, want %d", tc.want, tc.nofile, got, tc.got)
+		}
+	}
+}

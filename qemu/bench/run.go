@@ -1,0 +1,485 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tprouter/qemu/lab"
+)
+
+// config is what the flags (or the test) ask for.
+type config struct {
+	Rounds     int           `json:"rounds"`
+	Duration   time.Duration `json:"duration_ns"`
+	N          int           `json:"n"` // the proxies' CPUs: GOMAXPROCS, nbthread, workers
+	Candidates []string      `json:"candidates"`
+	IdleConns  int           `json:"idle_conns"`
+	IPv6       bool          `json:"ipv6"`
+	Warmup     time.Duration `json:"warmup_ns"`
+	Profile    bool          `json:"profile"`
+	// Rules is rulesTprouter or rulesNft.
+	Rules string `json:"rules"`
+	// Workloads limits the run to these workload ids (empty: all).
+	Workloads []string `json:"workloads,omitempty"`
+	// OutDir receives results.json, table.md and profiles.
+	OutDir string `json:"-"`
+	// Root is the module's root directory, for building the proxy.
+	Root string `json:"-"`
+	// Keep leaves the temp dir (configs, logs) in place.
+	Keep bool `json:"-"`
+	// Log receives progress lines.
+	Log io.Writer `json:"-"`
+}
+
+// env is the state shared by one benchmark run.
+type env struct {
+	cfg config
+	n   int
+	// nofile is the descriptor limit every daemon inherits; idleConns
+	// is the idle workload's size, cfg.IdleConns if it fits nofile.
+	nofile    uint64
+	idleConns int
+	lab       *lab.Lab
+	dir       string // scratch: configs, logs, access logs
+	proxyBin  string // tprouter's proxy, built for this run
+	profBin   string // its profiling variant (pprofOverlay)
+	// pprof is how the proxy can be profiled (pprofHTTP, pprofFile,
+	// pprofOverlay), from its -h.
+	pprof string
+	// profiling is set during the profile pass; idleHook, when set, runs
+	// while the idle workload's connections are open.
+	profiling bool
+	idleHook  func()
+}
+
+func (e *env) logf(format string, args ...any) {
+	fmt.Fprintf(e.cfg.Log, "bench: "+format+"\n", args...)
+}
+
+// workload is one load the candidates are put under; metricDefs names
+// the table rows its figures go to.
+type workload struct {
+	id    string
+	path  string // the origin's file
+	conns int
+	close bool // one connection per request
+	v6    bool
+	idle  bool // the idle-connections memory workload instead of wrk
+	// skip lists candidates it does not run for.
+	skip []string
+}
+
+func (w workload) url() string {
+	if w.v6 {
+		return fmt.Sprintf("http://[%s]/%s", lab.ServerV6, w.path)
+	}
+	return fmt.Sprintf("http://%s/%s", lab.ServerV4, w.path)
+}
+
+func (w workload) runsFor(c string) bool {
+	for _, s := range w.skip {
+		if s == c {
+			return false
+		}
+	}
+	return true
+}
+
+// workloads in the order they run for each candidate. The connection-rate
+// workload runs last: it leaves tens of thousands of TIME_WAIT sockets
+// behind, which the next candidate's turn should find as old as possible
+// and which should not weigh on the same candidate's other workloads.
+func workloads(cfg config) []workload {
+	ws := []workload{
+		{id: "a", path: "1k", conns: 50},
+	}
+	if cfg.IPv6 {
+		// Squid is left out to keep make bench within its time budget.
+		ws = append(ws, workload{id: "a6", path: "1k", conns: 50, v6: true, skip: []string{"squid"}})
+	}
+	ws = append(ws,
+		workload{id: "b", path: "1m", conns: 10},
+		workload{id: "d", idle: true, skip: []string{"direct"}},
+		workload{id: "c", path: "1k", conns: 50, close: true},
+	)
+	if len(cfg.Workloads) == 0 {
+		return ws
+	}
+	var sel []workload
+	for _, w := range ws {
+		for _, id := range cfg.Workloads {
+			if w.id == id {
+				sel = append(sel, w)
+			}
+		}
+	}
+	return sel
+}
+
+// runRecord is one measurement: one candidate, one workload, one round.
+type runRecord struct {
+	Round     int                `json:"round"`
+	Candidate string             `json:"candidate"`
+	Workload  string             `json:"workload"`
+	Metrics   map[string]float64 `json:"metrics,omitempty"`
+	Wrk       *wrkResult         `json:"wrk,omitempty"`
+	Idle      *idleResult        `json:"idle,omitempty"`
+	// ProxyCPU is the proxy's CPU seconds during the wrk run; HostBusy
+	// the whole machine's busy percentage.
+	ProxyCPU float64 `json:"proxy_cpu_seconds,omitempty"`
+	HostBusy float64 `json:"host_busy_pct,omitempty"`
+	Error    string  `json:"error,omitempty"`
+}
+
+// run executes the benchmark and returns its records; the report is made
+// from them by the caller.
+func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
+	nofile, err := raiseNofile(1 << 18)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return nil, fmt.Errorf("mkdir %s: %w", cfg.OutDir, err)
+	}
+	e := &env{cfg: cfg, n: cfg.N, nofile: nofile}
+	e.idleConns = idleConnsFor(cfg.IdleConns, nofile)
+	if e.idleConns < cfg.IdleConns {
+		e.logf("RLIMIT_NOFILE is capped at %d here (no CAP_SYS_RESOURCE to raise the hard limit): the idle workload holds %d connections, not %d, and target (d) is checked on its linear extrapolation", nofile, e.idleConns, cfg.IdleConns)
+	}
+	if err := checkTools(cfg.Candidates); err != nil {
+		return nil, err
+	}
+	for _, c := range cfg.Candidates {
+		if c == "tprouter" {
+			if err := e.buildProxy(ctx); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if e.dir, err = os.MkdirTemp("", "tprouter-bench-"); err != nil {
+		return nil, fmt.Errorf("os.MkdirTemp: %w", err)
+	}
+	// Squid's and nginx's unprivileged users must reach their subdirs.
+	if err := os.Chmod(e.dir, 0o755); err != nil {
+		return nil, fmt.Errorf("chmod %s: %w", e.dir, err)
+	}
+	if cfg.Keep {
+		e.logf("scratch files (configs, logs) kept in %s", e.dir)
+	} else {
+		defer os.RemoveAll(e.dir)
+	}
+	l, closeLab, err := newLab()
+	if err != nil {
+		return nil, err
+	}
+	defer closeLab()
+	e.lab = l
+	if err := e.tuneLab(); err != nil {
+		return nil, err
+	}
+	origin, err := startOrigin(l.Server, e.dir, e.n, e.nofile)
+	if err != nil {
+		return nil, err
+	}
+	defer origin.stop(5 * time.Second)
+
+	ws := workloads(cfg)
+	for round := range cfg.Rounds {
+		// Rotate the order each round so that no candidate always
+		// follows the same one (TIME_WAIT, cache and thermal effects).
+		order := rotate(cfg.Candidates, round)
+		for _, name := range order {
+			if err := ctx.Err(); err != nil {
+				return recs, err
+			}
+			if origin.exited() {
+				return recs, origin.failure()
+			}
+			e.logf("round %d/%d: %s", round+1, cfg.Rounds, name)
+			recs = append(recs, e.runCandidate(ctx, round, name, ws)...)
+		}
+	}
+	if cfg.Profile {
+		// The table stands without profiles: report, do not fail.
+		if err := e.profilePass(ctx, ws); err != nil {
+			e.logf("%v", err)
+		}
+	}
+	return recs, nil
+}
+
+// runCandidate sets the rules for c, starts it, runs every workload and
+// stops it. A failure is recorded in the returned records, so one broken
+// candidate does not lose the others' figures.
+func (e *env) runCandidate(ctx context.Context, round int, name string, ws []workload) []runRecord {
+	var recs []runRecord
+	fail := func(w string, err error) []runRecord {
+		e.logf("  %s %s: %v", name, w, err)
+		return append(recs, runRecord{Round: round, Candidate: name, Workload: w, Error: err.Error()})
+	}
+	c, _ := candidateByName(name)
+	dir := filepath.Join(e.dir, fmt.Sprintf("%s-%d", name, round+1))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fail("start", fmt.Errorf("mkdir %s: %w", dir, err))
+	}
+	if err := setIntercept(e.lab.Router, e.cfg.Rules, c.start != nil); err != nil {
+		return fail("start", err)
+	}
+	var p *proc
+	if c.start != nil {
+		var err error
+		if p, err = c.start(e, dir); err != nil {
+			return fail("start", err)
+		}
+		defer p.stop(10 * time.Second)
+	}
+	// Check the path both families take before trusting any figure.
+	for _, addr := range e.checkAddrs(ws, name) {
+		err := waitFor(10*time.Second, p, func() error {
+			return checkPath(ctx, e.lab, addr, c.start != nil)
+		})
+		if err != nil {
+			return fail("start", err)
+		}
+	}
+	if e.cfg.Warmup > 0 {
+		// Workload (a)'s traffic: heaps, caches and pools grown
+		// before anything is measured. Its figures are not kept.
+		w := workload{path: "1k"}
+		runWrk(ctx, e.lab.Client, e.dir, wrkRun{url: w.url(), conns: 50, threads: 2, dur: e.cfg.Warmup})
+	}
+	for _, w := range ws {
+		if !w.runsFor(name) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return fail(w.id, err)
+		}
+		rec, err := e.runWorkload(ctx, w, p)
+		rec.Round, rec.Candidate, rec.Workload = round, name, w.id
+		if err != nil {
+			e.logf("  %s %s: %v", name, w.id, err)
+			rec.Error = err.Error()
+		} else {
+			e.logf("  %s %s: %s", name, w.id, formatMetrics(rec.Metrics))
+		}
+		recs = append(recs, rec)
+		if p != nil && p.exited() {
+			return fail("exit", p.failure())
+		}
+	}
+	return recs
+}
+
+// checkAddrs lists the origin addresses whose path is checked before a
+// candidate runs: IPv4 always, IPv6 when a workload uses it.
+func (e *env) checkAddrs(ws []workload, name string) []string {
+	addrs := []string{net.JoinHostPort(lab.ServerV4.String(), "80")}
+	for _, w := range ws {
+		if w.v6 && w.runsFor(name) {
+			addrs = append(addrs, net.JoinHostPort(lab.ServerV6.String(), "80"))
+			break
+		}
+	}
+	return addrs
+}
+
+// runWorkload measures one workload and converts wrk's totals to the
+// table's metrics.
+func (e *env) runWorkload(ctx context.Context, w workload, p *proc) (runRecord, error) {
+	var rec runRecord
+	if w.idle {
+		settle := 3 * time.Second
+		if e.cfg.Duration < 5*time.Second {
+			settle = time.Second
+		}
+		addr := net.JoinHostPort(lab.ServerV4.String(), "80")
+		res, err := idleConns(ctx, e.lab, p, addr, e.idleConns, settle, e.idleHook)
+		rec.Idle = &res
+		if res.RSS == 0 {
+			return rec, err
+		}
+		rec.Metrics = map[string]float64{"d_rss_mib": float64(res.RSS) / (1 << 20)}
+		if res.Conns != targetIdleConns && res.Conns >= targetIdleConns*9/10 {
+			// What the target's count would take at the measured
+			// cost per connection; only from nearby counts, as the
+			// heap grows in steps.
+			per := float64(res.RSS-res.RSSBefore) / float64(res.Conns)
+			rec.Metrics["d_rss_scaled_mib"] = (float64(res.RSSBefore) + per*targetIdleConns) / (1 << 20)
+		}
+		if err != nil {
+			return rec, err
+		}
+		// Let the proxy see the closes before the next workload.
+		time.Sleep(time.Second)
+		return rec, nil
+	}
+	var cpu0 float64
+	if p != nil {
+		cpu0 = p.cpuSeconds()
+	}
+	busy0, total0 := hostCPU()
+	r, err := runWrk(ctx, e.lab.Client, e.dir, wrkRun{url: w.url(), conns: w.conns, threads: 2, dur: e.cfg.Duration, close: w.close})
+	if err != nil {
+		return rec, err
+	}
+	busy1, total1 := hostCPU()
+	rec.Wrk = &r
+	m := map[string]float64{}
+	if total1 > total0 {
+		// How busy the whole machine was: near 100% means every
+		// figure of this run is also a measure of the other load.
+		rec.HostBusy = 100 * float64(busy1-busy0) / float64(total1-total0)
+	}
+	if p != nil {
+		// The proxy's CPU time per unit of work: less sensitive to
+		// what else runs on the machine than the rates are.
+		cpu := p.cpuSeconds() - cpu0
+		rec.ProxyCPU = cpu
+		switch w.id {
+		case "a", "c":
+			m[w.id+"_cpu_us"] = cpu / r.Requests * 1e6
+		case "b":
+			m["b_cpu_ms"] = cpu / (r.Bytes / (1 << 20)) * 1e3
+		}
+	}
+	switch w.id {
+	case "a", "a6":
+		m[w.id+"_rps"] = r.perSecond(r.Requests)
+		m[w.id+"_p50_ms"] = r.P50US / 1000
+		m[w.id+"_p99_ms"] = r.P99US / 1000
+	case "b":
+		m["b_mibps"] = r.perSecond(r.Bytes) / (1 << 20)
+	case "c":
+		m["c_cps"] = r.perSecond(r.Requests)
+	}
+	rec.Metrics = m
+	if n := r.errors(w.close); n > 0 {
+		// The figure stays, flagged: a proxy that answers errors fast
+		// must not look fast.
+		return rec, fmt.Errorf("wrk reported %.0f errors (connect %.0f, read %.0f, write %.0f, non-2xx %.0f, timeout %.0f) in %.0f requests",
+			n, r.Connect, r.Read, r.Write, r.Status, r.Timeout, r.Requests)
+	}
+	return rec, nil
+}
+
+// tuneLab configures the router and prepares the client and the router
+// for the connection-rate workload, which opens ~10^5 connections whose
+// ports then linger in TIME_WAIT for a minute: a wide ephemeral port range,
+// and reuse of TIME_WAIT ports for new outgoing connections (safe with TCP
+// timestamps), so one candidate's leftovers do not slow the next one's
+// connects. Every candidate gets the same settings.
+func (e *env) tuneLab() error {
+	if err := configureRouter(e.lab.Router, e.cfg.Rules); err != nil {
+		return err
+	}
+	for _, ns := range []*lab.NS{e.lab.Client, e.lab.Router} {
+		err := must(func(t testing.TB) {
+			ns.Sysctl(t, "net/ipv4/ip_local_port_range", "1024 65535")
+			ns.Sysctl(t, "net/ipv4/tcp_tw_reuse", "1")
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// buildProxy builds ./services/proxy into the output directory.
+func (e *env) buildProxy(ctx context.Context) error {
+	bin := filepath.Join(e.cfg.OutDir, "tprouter-proxy")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./services/proxy")
+	cmd.Dir = e.cfg.Root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build -o %s ./services/proxy (in %s): %v\n%s", bin, e.cfg.Root, err, out)
+	}
+	e.proxyBin = bin
+	help, _ := exec.CommandContext(ctx, bin, "-h").CombinedOutput()
+	e.pprof = pprofStyle(string(help))
+	return nil
+}
+
+// checkTools fails early, naming the package, when a program is missing.
+func checkTools(cands []string) error {
+	need := map[string]string{"wrk": "wrk", "nginx": "nginx-light", "ip": "iproute2", "nft": "nftables", "ss": "iproute2"}
+	for _, c := range cands {
+		switch c {
+		case "haproxy":
+			need["haproxy"] = "haproxy"
+		case "squid":
+			need["squid"] = "squid"
+		}
+	}
+	for bin, pkg := range need {
+		if _, err := exec.LookPath(bin); err != nil {
+			return fmt.Errorf("%s not found: install Debian package %s (make -f qemu/bench/bench.mk bench-deps): %w", bin, pkg, err)
+		}
+	}
+	return nil
+}
+
+// raiseNofile lifts RLIMIT_NOFILE for this process and, by inheritance,
+// for every daemon it starts: the idle workload needs 10,000 sockets in
+// the client and twice that in a proxy. Without CAP_SYS_RESOURCE (as in
+// some containers) only the soft limit can rise, to the hard one; the
+// limit reached is returned. Setting it explicitly also stops os/exec from
+// restoring, in children, the soft limit Go found at startup.
+func raiseNofile(want uint64) (uint64, error) {
+	lim := syscall.Rlimit{Cur: want, Max: want}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
+		return want, nil
+	}
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("getrlimit(RLIMIT_NOFILE): %w", err)
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, fmt.Errorf("setrlimit(RLIMIT_NOFILE, %d): %w", lim.Max, err)
+	}
+	return lim.Max, nil
+}
+
+// targetIdleConns is the idle workload of issue 6's target (d).
+const targetIdleConns = 10000
+
+// fdReserve is what a proxy needs besides two descriptors per proxied
+// connection: listeners, logs, epoll, Squid's reserved descriptors.
+const fdReserve = 400
+
+// idleConnsFor is how many idle connections fit a proxy holding two
+// descriptors each under the descriptor limit nofile, at most want,
+// rounded down to a hundred.
+func idleConnsFor(want int, nofile uint64) int {
+	fit := (int(min(nofile, 1<<24)) - fdReserve) / 2 / 100 * 100
+	return max(1, min(want, fit))
+}
+
+// rotate returns s rotated left by k.
+func rotate(s []string, k int) []string {
+	k %= len(s)
+	return append(append([]string{}, s[k:]...), s[:k]...)
+}
+
+// hostInfo describes the machine for results.json.
+func hostInfo() map[string]string {
+	info := map[string]string{"cpus": fmt.Sprint(runtime.NumCPU()), "go": runtime.Version()}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		info["kernel"] = strings.TrimSpace(string(b))
+	}
+	for _, v := range [][]string{{"haproxy", "-v"}, {"squid", "-v"}, {"nginx", "-v"}, {"wrk", "-v"}} {
+		out, _ := exec.Command(v[0], v[1:]...).CombinedOutput()
+		line, _, _ := strings.Cut(string(out), "\n")
+		info[v[0]] = strings.TrimSpace(line)
+	}
+	return info
+}
