@@ -239,3 +239,26 @@ func acceptAll(t *testing.T, ln net.Listener) <-chan net.Addr {
 	}()
 	return c
 }
+
+// TestProxyPortNotDiverted: a LAN client's connection to another host's
+// port 3129 is forwarded to that host, not taken by the proxy's
+// wildcard-bound transparent listener (the DIVERT rule's socket wildcard 0).
+func TestProxyPortNotDiverted(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{})
+	applyRouter(t, l, labConfig())
+	l.Server.ServeHTTP(t, fmt.Sprintf(":%d", proxyPort), lab.EchoAddr)
+	seen := spoofingProxy(t, l.Router)
+	for _, u := range urls {
+		url := fmt.Sprintf("http://%s/", netip.AddrPortFrom(u.dst.Addr(), proxyPort))
+		body, err := get(l.Client, url)
+		if err != nil {
+			t.Errorf("GET %s: %v", url, err)
+			continue
+		}
+		if got := seenBy(body); got != u.client.String() {
+			t.Errorf("GET %s: server saw %s, want the client %s", url, got, u.client)
+		}
+	}
+	expectNone(t, seen, 300*time.Millisecond, "a connection to port 3129 of another host")
+}

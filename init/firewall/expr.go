@@ -169,6 +169,20 @@ func socketTransparent() []expr.Any {
 	}
 }
 
+// socket wildcard 0: the packet's socket is bound to a specific address.
+// The proxy's listener is bound to the wildcard address, and without this
+// the rule above would hand it every connection to port ProxyPort of any
+// host, not only those that tproxy diverted. (iptables' -m socket skips
+// wildcard listeners by default; nft's socket expression does not.)
+func socketNotWildcard() []expr.Any {
+	return []expr.Any{
+		// [ socket load wildcard => reg 1 ]
+		&expr.Socket{Key: expr.SocketKeyWildcard, Register: 1},
+		// [ cmp eq reg 1 0x00000000 ]
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0}},
+	}
+}
+
 // tproxy to :<port>, for both families: in an inet table the kernel takes
 // NFPROTO_UNSPEC without an address register and picks the IPv4 or IPv6
 // path per packet. When no socket takes the packet, tproxy ends the rule

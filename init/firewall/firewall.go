@@ -220,7 +220,7 @@ func (r *ruleset) prerouting(b *batch, exempt4, exempt6, intercept *nftables.Set
 		nftables.ChainPriorityMangle, nftables.ChainPolicyAccept)
 	add := func(parts ...[]expr.Any) { b.rule(c, parts...) }
 
-	// meta l4proto tcp socket transparent 1 meta mark set <mark> accept
+	// meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
 	//
 	// Packets of connections a transparent socket already owns go to it:
 	// the rest of an accepted client connection, and the server's replies
@@ -229,7 +229,9 @@ func (r *ruleset) prerouting(b *batch, exempt4, exempt6, intercept *nftables.Set
 	// addressed to the router's WAN address (the NAT is undone after this
 	// hook), and the socket lookup, which undoes SNAT for replies, is what
 	// finds the proxy's socket.
-	add(l4proto(unix.IPPROTO_TCP), socketTransparent(), setMark(r.mark), accept())
+	// Only sockets bound to a specific address count: the accepted and
+	// spoofed connections, never the wildcard-bound listener itself.
+	add(l4proto(unix.IPPROTO_TCP), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
 
 	// fib daddr type local accept
 	//
