@@ -16,7 +16,7 @@ import (
 	"github.com/u-root/mkuimage/cpio"
 
 	"tprouter/board"
-	"tprouter/image/build"
+	"tprouter/image/builder"
 	"tprouter/image/kmod"
 	"tprouter/qemu/lab"
 )
@@ -33,13 +33,13 @@ func TestBoards(t *testing.T) {
 			lab.Unavailable(t, tool+" not found: the image build needs Debian's apt and dpkg tools and Go")
 		}
 	}
-	root, err := build.ModuleRoot()
+	root, err := builder.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
-	services, err := exec.Command("go", "list", "-e", "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, build.Services).Output()
+	services, err := exec.Command("go", "list", "-e", "-f", `{{if eq .Name "main"}}{{.ImportPath}}{{end}}`, builder.Services).Output()
 	if err != nil {
-		t.Fatalf("go list %s: %v", build.Services, err)
+		t.Fatalf("go list %s: %v", builder.Services, err)
 	}
 	for _, name := range board.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 	}
 
 	// /init and the programs init starts.
-	initBin := "bin/" + path.Base(build.DefaultInit)
+	initBin := "bin/" + path.Base(builder.DefaultInit)
 	if target := content("init"); file("init").Mode&cpio.S_IFMT != cpio.S_IFLNK || target != initBin {
 		t.Errorf("/init -> %q, want a symlink to %s", target, initBin)
 	}
@@ -160,22 +160,22 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 			deps[kmod.Name(mod)] = nil
 		}
 	}
-	list := strings.Fields(content(build.ModuleList))
+	list := strings.Fields(content(builder.ModuleList))
 	loaded := map[string]bool{}
 	for _, m := range list {
 		d, ok := deps[m]
 		if !ok {
-			t.Errorf("%s lists %s, which modules.dep does not have", build.ModuleList, m)
+			t.Errorf("%s lists %s, which modules.dep does not have", builder.ModuleList, m)
 		}
 		for _, dep := range d {
 			if !loaded[dep] {
-				t.Errorf("%s: %s comes before its dependency %s", build.ModuleList, m, dep)
+				t.Errorf("%s: %s comes before its dependency %s", builder.ModuleList, m, dep)
 			}
 		}
 		loaded[m] = true
 	}
 	if len(loaded) != len(deps) {
-		t.Errorf("modules.dep has %d modules, %s %d", len(deps), build.ModuleList, len(loaded))
+		t.Errorf("modules.dep has %d modules, %s %d", len(deps), builder.ModuleList, len(loaded))
 	}
 	builtin := map[string]bool{}
 	for _, p := range strings.Fields(content(dir + "/modules.builtin")) {
@@ -183,7 +183,7 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 	}
 	for _, m := range b.Modules {
 		if !loaded[kmod.Name(m)] && !builtin[kmod.Name(m)] {
-			t.Errorf("board module %s is neither in %s nor built in", m, build.ModuleList)
+			t.Errorf("board module %s is neither in %s nor built in", m, builder.ModuleList)
 		}
 	}
 	file("dev/console")

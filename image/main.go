@@ -14,7 +14,7 @@ import (
 	"strings"
 
 	"tprouter/board"
-	"tprouter/image/build"
+	"tprouter/image/builder"
 )
 
 func main() {
@@ -22,13 +22,13 @@ func main() {
 		name    = flag.String("board", "qemu-x86_64", "board to build: "+strings.Join(board.Names(), ", "))
 		out     = flag.String("o", "", "output directory (default build/<board> in the module root)")
 		cache   = flag.String("cache", "", "kernel package cache (default build/cache in the module root)")
-		initPkg = flag.String("init", build.DefaultInit, "Go package to build as /init")
-		svcs    = flag.String("services", "all", `comma-separated Go packages to build into /bin, "all" for every main package in `+build.Services+`, "" for none`)
+		initPkg = flag.String("init", builder.DefaultInit, "Go package to build as /init")
+		svcs    = flag.String("services", "all", `comma-separated Go packages to build into /bin, "all" for every main package in `+builder.Services+`, "" for none`)
 	)
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("image: ")
-	c := build.Config{Out: *out, Cache: *cache, Init: *initPkg, Logf: log.Printf}
+	c := builder.Config{Out: *out, Cache: *cache, Init: *initPkg, Logf: log.Printf}
 	if *svcs != "all" {
 		c.Services = []string{}
 		if *svcs != "" {
@@ -40,13 +40,13 @@ func main() {
 	}
 }
 
-func run(name string, c build.Config) error {
+func run(name string, c builder.Config) error {
 	b, err := board.Get(name)
 	if err != nil {
 		return err
 	}
 	c.Board = b
-	r, err := build.Build(c)
+	r, err := builder.Build(c)
 	if err != nil {
 		return err
 	}

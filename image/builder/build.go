@@ -13,7 +13,7 @@
 // /lib/modules/<release>/ with a modules.dep that u-root's kmodule reads,
 // and /etc/tprouter/modules, one module name per line in load order
 // (every module after its dependencies).
-package build
+package builder
 
 import (
 	"bytes"
