@@ -1,34 +1,15 @@
 package console
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+	"tprouter/internal/syncbuf"
 )
 
-// syncBuffer is a bytes.Buffer safe for the console's writer goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLineFormat(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	c := New(&buf)
 	c.now = func() time.Time { return time.Date(2026, 11, 25, 22, 0, 0, 123e6, time.FixedZone("CET", 3600)) }
 	l := c.Log("init", 10)
@@ -92,7 +73,7 @@ func TestNeverBlocks(t *testing.T) {
 }
 
 func TestRecover(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	c := New(&buf)
 	l := c.Log("init", 100)
 	func() {

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"reflect"
@@ -9,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"tprouter/internal/syncbuf"
 
 	"golang.org/x/sys/unix"
 
@@ -123,29 +123,12 @@ func (f *fakeSupervisor) names() []string {
 	return append([]string(nil), f.added...)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestStart runs the bring-up with a network that fails twice (the LAN
 // link appears late) and a proxy that listens after a while: services
 // start as their links become known, errors are reported once each, and
 // ready comes when both are done.
 func TestStart(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	con := console.New(&buf)
 	c, _ := cmdline.Parse("tprouter.status.port=off")
 	var mu sync.Mutex

@@ -2,7 +2,6 @@ package supervise
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"tprouter/internal/syncbuf"
 
 	"golang.org/x/sys/unix"
 
@@ -157,28 +157,10 @@ func helperEnviron(mode, arg string) []string {
 	return append(env, helperEnv+"="+mode, helperEnv+"_ARG="+arg)
 }
 
-// syncBuffer is the console in tests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// lines returns the console lines matching re, with re's first group.
-func (s *syncBuffer) matches(re *regexp.Regexp) [][]string {
+// matches returns the submatches of re in each line of buf that it matches.
+func matches(buf *syncbuf.Buffer, re *regexp.Regexp) [][]string {
 	var out [][]string
-	sc := bufio.NewScanner(strings.NewReader(s.String()))
+	sc := bufio.NewScanner(strings.NewReader(buf.String()))
 	for sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			out = append(out, m)
@@ -189,8 +171,8 @@ func (s *syncBuffer) matches(re *regexp.Regexp) [][]string {
 
 // newSupervisor returns a supervisor with a short policy, writing to a
 // buffer, that is shut down when the test ends.
-func newSupervisor(t *testing.T) (*Supervisor, *syncBuffer) {
-	buf := &syncBuffer{}
+func newSupervisor(t *testing.T) (*Supervisor, *syncbuf.Buffer) {
+	buf := &syncbuf.Buffer{}
 	con := console.New(buf)
 	s := New(con, con.Log("init", 1000), reaper)
 	s.minBackoff, s.maxBackoff, s.stableAfter, s.crashLoop = 10*time.Millisecond, 80*time.Millisecond, 300*time.Millisecond, 3
@@ -217,7 +199,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 // waitConsole waits for a console line containing s.
-func waitConsole(t *testing.T, buf *syncBuffer, s string) {
+func waitConsole(t *testing.T, buf *syncbuf.Buffer, s string) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%q on the console", s), func() bool { return strings.Contains(buf.String(), s) })
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"tprouter/internal/syncbuf"
 
 	"golang.org/x/sys/unix"
 
@@ -42,7 +43,7 @@ func TestBackoff(t *testing.T) {
 	s.Shutdown(time.Second)
 
 	var delays []string
-	for _, m := range buf.matches(regexp.MustCompile(`init: flaky exited after .*; restarting in (\S+)$`)) {
+	for _, m := range matches(buf, regexp.MustCompile(`init: flaky exited after .*; restarting in (\S+)$`)) {
 		delays = append(delays, m[1])
 	}
 	// Runs 1-3 exit at once; the later ones last 1.2s, longer than
@@ -59,7 +60,7 @@ func TestBackoff(t *testing.T) {
 
 	// The delays are real: the starts are at least that far apart.
 	var starts []time.Time
-	for _, m := range buf.matches(regexp.MustCompile(`^(\S+) init: started flaky`)) {
+	for _, m := range matches(buf, regexp.MustCompile(`^(\S+) init: started flaky`)) {
 		ts, err := time.Parse("2006-01-02T15:04:05.000Z07:00", m[1])
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +84,7 @@ func TestMaxBackoff(t *testing.T) {
 	waitFor(t, "7 starts", func() bool { return status(s, "fail").Restarts >= 6 })
 	s.Shutdown(time.Second)
 	var delays []string
-	for _, m := range buf.matches(regexp.MustCompile(`restarting in (\S+)$`)) {
+	for _, m := range matches(buf, regexp.MustCompile(`restarting in (\S+)$`)) {
 		delays = append(delays, m[1])
 	}
 	want := "10ms 20ms 40ms 80ms 80ms 80ms"
@@ -102,7 +103,7 @@ func TestOrphans(t *testing.T) {
 	s, buf := newSupervisor(t)
 	s.Add(helperService(t, "forker", "orphan", ""))
 	waitConsole(t, buf, "forker: grandchild ")
-	m := buf.matches(regexp.MustCompile(`forker: grandchild (\d+)`))
+	m := matches(buf, regexp.MustCompile(`forker: grandchild (\d+)`))
 	var gpid int
 	fmt.Sscan(m[0][1], &gpid)
 	waitFor(t, fmt.Sprintf("orphan %d to be reaped", gpid), func() bool { _, ok := orphans.Load(gpid); return ok })
@@ -232,14 +233,14 @@ func needRoot(t *testing.T) {
 
 // capsOf starts the caps helper as uid/gid 3129 with caps and returns
 // what it reports about itself.
-func capsOf(t *testing.T, s *Supervisor, buf *syncBuffer, name string, caps ...Cap) map[string]string {
+func capsOf(t *testing.T, s *Supervisor, buf *syncbuf.Buffer, name string, caps ...Cap) map[string]string {
 	svc := helperService(t, name, "caps", "")
 	svc.Path = worldReadableExe(t)
 	svc.User = &User{UID: 3129, GID: 3129, Caps: caps}
 	s.Add(svc)
 	waitConsole(t, buf, name+": low port")
 	got := map[string]string{}
-	for _, m := range buf.matches(regexp.MustCompile(`^\S+ ` + name + `: ([A-Za-z_ ]+):\s?(.*)$`)) {
+	for _, m := range matches(buf, regexp.MustCompile(`^\S+ `+name+`: ([A-Za-z_ ]+):\s?(.*)$`)) {
 		got[m[1]] = m[2]
 	}
 	return got

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"tprouter/internal/syncbuf"
 
 	"tprouter/qemu/lab"
 )
@@ -71,7 +72,7 @@ func Build(t testing.TB, pkgs ...string) map[string]string {
 type Proc struct {
 	Name string
 	cmd  *exec.Cmd
-	out  logBuffer
+	out  syncbuf.Buffer
 	done chan struct{} // closed when the process has exited
 	err  error         // its exit status, valid after done
 }
@@ -151,25 +152,6 @@ func (p *Proc) Stop(t testing.TB) {
 func (p *Proc) Kill() {
 	p.cmd.Process.Kill()
 	<-p.done
-}
-
-// logBuffer is a bytes.Buffer safe for the writer goroutines of exec.Cmd
-// and readers in the test.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // CheckUsage checks a program's command line as init and people see it:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"tprouter/internal/syncbuf"
 
 	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/sys/unix"
@@ -200,7 +200,7 @@ func TestUnprivileged(t *testing.T) {
 	lease := filepath.Join(dir, "dhcp4c.json")
 	writeLease(t, lease, lab.ServerV4.String())
 
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd := exec.Command(bin, "-iface", lab.RouterLAN,
 		"-listen", lab.RouterLANv4.Addr().String()+","+lab.RouterLANv6.Addr().String(), "-lease", lease)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -474,21 +474,4 @@ func readMsg(r io.Reader) ([]byte, error) {
 func writeMsg(w io.Writer, msg []byte) error {
 	_, err := w.Write(append(binary.BigEndian.AppendUint16(nil, uint16(len(msg))), msg...))
 	return err
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

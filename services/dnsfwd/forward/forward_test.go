@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"tprouter/internal/syncbuf"
 
 	"golang.org/x/net/dns/dnsmessage"
 
@@ -177,26 +178,9 @@ func good(t *testing.T) func([]byte) [][]byte {
 	return func(q []byte) [][]byte { return [][]byte{answer(t, q, nil)} }
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newForwarder(t *testing.T, cfg Config) (*Forwarder, *syncBuffer) {
+func newForwarder(t *testing.T, cfg Config) (*Forwarder, *syncbuf.Buffer) {
 	t.Helper()
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	f := New(cfg, log.New(&buf, "", 0))
 	t.Cleanup(func() {
 		if t.Failed() {
