@@ -56,6 +56,12 @@ func (r *Request) Body() BodyKind {
 // r is meaningful only when the error is nil.
 func ParseRequest(buf []byte, max int, r *Request) error {
 	r.Reset()
+	return within(buf, max, func(b []byte) error { return parseRequest(b, r) })
+}
+
+// within runs parse on at most max bytes of buf and turns its errNeedMore
+// into ErrIncomplete, or into ErrHeadTooLarge when max bytes were there.
+func within(buf []byte, max int, parse func([]byte) error) error {
 	b := buf
 	if max < 0 {
 		max = 0
@@ -63,7 +69,7 @@ func ParseRequest(buf []byte, max int, r *Request) error {
 	if len(b) > max {
 		b = b[:max]
 	}
-	err := parseRequest(b, r)
+	err := parse(b)
 	if err == errNeedMore {
 		if len(buf) >= max {
 			return ErrHeadTooLarge

@@ -72,21 +72,7 @@ func (r *Response) Body(reqMethod []byte) BodyKind {
 // other; the caller loops until a final status.
 func ParseResponse(buf []byte, max int, r *Response) error {
 	r.Reset()
-	b := buf
-	if max < 0 {
-		max = 0
-	}
-	if len(b) > max {
-		b = b[:max]
-	}
-	err := parseResponse(b, r)
-	if err == errNeedMore {
-		if len(buf) >= max {
-			return ErrHeadTooLarge
-		}
-		return ErrIncomplete
-	}
-	return err
+	return within(buf, max, func(b []byte) error { return parseResponse(b, r) })
 }
 
 func parseResponse(b []byte, r *Response) error {
