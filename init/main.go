@@ -66,7 +66,7 @@ func main() {
 		log.Printf("reboot(LINUX_REBOOT_CMD_CAD_OFF): %v", err)
 	}
 	(&boot.PowerButton{
-		Glob: "/dev/input/event*", Rescan: 5 * time.Second, Log: log.Printf,
+		Glob: "/dev/input/event*", Rescan: time.Second, Log: log.Printf,
 		Press: func(dev string) { down.Do(boot.PowerOff, "power button "+dev) },
 	}).Watch()
 

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,7 @@ type VM struct {
 	console *console
 	stdin   io.WriteCloser // the serial console's input
 	taps    []*lab.Tap
+	monDir  string // holds monitor.sock, QEMU's human monitor
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when QEMU has exited
 	err     error         // QEMU's exit, valid after done
@@ -127,6 +129,9 @@ func Start(ctx context.Context, o Options) (vm *VM, err error) {
 			vm.closeTaps()
 		}
 	}()
+	if vm.monDir, err = os.MkdirTemp("", "tprouter-qemu-"); err != nil {
+		return nil, err
+	}
 
 	args := []string{
 		o.QEMU,
@@ -139,6 +144,10 @@ func Start(ctx context.Context, o Options) (vm *VM, err error) {
 		"-kernel", filepath.Join(o.Image, "vmlinuz"),
 		"-initrd", filepath.Join(o.Image, "initramfs.img"),
 		"-append", mergeCmdline(string(cmdline), o.Cmdline),
+		// The human monitor on a socket, for VM.Monitor (the power
+		// button: system_powerdown).
+		"-chardev", "socket,id=mon,path=" + filepath.Join(vm.monDir, "monitor.sock") + ",server=on,wait=off",
+		"-mon", "chardev=mon,mode=readline",
 	}
 	if KVM() {
 		args = append(args, "-accel", "kvm", "-cpu", "host")
@@ -242,6 +251,9 @@ func (vm *VM) Close() error {
 }
 
 func (vm *VM) closeTaps() {
+	if vm.monDir != "" {
+		os.RemoveAll(vm.monDir)
+	}
 	for _, t := range vm.taps {
 		t.Close()
 	}
@@ -252,6 +264,36 @@ func (vm *VM) closeTaps() {
 func (vm *VM) Send(s string) error {
 	_, err := io.WriteString(vm.stdin, s)
 	return err
+}
+
+// Monitor runs cmd in QEMU's human monitor, e.g. "system_powerdown" (the
+// ACPI power button), and returns what the monitor answered.
+func (vm *VM) Monitor(cmd string) (string, error) {
+	c, err := net.DialTimeout("unix", filepath.Join(vm.monDir, "monitor.sock"), 5*time.Second)
+	if err != nil {
+		return "", fmt.Errorf("QEMU monitor: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	prompt := func() (string, error) {
+		var out []byte
+		buf := make([]byte, 4096)
+		for !bytes.HasSuffix(out, []byte("(qemu) ")) {
+			n, err := c.Read(buf)
+			if err != nil {
+				return string(out), fmt.Errorf("QEMU monitor: %w", err)
+			}
+			out = append(out, buf[:n]...)
+		}
+		return string(out), nil
+	}
+	if _, err := prompt(); err != nil {
+		return "", err
+	}
+	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+		return "", fmt.Errorf("QEMU monitor: %w", err)
+	}
+	return prompt()
 }
 
 // Done is closed when QEMU has exited.

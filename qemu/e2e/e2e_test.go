@@ -286,3 +286,37 @@ func acceptors(ns *lab.NS, addrs []netip.Addr, ports []uint16) []string {
 	wg.Wait()
 	return open
 }
+
+// TestPowerButton presses the ACPI power button (QEMU's system_powerdown):
+// init stops the services in order and powers the machine off.
+func TestPowerButton(t *testing.T) {
+	l := lab.New(t, lab.Options{})
+	vm := boot(t, l, routed)
+	// A press before init watches the button's device (it looks for
+	// new input devices every second) is lost, so press until it acts.
+	for i := 0; ; i++ {
+		if out, err := vm.Monitor("system_powerdown"); err != nil {
+			t.Fatalf("system_powerdown: %v (%s)", err, out)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := vm.Wait(ctx, "power off now")
+		cancel()
+		if err == nil {
+			break
+		}
+		if i == 10 {
+			t.Fatalf("no power off after pressing the power button 11 times: %v", err)
+		}
+	}
+	select {
+	case <-vm.Done():
+		if err := vm.Err(); err != nil {
+			t.Errorf("QEMU: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("still running %v after the power button", waitTimeout)
+	}
+	if c := vm.Console(); !strings.Contains(c, "reboot: Power down") {
+		t.Errorf("the kernel did not power down:\n%s", c)
+	}
+}
