@@ -41,6 +41,9 @@ const (
 	ProxyUID, ProxyGID = 3129, 3129
 	// DNSUID and DNSGID are the DNS forwarder's own user and group.
 	DNSUID, DNSGID = 3053, 3053
+	// The address services' own users (uid = gid); each owns its state
+	// directory RunDir/<name>.
+	DHCP4CUID, DHCP4DUID, RADVDUID = 3068, 3067, 3134
 	// ProxyStatusPort is where the proxy serves its /metrics and
 	// /access.log, on 127.0.0.1, for the status endpoint to fetch.
 	ProxyStatusPort = 9091
@@ -141,6 +144,7 @@ func (r *Router) run() {
 	if err := os.MkdirAll(r.runDir, 0o755); err != nil {
 		r.Log.Printf("mkdir %s: %v", r.runDir, err)
 	}
+	r.stateDirs()
 	// The proxy needs no configured network to listen, so it starts
 	// first and is ready sooner.
 	r.Supervisor.Add(r.proxy())
@@ -305,24 +309,48 @@ func (r *Router) addressServices(wan string, lan []string) []supervise.Service {
 		lan0 = lan[0]
 	}
 
+	// Each runs as its own user with only the capabilities its sockets
+	// need: packet sockets and SO_BINDTODEVICE (CAP_NET_RAW), ports 67
+	// and 68 (CAP_NET_BIND_SERVICE), and for dhcp4c, which applies its
+	// lease, addresses and routes (CAP_NET_ADMIN).
 	var svcs []supervise.Service
 	if c.WANDHCP() && wan != "" {
 		svcs = append(svcs, supervise.Service{Name: "dhcp4c", Path: filepath.Join(r.bin, "dhcp4c"),
-			Args: []string{"-iface=" + wan, "-state=" + r.leaseFile()}})
+			Args: []string{"-iface=" + wan, "-state=" + r.leaseFile()},
+			User: &supervise.User{UID: DHCP4CUID, GID: DHCP4CUID,
+				Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}}})
 	}
 	if c.DHCPD && v4 && lan0 != "" {
 		svcs = append(svcs, supervise.Service{Name: "dhcp4d", Path: filepath.Join(r.bin, "dhcp4d"),
-			Args: []string{"-iface=" + lan0, "-leases=" + filepath.Join(r.runDir, "dhcp4d.json")}})
+			Args: []string{"-iface=" + lan0, "-leases=" + filepath.Join(r.runDir, "dhcp4d", "leases.json")},
+			User: &supervise.User{UID: DHCP4DUID, GID: DHCP4DUID,
+				Caps: []supervise.Cap{unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}}})
 	}
 	if c.RA && v6 && lan0 != "" {
 		svcs = append(svcs, supervise.Service{Name: "radvd", Path: filepath.Join(r.bin, "radvd"),
-			Args: []string{"-iface=" + lan0}})
+			Args: []string{"-iface=" + lan0},
+			User: &supervise.User{UID: RADVDUID, GID: RADVDUID, Caps: []supervise.Cap{unix.CAP_NET_RAW}}})
 	}
 	return svcs
 }
 
-// leaseFile is where dhcp4c keeps the WAN lease.
-func (r *Router) leaseFile() string { return filepath.Join(r.runDir, "dhcp4c.json") }
+// leaseFile is where dhcp4c keeps the WAN lease (dnsfwd reads it).
+func (r *Router) leaseFile() string { return filepath.Join(r.runDir, "dhcp4c", "lease.json") }
+
+// stateDirs makes RunDir/<name>, owned by the service's user, for each
+// service that keeps state.
+func (r *Router) stateDirs() {
+	for name, uid := range map[string]int{"dhcp4c": DHCP4CUID, "dhcp4d": DHCP4DUID} {
+		dir := filepath.Join(r.runDir, name)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			r.Log.Printf("mkdir %s: %v", dir, err)
+			continue
+		}
+		if err := os.Chown(dir, uid, uid); err != nil {
+			r.Log.Printf("chown %s: %v", dir, err)
+		}
+	}
+}
 
 // dnsfwd is the DNS forwarder on the LAN link lan0: it listens on the
 // configured LAN addresses (it binds them before netconf has added them)

@@ -57,21 +57,25 @@ func TestServices(t *testing.T) {
 	// servers.
 	got := names(r.services("wan0", []string{"lan0"}))
 	wantSvcs := strings.Join([]string{
-		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c.json",
-		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d.json",
+		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c/lease.json",
+		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
-		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c.json",
+		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c/lease.json",
 	}, "\n")
 	if got != wantSvcs {
 		t.Errorf("services:\n%s\nwant\n%s", got, wantSvcs)
 	}
+	// Every service runs as its own user with only the capabilities
+	// its sockets need.
+	users := map[string]supervise.User{
+		"dhcp4c": {UID: 3068, GID: 3068, Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}},
+		"dhcp4d": {UID: 3067, GID: 3067, Caps: []supervise.Cap{unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}},
+		"radvd":  {UID: 3134, GID: 3134, Caps: []supervise.Cap{unix.CAP_NET_RAW}},
+		"dnsfwd": {UID: 3053, GID: 3053, Caps: []supervise.Cap{unix.CAP_NET_BIND_SERVICE}},
+	}
 	for _, svc := range r.services("wan0", []string{"lan0"}) {
-		wantUser := svc.Name == "dnsfwd"
-		if (svc.User != nil) != wantUser {
-			t.Errorf("%s: User %+v", svc.Name, svc.User)
-		}
-		if wantUser && !reflect.DeepEqual(*svc.User, supervise.User{UID: 3053, GID: 3053, Caps: []supervise.Cap{unix.CAP_NET_BIND_SERVICE}}) {
-			t.Errorf("dnsfwd: User %+v, want uid/gid 3053 with CAP_NET_BIND_SERVICE only", *svc.User)
+		if svc.User == nil || !reflect.DeepEqual(*svc.User, users[svc.Name]) {
+			t.Errorf("%s: User %+v, want %+v", svc.Name, svc.User, users[svc.Name])
 		}
 	}
 
