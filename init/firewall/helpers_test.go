@@ -20,53 +20,20 @@ import (
 
 	"tprouter/init/config"
 	"tprouter/init/firewall"
-	"tprouter/init/netconf"
 	"tprouter/qemu/lab"
+	"tprouter/qemu/labrouter"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // labConfig is the configuration of the lab's router: LAN matched by MAC,
 // WAN by name, static addresses, port 80 intercepted, fail open, no NAT.
-func labConfig() config.Router {
-	mac, err := net.ParseMAC(lab.RouterLANMAC)
-	if err != nil {
-		panic(err)
-	}
-	return config.Router{
-		WAN:       config.Link{Name: lab.RouterWAN},
-		LAN:       []config.Link{{Name: lab.RouterLAN, MAC: mac}},
-		WANAddrs:  []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6},
-		Gateways:  []netip.Addr{lab.ServerV4, lab.ServerV6},
-		LANAddrs:  []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6},
-		Intercept: []uint16{80},
-		ProxyPort: proxyPort,
-		FailMode:  config.FailOpen,
-		Mark:      0x1,
-		Table:     100,
-	}
-}
+func labConfig() config.Router { return labrouter.Config(proxyPort) }
 
 const proxyPort = 3129
 
-// applyRouter configures the lab's router as the firmware does: netconf,
-// then the firewall with the links' resolved names.
-func applyRouter(t *testing.T, l *lab.Lab, c config.Router) {
-	t.Helper()
-	err := l.Router.Do(func() error {
-		if err := netconf.Apply(c); err != nil {
-			return err
-		}
-		wan, lan, err := netconf.Resolve(c)
-		if err != nil {
-			return err
-		}
-		return firewall.Apply(c, wan, lan)
-	})
-	if err != nil {
-		t.Fatalf("in %s: %v", l.Router.Name, err)
-	}
-}
+// applyRouter configures the lab's router as the firmware does.
+func applyRouter(t *testing.T, l *lab.Lab, c config.Router) { labrouter.Install(t, l, c) }
 
 // applyFirewall applies only the firewall inside ns.
 func applyFirewall(t *testing.T, ns *lab.NS, c config.Router) {

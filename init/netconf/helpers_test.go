@@ -2,7 +2,6 @@ package netconf_test
 
 import (
 	"encoding/json"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -13,27 +12,12 @@ import (
 	"tprouter/init/config"
 	"tprouter/init/netconf"
 	"tprouter/qemu/lab"
+	"tprouter/qemu/labrouter"
 )
 
 // labConfig is the configuration of the lab's router: LAN matched by MAC,
 // WAN by name, static addresses, the server as default gateway.
-func labConfig() config.Router {
-	mac, err := net.ParseMAC(lab.RouterLANMAC)
-	if err != nil {
-		panic(err)
-	}
-	return config.Router{
-		WAN:       config.Link{Name: lab.RouterWAN},
-		LAN:       []config.Link{{Name: lab.RouterLAN, MAC: mac}},
-		WANAddrs:  []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6},
-		Gateways:  []netip.Addr{lab.ServerV4, lab.ServerV6},
-		LANAddrs:  []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6},
-		Intercept: []uint16{80},
-		ProxyPort: 3129,
-		Mark:      0x1,
-		Table:     100,
-	}
-}
+func labConfig() config.Router { return labrouter.Config(3129) }
 
 // apply runs netconf.Apply inside ns and fails t on error.
 func apply(t *testing.T, ns *lab.NS, c config.Router) {

@@ -6,6 +6,7 @@
 package labrouter
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 
@@ -15,14 +16,19 @@ import (
 	"tprouter/qemu/lab"
 )
 
-// Config is the router configuration for a lab: the LAN and WAN links by
-// the lab's names, its documentation addresses, no NAT, port 80
-// intercepted to proxyPort, fail open.
+// Config is the router configuration for a lab: the LAN link matched by
+// its MAC, the WAN by name, the lab's documentation addresses, the server
+// as default gateway, no NAT, port 80 intercepted to proxyPort, fail open.
 func Config(proxyPort uint16) config.Router {
+	mac, err := net.ParseMAC(lab.RouterLANMAC)
+	if err != nil {
+		panic(err)
+	}
 	c := config.Default()
 	c.WAN = config.Link{Name: lab.RouterWAN}
-	c.LAN = []config.Link{{Name: lab.RouterLAN}}
+	c.LAN = []config.Link{{Name: lab.RouterLAN, MAC: mac}}
 	c.WANAddrs = []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6}
+	c.Gateways = []netip.Addr{lab.ServerV4, lab.ServerV6}
 	c.LANAddrs = []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6}
 	c.NAT = false
 	c.ProxyPort = proxyPort
