@@ -37,6 +37,9 @@ type config struct {
 	Root string `json:"-"`
 	// Keep leaves the temp dir (configs, logs) in place.
 	Keep bool `json:"-"`
+	// Base is another build of tprouter's proxy, run as candidate "base"
+	// to compare a change with what it changes.
+	Base string `json:"base,omitempty"`
 	// Log receives progress lines.
 	Log io.Writer `json:"-"`
 }

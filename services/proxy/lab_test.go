@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -697,5 +698,47 @@ func TestReconnectSamePort(t *testing.T) {
 		if f := strings.Fields(l); len(f) >= 4 && f[2] == srv4 && f[3] == "192.0.2.2:40000" {
 			t.Errorf("router holds TIME_WAIT for the client's connection: %s", l)
 		}
+	}
+}
+
+// TestUpstreamKeptForNextConnection: a client that opens a connection per
+// request gets, on its next connection, the upstream connection its last
+// one left, still spoofed from its own address; and nothing is kept with
+// -max-idle-upstream 0.
+func TestUpstreamKeptForNextConnection(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		flags []string
+		want  int // server connections per family
+	}{{nil, 1}, {[]string{"-max-idle-upstream", "0"}, 3}} {
+		r := start(t, tc.flags...)
+		s := r.serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			io.WriteString(w, req.RemoteAddr)
+		}))
+		for f, dst := range []struct {
+			addr   string
+			client netip.Addr
+		}{{srv4, lab.ClientV4}, {srv6, lab.ClientV6}} {
+			idle := strconv.Itoa(f + 1) // this family's and the one before's
+			for i := range 3 {
+				c := r.dial(t, dst.addr)
+				io.WriteString(c, "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n")
+				_, body := readResponse(t, bufio.NewReader(c), "GET")
+				c.Close()
+				if ap, err := netip.ParseAddrPort(body); err != nil || ap.Addr() != dst.client {
+					t.Errorf("%v %s request %d: server saw %q, want the client %v", tc.flags, dst.addr, i, body, dst.client)
+				}
+				for deadline := time.Now().Add(5 * time.Second); tc.want == 1 && r.metric(t, "tprouter_proxy_upstream_idle") != idle; {
+					if time.Now().After(deadline) {
+						t.Fatalf("the upstream connection was not kept")
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+		}
+		if n := s.conns.get(); n != 2*tc.want {
+			t.Errorf("%v: server saw %d connections for 3 client connections per family, want %d", tc.flags, n, 2*tc.want)
+		}
+		r.stop(t)
 	}
 }

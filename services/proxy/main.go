@@ -38,6 +38,8 @@ type config struct {
 	spoof                           bool
 	mark, tos                       uint64
 	maxConns, maxPerClient          int
+	maxIdleUp                       int
+	upIdleTimeout                   time.Duration
 	headerTimeout, idleTimeout      time.Duration
 	readTimeout, connectTimeout     time.Duration
 	shutdownTimeout                 time.Duration
@@ -69,6 +71,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.name, "name", host, "this proxy's `name` in Via headers and loop detection")
 	fs.IntVar(&c.maxConns, "max-conns", 16384, "client connections open at once; more are closed at once (0: no limit)")
 	fs.IntVar(&c.maxPerClient, "max-conns-per-client", 0, "client connections open at once from one address (0: no limit)")
+	fs.IntVar(&c.maxIdleUp, "max-idle-upstream", 1024, "upstream connections kept after their client connection closed, for the same client's next request to the same server (0: none)")
+	fs.DurationVar(&c.upIdleTimeout, "upstream-idle-timeout", intercept.DefaultUpstreamIdleTimeout, "time such an upstream connection is kept")
 	fs.DurationVar(&c.headerTimeout, "header-timeout", intercept.DefaultHeaderTimeout, "time from a request's first byte to the end of its head")
 	fs.DurationVar(&c.idleTimeout, "idle-timeout", intercept.DefaultIdleTimeout, "time a client connection may wait for its next request")
 	fs.DurationVar(&c.readTimeout, "read-timeout", intercept.DefaultReadTimeout, "silence from either side that ends a transaction or tunnel")
@@ -96,6 +100,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, usagef("-max-conns %d: must be 0 (no limit) or more", c.maxConns)
 	case c.maxPerClient < 0:
 		return nil, usagef("-max-conns-per-client %d: must be 0 (no limit) or more", c.maxPerClient)
+	case c.maxIdleUp < 0:
+		return nil, usagef("-max-idle-upstream %d: must be 0 (keep none) or more", c.maxIdleUp)
 	case c.maxHeaderSize < 1024 || c.maxHeaderSize > 1<<20:
 		return nil, usagef("-max-header-size %d: must be 1024-1048576", c.maxHeaderSize)
 	case c.logLines < 0:
@@ -107,7 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		flag string
 		v    time.Duration
 	}{{"header-timeout", c.headerTimeout}, {"idle-timeout", c.idleTimeout}, {"read-timeout", c.readTimeout},
-		{"connect-timeout", c.connectTimeout}, {"shutdown-timeout", c.shutdownTimeout}} {
+		{"connect-timeout", c.connectTimeout}, {"shutdown-timeout", c.shutdownTimeout},
+		{"upstream-idle-timeout", c.upIdleTimeout}} {
 		if d.v <= 0 {
 			return nil, usagef("-%s %v: must be positive", d.flag, d.v)
 		}
@@ -246,6 +253,9 @@ func serve(c *config, lg *log.Logger) error {
 		ConnectTimeout:    c.connectTimeout,
 		ReadTimeout:       c.readTimeout,
 		MaxHeaderSize:     c.maxHeaderSize,
+
+		MaxIdleUpstream:     c.maxIdleUp,
+		UpstreamIdleTimeout: c.upIdleTimeout,
 	}
 
 	var hs *http.Server

@@ -79,12 +79,14 @@ type conn struct {
 	up      net.Conn
 	aborted bool
 
-	upTCP   *net.TCPConn
-	upRC    syscall.RawConn
-	upCheck func(fd uintptr)
-	upOK    bool
-	upUsed  bool      // carried a whole transaction, so it may have gone stale
-	upLast  time.Time // when its last response ended
+	upTCP    *net.TCPConn
+	upRC     syscall.RawConn
+	upCheck  func(fd uintptr)
+	upOK     bool
+	upUsed   bool      // carried a whole transaction, so it may have gone stale
+	upLast   time.Time // when its last response ended
+	upClean  bool      // between transactions, nothing unread: it may be pooled
+	upPinned bool      // carried NTLM or Negotiate: never pooled
 
 	// Deadlines last set on the client and upstream sockets, so that
 	// inactivity timeouts cost a timer update only now and then.
@@ -96,8 +98,10 @@ type conn struct {
 // is the connection's goroutine, started on accept and again by the
 // parker when a parked connection becomes readable.
 func (c *conn) serve() {
-	if c.tcp != nil && c.rc == nil {
-		c.rc, _ = c.tcp.SyscallConn()
+	if c.tcp != nil && c.peek == nil {
+		if c.rc == nil {
+			c.rc, _ = c.tcp.SyscallConn()
+		}
 		c.rc.Control(func(fd uintptr) { c.fd = int32(fd) })
 		c.peek = func(fd uintptr) bool {
 			// Called first to see whether bytes are waiting already (the
@@ -249,10 +253,13 @@ func (c *conn) release() {
 // itself needs our FIN first.
 func (c *conn) finish() {
 	c.release()
-	c.closeUp()
 	c.mu.Lock()
 	aborted := c.aborted
 	c.mu.Unlock()
+	if !aborted {
+		c.poolUp()
+	}
+	c.closeUp()
 	if c.tcp != nil && c.linger && !aborted {
 		if c.finFirst {
 			c.tcp.CloseWrite()
@@ -277,7 +284,54 @@ func (c *conn) closeUp() {
 	if up != nil {
 		up.Close()
 	}
-	c.upTCP, c.upRC, c.upUsed = nil, nil, false
+	c.upTCP, c.upRC, c.upUsed, c.upClean, c.upPinned = nil, nil, false, false, false
+}
+
+// poolUp hands a clean upstream connection to the server's pool when its
+// client connection ends.
+func (c *conn) poolUp() {
+	p := c.s.pool
+	if p == nil || c.up == nil || !c.upClean || c.upPinned || c.s.shutdown.Load() {
+		return
+	}
+	c.mu.Lock()
+	up := c.up
+	c.mu.Unlock()
+	e := pooled{nc: up, tcp: c.upTCP, rc: c.upRC, last: c.upLast, rd: c.urd, wd: c.uwd}
+	if !p.put(poolKey{c.client.Addr(), c.dst}, e) {
+		return // full: closeUp closes it
+	}
+	c.mu.Lock()
+	c.up = nil
+	c.mu.Unlock()
+	c.upTCP, c.upRC, c.upUsed, c.upClean = nil, nil, false, false
+}
+
+// fromPool takes an idle pooled connection to the destination that is
+// still open, if there is one.
+func (c *conn) fromPool(now time.Time, r *h1.Request) {
+	k := poolKey{c.client.Addr(), c.dst}
+	for range 4 { // each stale one costs a peek; then dial
+		e, ok := c.s.pool.get(k, now)
+		if !ok {
+			return
+		}
+		c.mu.Lock()
+		if c.aborted {
+			c.mu.Unlock()
+			e.nc.Close()
+			return
+		}
+		c.up = e.nc
+		c.mu.Unlock()
+		c.upTCP, c.upRC, c.upUsed, c.upLast = e.tcp, e.rc, true, e.last
+		c.urd, c.uwd = e.rd, e.wd
+		if c.upUsable(now, r) {
+			c.s.Stats.UpstreamReused.Inc()
+			return
+		}
+		c.closeUp()
+	}
 }
 
 func (c *conn) setReadDeadline(t time.Time) {
@@ -446,23 +500,29 @@ func (c *conn) forward(start time.Time) bool {
 	if c.up != nil && !c.upUsable(start, r) {
 		c.closeUp()
 	}
+	if c.up == nil && c.s.pool != nil && reusable(r) {
+		c.fromPool(start, r)
+	}
 	if c.up == nil && !c.connect(start, true) {
 		return false
 	}
+	pinned := pins(r.Fields)
+	c.upClean = false
+	c.upPinned = c.upPinned || pinned
 	e.Hier, e.Server = hier, c.dst.Addr()
 
 	bk := r.Body()
 	cl := r.ContentLength
 	upgrade, keepAlive, minor := r.Upgrade, r.KeepAlive, r.Minor
 	expect := r.ExpectContinue && bk != h1.BodyNone && w.in.len() == r.HeadLen
-	// The upstream connection lives as long as the client's, so a client
-	// that closes after this request makes the server close too: the
-	// server then holds the TIME_WAIT, not the router.
+	// A client that closes after this request makes the server close too
+	// unless the upstream connection can be pooled for the client's next
+	// connection; then the server holds the TIME_WAIT, not the router.
 	var cv []byte
 	switch {
 	case upgrade:
 		cv = connUpgrade
-	case !keepAlive || s.shutdown.Load():
+	case s.shutdown.Load() || !keepAlive && (s.pool == nil || c.upPinned):
 		cv = connClose
 	case minor == 0:
 		cv = connKeepAlive
@@ -535,6 +595,7 @@ func (c *conn) forward(start time.Time) bool {
 				if !c.connect(start, true) {
 					return false
 				}
+				c.upPinned = pinned
 				n, err := c.up.Write(w.out)
 				toServer += int64(n)
 				_ = err // a failure shows in the read
@@ -575,6 +636,7 @@ func (c *conn) forward(start time.Time) bool {
 	}
 
 	e.Status = resp.Status
+	c.upPinned = c.upPinned || pins(resp.Fields)
 	w.mime = appendMIME(w.mime[:0], resp.Fields)
 	e.MIME = w.mime
 	isConnect := string(w.method) == "CONNECT"
@@ -636,7 +698,7 @@ func (c *conn) forward(start time.Time) bool {
 	if !keepUp || w.up.len() > 0 {
 		c.closeUp()
 	} else {
-		c.upUsed = true
+		c.upUsed, c.upClean = true, true
 		c.upLast = time.Now()
 	}
 	c.log(start, "TCP_MISS")
@@ -731,6 +793,14 @@ func (c *conn) upUsable(now time.Time, r *h1.Request) bool {
 	if now.Sub(c.upLast) < time.Second && r.Body() == h1.BodyNone && idempotent(r.Method) {
 		return true
 	}
+	if c.upCheck == nil {
+		c.upCheck = func(fd uintptr) {
+			var b [1]byte
+			_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+			c.upOK = e == unix.EAGAIN
+		}
+	}
 	c.upOK = false
 	c.upRC.Control(c.upCheck)
 	return c.upOK
@@ -761,6 +831,11 @@ func (c *conn) connect(start time.Time, page bool) bool {
 	}
 	s.Stats.Connect.Observe(time.Since(t0))
 	s.Stats.UpstreamConns.Inc()
+	c.upTCP, _ = up.(*net.TCPConn)
+	c.upRC = nil
+	if c.upTCP != nil {
+		c.upRC, _ = c.upTCP.SyscallConn()
+	}
 	c.mu.Lock()
 	if c.aborted {
 		c.mu.Unlock()
@@ -769,20 +844,7 @@ func (c *conn) connect(start time.Time, page bool) bool {
 	}
 	c.up = up
 	c.mu.Unlock()
-	c.upTCP, _ = up.(*net.TCPConn)
-	c.upRC = nil
-	if c.upTCP != nil {
-		c.upRC, _ = c.upTCP.SyscallConn()
-		if c.upCheck == nil {
-			c.upCheck = func(fd uintptr) {
-				var b [1]byte
-				_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-					unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
-				c.upOK = e == unix.EAGAIN
-			}
-		}
-	}
-	c.upUsed = false
+	c.upUsed, c.upClean, c.upPinned = false, false, false
 	c.urd, c.uwd = time.Time{}, time.Time{}
 	return true
 }

@@ -54,6 +54,13 @@ type Server struct {
 	ReadTimeout       time.Duration // silence of either side mid-transaction
 	MaxHeaderSize     int           // request and response heads; 400/431 and 502 beyond
 
+	// MaxIdleUpstream is how many upstream connections are kept, idle,
+	// after their client connection ended, for the same client's next
+	// connection to the same destination (see pool); 0 keeps none.
+	MaxIdleUpstream int
+	// UpstreamIdleTimeout is how long such a connection is kept.
+	UpstreamIdleTimeout time.Duration
+
 	// dst returns the original destination of an accepted connection. It
 	// is its local address (TPROXY); tests replace it to run on loopback.
 	dst func(net.Conn) netip.AddrPort
@@ -64,6 +71,7 @@ type Server struct {
 	via       []h1.Field
 	works     sync.Pool // *work
 	parker    *parker   // nil: idle connections keep their goroutines
+	pool      *pool     // nil: no upstream connection outlives its client's
 	shutdown  atomic.Bool
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -80,6 +88,8 @@ const (
 	DefaultIdleTimeout    = 2 * time.Minute // Squid's client_idle_pconn_timeout
 	DefaultConnectTimeout = 10 * time.Second
 	DefaultReadTimeout    = 15 * time.Minute // Squid's read_timeout
+	// DefaultUpstreamIdleTimeout is Squid's server_idle_pconn_timeout.
+	DefaultUpstreamIdleTimeout = time.Minute
 )
 
 func (s *Server) init() {
@@ -102,6 +112,7 @@ func (s *Server) init() {
 		def(&s.IdleTimeout, DefaultIdleTimeout)
 		def(&s.ConnectTimeout, DefaultConnectTimeout)
 		def(&s.ReadTimeout, DefaultReadTimeout)
+		def(&s.UpstreamIdleTimeout, DefaultUpstreamIdleTimeout)
 		if s.Name == "" {
 			s.Name = "tprouter"
 		}
@@ -115,6 +126,9 @@ func (s *Server) init() {
 		s.perClient = map[netip.Addr]int{}
 		s.works.New = func() any { return newWork() }
 		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if s.MaxIdleUpstream > 0 {
+			s.pool = newPool(s.MaxIdleUpstream, s.UpstreamIdleTimeout, &s.Stats.UpstreamIdle)
+		}
 		if p, err := newParker(s); err != nil {
 			s.Logf("epoll_create1: %v; idle connections keep their goroutines", err)
 		} else {
@@ -276,6 +290,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdown.Store(true)
 	if s.parker != nil {
 		s.parker.closeAll()
+	}
+	if s.pool != nil {
+		s.pool.closeAll()
 	}
 	s.mu.Lock()
 	for ln := range s.listeners {

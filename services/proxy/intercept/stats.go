@@ -41,16 +41,18 @@ var kindNames = [numKinds]string{
 // Stats are the proxy's counters. Updating them is a few atomic adds per
 // transaction; WritePrometheus renders them for /metrics.
 type Stats struct {
-	Requests      [6]pm.Counter // by status class; [0] is "no status sent"
-	ToClient      pm.Counter    // bytes written to clients
-	ToServer      pm.Counter    // bytes written to servers
-	ConnsActive   pm.Gauge
-	ConnsTotal    pm.Counter
-	UpstreamConns pm.Counter // upstream connections opened
-	Tunnels       pm.Counter // non-HTTP, Upgrade and CONNECT tunnels
-	Errors        [numKinds]pm.Counter
-	Connect       *pm.Histogram // upstream connect latency
-	Response      *pm.Histogram // request sent to first response byte
+	Requests       [6]pm.Counter // by status class; [0] is "no status sent"
+	ToClient       pm.Counter    // bytes written to clients
+	ToServer       pm.Counter    // bytes written to servers
+	ConnsActive    pm.Gauge
+	ConnsTotal     pm.Counter
+	UpstreamConns  pm.Counter // upstream connections opened
+	UpstreamReused pm.Counter // requests sent on a pooled upstream connection
+	UpstreamIdle   pm.Gauge   // pooled upstream connections now
+	Tunnels        pm.Counter // non-HTTP, Upgrade and CONNECT tunnels
+	Errors         [numKinds]pm.Counter
+	Connect        *pm.Histogram // upstream connect latency
+	Response       *pm.Histogram // request sent to first response byte
 }
 
 // NewStats returns zeroed Stats.
@@ -84,6 +86,8 @@ func (st *Stats) WritePrometheus(out io.Writer) error {
 	w.Gauge("tprouter_proxy_connections_active", "Client connections open now.", &st.ConnsActive)
 	w.Counter("tprouter_proxy_connections_total", "Client connections accepted, including those refused by a limit.", &st.ConnsTotal)
 	w.Counter("tprouter_proxy_upstream_connections_total", "Connections opened to original destinations.", &st.UpstreamConns)
+	w.Counter("tprouter_proxy_upstream_reused_total", "Client connections whose first request went on a pooled upstream connection.", &st.UpstreamReused)
+	w.Gauge("tprouter_proxy_upstream_idle", "Upstream connections kept idle for their client's next connection.", &st.UpstreamIdle)
 	w.Counter("tprouter_proxy_tunnels_total", "Connections relayed as raw tunnels (non-HTTP, Upgrade, CONNECT).", &st.Tunnels)
 	w.Head("tprouter_proxy_errors_total", "counter", "Failures by kind.")
 	for k := kind(0); k < numKinds; k++ {

@@ -1,7 +1,6 @@
 package intercept
 
 import (
-	"net"
 	"time"
 )
 
@@ -62,8 +61,8 @@ func (c *conn) tunnel(start time.Time, head []byte, code string) {
 // the other direction's relay.
 func (c *conn) endDirection(l leg, err error) {
 	if err == nil {
-		if t, ok := l.dst.(*net.TCPConn); ok {
-			t.CloseWrite()
+		if l.dstTCP != nil {
+			l.dstTCP.CloseWrite()
 			return
 		}
 	}

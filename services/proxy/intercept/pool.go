@@ -1,0 +1,186 @@
+package intercept
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+	"time"
+
+	"tprouter/services/proxy/h1"
+	pm "tprouter/services/proxy/metrics"
+)
+
+// pool keeps upstream connections that outlived their client connection
+// for the next client connection from the same address to the same
+// destination, as Squid's server-side persistent connections do (its
+// pool, too, matches the spoofed local address, so a server never sees
+// one client's requests arrive from another's address). A new connection
+// per request costs the router two TCP handshakes and teardowns; a
+// pooled one, one.
+//
+// Only a request that may be sent twice takes a pooled connection (no
+// body, idempotent method): if the server closed it just as it was
+// reused, the request goes again on a new connection, which a client
+// could not do for the first request of its own connection. Connections
+// that carried connection-oriented authentication (NTLM, Negotiate) are
+// never pooled: like Squid's pinned connections they belong to their
+// client connection and close with it.
+type pool struct {
+	mu      sync.Mutex
+	idle    map[poolKey][]pooled // per key, oldest first
+	n       int
+	max     int
+	timeout time.Duration
+	closed  bool
+	timer   *time.Timer // sweeps expired connections while any are idle
+	gauge   *pm.Gauge   // follows n
+}
+
+type poolKey struct {
+	client netip.Addr
+	dst    netip.AddrPort
+}
+
+// pooled is an idle upstream connection and what conn keeps of it.
+type pooled struct {
+	nc     net.Conn
+	tcp    *net.TCPConn
+	rc     syscall.RawConn
+	last   time.Time // when its last response ended
+	rd, wd time.Time // deadlines last set on it
+}
+
+func newPool(max int, timeout time.Duration, g *pm.Gauge) *pool {
+	return &pool{idle: map[poolKey][]pooled{}, max: max, timeout: timeout, gauge: g}
+}
+
+// get returns the most recently used idle connection for k that has not
+// expired: the likeliest to be still open.
+func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	l := p.idle[k]
+	for len(l) > 0 {
+		e := l[len(l)-1]
+		l[len(l)-1] = pooled{}
+		l = l[:len(l)-1]
+		p.n--
+		p.gauge.Dec()
+		if now.Sub(e.last) < p.timeout {
+			p.store(k, l)
+			return e, true
+		}
+		go e.nc.Close() // the rest are older still: the sweep takes them
+	}
+	p.store(k, l)
+	return pooled{}, false
+}
+
+func (p *pool) store(k poolKey, l []pooled) {
+	if len(l) == 0 {
+		delete(p.idle, k)
+	} else {
+		p.idle[k] = l
+	}
+}
+
+// put keeps e for k. It reports false, leaving e to the caller to close,
+// when the pool is full or closed.
+func (p *pool) put(k poolKey, e pooled) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed || p.n >= p.max {
+		return false
+	}
+	p.idle[k] = append(p.idle[k], e)
+	p.n++
+	p.gauge.Inc()
+	if p.timer == nil {
+		p.timer = time.AfterFunc(p.timeout/2, p.sweep)
+	}
+	return true
+}
+
+// sweep closes the connections idle for longer than the timeout, checking
+// every half timeout while any are left.
+func (p *pool) sweep() {
+	now := time.Now()
+	var expired []net.Conn
+	p.mu.Lock()
+	for k, l := range p.idle {
+		i := 0
+		for i < len(l) && now.Sub(l[i].last) >= p.timeout {
+			expired = append(expired, l[i].nc)
+			i++
+		}
+		if i > 0 {
+			p.n -= i
+			p.gauge.Add(int64(-i))
+			p.store(k, append(l[:0], l[i:]...))
+		}
+	}
+	if p.n > 0 && !p.closed {
+		p.timer.Reset(p.timeout / 2)
+	} else {
+		p.timer = nil
+	}
+	p.mu.Unlock()
+	for _, nc := range expired {
+		nc.Close()
+	}
+}
+
+// closeAll closes the idle connections and refuses new ones.
+func (p *pool) closeAll() {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle, p.n = map[poolKey][]pooled{}, 0
+	p.gauge.Set(0)
+	if p.timer != nil {
+		p.timer.Stop()
+		p.timer = nil
+	}
+	p.mu.Unlock()
+	for _, l := range idle {
+		for _, e := range l {
+			e.nc.Close()
+		}
+	}
+}
+
+// reusable reports whether a request may go on a pooled connection: one
+// that can be sent again should the connection turn out to be closed.
+func reusable(r *h1.Request) bool {
+	return r.Body() == h1.BodyNone && idempotent(r.Method)
+}
+
+// pins reports whether fs (a request's or a response's fields) carry
+// connection-oriented authentication, which authenticates the TCP
+// connection rather than the request: such a connection must never
+// serve another client connection.
+func pins(fs []h1.Field) bool {
+	for _, f := range fs {
+		if !eqFold(f.Name, "Authorization") && !eqFold(f.Name, "WWW-Authenticate") {
+			continue
+		}
+		for v := f.Value; len(v) > 0; {
+			var elem []byte
+			elem, v = cutComma(v)
+			if scheme, _, _ := cutSpace(trim(elem)); eqFold(scheme, "NTLM") || eqFold(scheme, "Negotiate") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func cutSpace(b []byte) (before, after []byte, found bool) {
+	for i, c := range b {
+		if c == ' ' || c == '\t' {
+			return b[:i], b[i+1:], true
+		}
+	}
+	return b, nil, false
+}
