@@ -262,3 +262,52 @@ func TestProxyPortNotDiverted(t *testing.T) {
 	}
 	expectNone(t, seen, 300*time.Millisecond, "a connection to port 3129 of another host")
 }
+
+// TestPortClash: the proxy's upstream connection gets the very tuple of
+// the client's intercepted connection, since the client connects from the
+// router's only ephemeral port (the IPv4 range applies to IPv6 too). The
+// request still goes through, from the client's address (or, masqueraded,
+// the WAN address), and conntrack tracks the two connections apart, the
+// intercepted one in InterceptZone. In one zone, the upstream SYN would be
+// taken for a packet of the client's connection: never masqueraded, it
+// would leave with the client's LAN address; routed, the two connections
+// would share one entry.
+func TestPortClash(t *testing.T) {
+	t.Parallel()
+	for _, nat := range []bool{false, true} {
+		t.Run(fmt.Sprintf("nat=%t", nat), func(t *testing.T) {
+			t.Parallel()
+			l := lab.New(t, lab.Options{})
+			c := labConfig()
+			c.NAT = nat
+			applyRouter(t, l, c)
+			if nat {
+				// The internet has no route to a NATed LAN.
+				l.Server.IP(t, "route", "del", lab.LANv4.String())
+			}
+			const port = 40000
+			l.Router.Sysctl(t, "net/ipv4/ip_local_port_range", fmt.Sprintf("%d %d", port, port))
+			l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
+			seen := spoofingProxy(t, l.Router)
+
+			for _, u := range urls {
+				src := netip.AddrPortFrom(u.client, port)
+				want := netip.AddrPortFrom(u.client, port).String()
+				if nat && u.client.Is4() {
+					want = netip.AddrPortFrom(lab.RouterWANv4.Addr(), port).String()
+				}
+				body, err := getFrom(l.Client, src, u.url)
+				if err != nil {
+					t.Errorf("GET %s from %s: %v", u.url, src, err)
+				} else if body != want {
+					t.Errorf("GET %s from %s: server saw %s, want %s", u.url, src, body, want)
+				}
+				next(t, seen, time.Second, "intercepted connection for "+u.url)
+				if n := conntrackEntries(t, l.Router, src, u.dst); n != 2 {
+					t.Errorf("conntrack holds %d entries for %s -> %s, want 2 (client and upstream connection):\n%s",
+						n, src, u.dst, l.Router.Run(t, "cat", "/proc/net/nf_conntrack"))
+				}
+			}
+		})
+	}
+}

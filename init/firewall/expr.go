@@ -105,6 +105,11 @@ func tcpDportIn(s *nftables.Set) []expr.Any {
 	return append(l4proto(unix.IPPROTO_TCP), loadTransport(l4Dport, 2), lookup(s, false))
 }
 
+// tcp sport @set
+func tcpSportIn(s *nftables.Set) []expr.Any {
+	return append(l4proto(unix.IPPROTO_TCP), loadTransport(l4Sport, 2), lookup(s, false))
+}
+
 // udp dport <port>
 func udpDport(port uint16) []expr.Any {
 	return append(l4proto(unix.IPPROTO_UDP),
@@ -159,6 +164,16 @@ func fibDaddrLocal() []expr.Any {
 	}
 }
 
+// fib saddr type != local: the source address is not one of the router's.
+func fibSaddrNotLocal() []expr.Any {
+	return []expr.Any{
+		// [ fib saddr type => reg 1 ]
+		&expr.Fib{Register: 1, FlagSADDR: true, ResultADDRTYPE: true},
+		// [ cmp neq reg 1 0x00000002 ]
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(unix.RTN_LOCAL)},
+	}
+}
+
 // socket transparent 1
 func socketTransparent() []expr.Any {
 	return []expr.Any{
@@ -203,6 +218,18 @@ func setMark(mark uint32) []expr.Any {
 		&expr.Immediate{Register: 1, Data: binaryutil.NativeEndian.PutUint32(mark)},
 		// [ meta set mark with reg 1 ]
 		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: 1},
+	}
+}
+
+// ct zone set <zone>: conntrack looks the packet up, or tracks it, in zone
+// (both directions). Only before conntrack (priority raw) does it take
+// effect; on a packet that already has an entry it does nothing.
+func ctZoneSet(zone uint16) []expr.Any {
+	return []expr.Any{
+		// [ immediate reg 1 <zone, 16 bits host order> ]
+		&expr.Immediate{Register: 1, Data: binaryutil.NativeEndian.PutUint16(zone)},
+		// [ ct set zone with reg 1 ]
+		&expr.Ct{Key: expr.CtKeyZONE, Register: 1, SourceRegister: true},
 	}
 }
 

@@ -9,14 +9,23 @@
 // and socket expressions back, so a diff against the kernel would be
 // wrong.
 //
-// Interception has three parts, and the proxy must fit them:
+// Interception has these parts, and the proxy must fit them:
 //
-//   - prerouting: a LAN packet to an intercepted port is diverted by tproxy
-//     to the proxy's transparent listener on ProxyPort (any address, both
-//     families) and marked with Mark; packets of connections that already
-//     belong to a transparent socket (the accepted client connections, and
-//     the server's replies to the proxy's spoofed upstream connections) are
-//     marked too. netconf's policy routing delivers marked packets locally.
+//   - prerouting (priority raw, before conntrack): a LAN packet to an
+//     intercepted port is diverted by tproxy to the proxy's transparent
+//     listener on ProxyPort (any address, both families), marked with
+//     Mark, and tracked in conntrack zone InterceptZone. netconf's policy
+//     routing delivers marked packets locally.
+//   - divert (priority mangle, after conntrack): packets of connections
+//     that already belong to a transparent socket (the accepted client
+//     connections, and the server's replies to the proxy's spoofed
+//     upstream connections) are marked too.
+//   - output (priority raw): the proxy's side of the intercepted
+//     connections, which leaves for the LAN from the server's address, is
+//     tracked in zone InterceptZone as well. The proxy's upstream
+//     connection has the same addresses and ports as the client's
+//     whenever the kernel picks the client's port for it; in one zone,
+//     conntrack would take both for one connection (see InterceptZone).
 //   - the proxy: listens with IP_TRANSPARENT/IPV6_TRANSPARENT on the
 //     wildcard address and ProxyPort (tproxy without an address looks the
 //     listener up by the LAN link's own address), finds the original
@@ -25,8 +34,9 @@
 //     upstream sockets must not carry a mark (SO_MARK) with any bit of
 //     Mark: the fwmark rule would route them back into the router.
 //   - failure: when no socket takes a diverted packet, the tproxy rule ends
-//     without marking and the packet is forwarded (fail open), or, with
-//     FailClosed, the forward chain answers it with a TCP reset.
+//     without marking (and in zone 0) and the packet is forwarded (fail
+//     open), or, with FailClosed, the forward chain answers it with a TCP
+//     reset.
 //
 // Everything happens in the network namespace of the calling OS thread.
 package firewall
@@ -47,6 +57,31 @@ import (
 
 // Table is the name of tprouter's table (family inet).
 const Table = "tprouter"
+
+// InterceptZone is the conntrack zone of the intercepted connections, on
+// the LAN side: client to proxy. Everything else, the proxy's upstream
+// connections among it, stays in the default zone 0.
+//
+// The proxy connects upstream from the client's own address with a port
+// the kernel picks; when it picks the client's port, the upstream
+// connection client:port -> server:port has exactly the tuple of the
+// intercepted one. In a single zone, conntrack then takes the proxy's SYN
+// for a packet of the client's connection: with masquerade, that entry has
+// no NAT, so the SYN leaves with the client's LAN address and the
+// connection times out; without, the two connections share one entry,
+// and when one of them ends (a reset, then the entry's close timeout) the
+// other's packets from the server arrive as new and the input chain drops
+// them. Two zones keep the two apart.
+//
+// It is the intercepted side that gets the zone of its own, not the
+// upstream side: that side is all on the LAN and local to the router,
+// never NATed, and its packets are recognised exactly (the tproxy
+// statement itself on the way in, the server's address as source on the
+// way out). The upstream connections leave through masquerade, whose
+// choice of a unique WAN port holds within a zone only, and the server's
+// replies, addressed to the WAN address, can be told apart before
+// conntrack (which must know the zone) by nothing but their NAT entry.
+const InterceptZone = 1
 
 // Apply replaces table inet tprouter with the ruleset for c, whose WAN and
 // LAN links the kernel calls wan and lan (netconf.Resolve). When the kernel
@@ -159,6 +194,8 @@ func (r *ruleset) build(conn *nftables.Conn) error {
 	}
 
 	r.prerouting(b, exempt4, exempt6, intercept)
+	r.divert(b)
+	r.output(b, intercept)
 	if err := r.input(b); err != nil {
 		return err
 	}
@@ -214,29 +251,19 @@ func (b *batch) rule(c *nftables.Chain, parts ...[]expr.Any) {
 
 func policy(p nftables.ChainPolicy) *nftables.ChainPolicy { return &p }
 
-// prerouting diverts intercepted connections to the proxy.
+// prerouting diverts intercepted connections to the proxy. It runs at
+// priority raw, before conntrack, so that the diverted packets can be
+// given their conntrack zone.
 func (r *ruleset) prerouting(b *batch, exempt4, exempt6, intercept *nftables.Set) {
 	c := b.chain("prerouting", nftables.ChainTypeFilter, nftables.ChainHookPrerouting,
-		nftables.ChainPriorityMangle, nftables.ChainPolicyAccept)
+		nftables.ChainPriorityRaw, nftables.ChainPolicyAccept)
 	add := func(parts ...[]expr.Any) { b.rule(c, parts...) }
-
-	// meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
-	//
-	// Packets of connections a transparent socket already owns go to it:
-	// the rest of an accepted client connection, and the server's replies
-	// to the proxy's spoofed upstream connections. This comes before the
-	// "fib daddr type local" rule below: with masquerade, a reply arrives
-	// addressed to the router's WAN address (the NAT is undone after this
-	// hook), and the socket lookup, which undoes SNAT for replies, is what
-	// finds the proxy's socket.
-	// Only sockets bound to a specific address count: the accepted and
-	// spoofed connections, never the wildcard-bound listener itself.
-	add(l4proto(unix.IPPROTO_TCP), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
 
 	// fib daddr type local accept
 	//
 	// Traffic to the router itself is never intercepted; fib follows
-	// address changes (DHCP) without a rebuild.
+	// address changes (DHCP) without a rebuild. accept ends this chain
+	// only: the divert chain still sees the packet.
 	add(fibDaddrLocal(), accept())
 
 	// ip saddr @exempt4 accept, ip daddr @exempt4 accept,
@@ -246,18 +273,69 @@ func (r *ruleset) prerouting(b *batch, exempt4, exempt6, intercept *nftables.Set
 	add(nfproto(unix.NFPROTO_IPV6), []expr.Any{loadNetwork(ip6Saddr, ip6Length), lookup(exempt6, false)}, accept())
 	add(nfproto(unix.NFPROTO_IPV6), []expr.Any{loadNetwork(ip6Daddr, ip6Length), lookup(exempt6, false)}, accept())
 
-	// iifname "<lan>" tcp dport @intercept tproxy to :<port> meta mark set <mark> accept
+	// iifname "<lan>" tcp dport @intercept tproxy to :<port> meta mark set <mark> ct zone set <zone> accept
 	//
-	// One rule serves both families. When no socket takes the packet,
-	// tproxy breaks the rule before the mark: the packet is forwarded.
+	// One rule serves both families, and every packet of an intercepted
+	// connection from the client: tproxy finds the accepted socket (or
+	// its TIME_WAIT) first, the listener for a new connection. When no
+	// socket takes the packet, tproxy breaks the rule before the mark and
+	// the zone: the packet is forwarded, tracked in zone 0 like all
+	// forwarded traffic, whose replies come back from the WAN.
 	for _, lan := range r.lan {
-		add(iifname(lan), tcpDportIn(intercept), tproxyToPort(r.proxyPort), setMark(r.mark), accept())
+		add(iifname(lan), tcpDportIn(intercept), tproxyToPort(r.proxyPort), setMark(r.mark), ctZoneSet(InterceptZone), accept())
+	}
+}
+
+// divert delivers the packets of connections that transparent sockets own.
+// It runs after conntrack (priority mangle), whose NAT entry the socket
+// lookup needs.
+func (r *ruleset) divert(b *batch) {
+	c := b.chain("divert", nftables.ChainTypeFilter, nftables.ChainHookPrerouting,
+		nftables.ChainPriorityMangle, nftables.ChainPolicyAccept)
+
+	// meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
+	//
+	// Packets of connections a transparent socket already owns go to it:
+	// the rest of an accepted client connection (tproxy in prerouting has
+	// marked those already), and the server's replies to the proxy's
+	// spoofed upstream connections. With masquerade, such a reply arrives
+	// addressed to the router's WAN address (the NAT is undone after this
+	// hook), and the socket lookup, which undoes SNAT for replies, is what
+	// finds the proxy's socket; it needs the packet's conntrack entry,
+	// hence this chain's priority. prerouting's "fib daddr type local
+	// accept" does not keep the reply from this chain.
+	// Only sockets bound to a specific address count: the accepted and
+	// spoofed connections, never the wildcard-bound listener itself.
+	b.rule(c, l4proto(unix.IPPROTO_TCP), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
+}
+
+// output puts the proxy's side of the intercepted connections in their
+// conntrack zone. It runs at priority raw, before conntrack.
+func (r *ruleset) output(b *batch, intercept *nftables.Set) {
+	c := b.chain("output", nftables.ChainTypeFilter, nftables.ChainHookOutput,
+		nftables.ChainPriorityRaw, nftables.ChainPolicyAccept)
+
+	// oifname "<lan>" tcp sport @intercept fib saddr type != local ct zone set <zone>
+	//
+	// The proxy answers an intercepted connection from the server's
+	// address, which the router does not own (prerouting never diverts
+	// traffic to the router's own addresses): a TCP packet the router
+	// sends to the LAN from an intercepted port and a foreign address is
+	// the proxy's. The source address, unlike "socket transparent 1",
+	// also catches what the kernel sends on the accepted sockets' behalf
+	// (a reset for an orphaned socket, the ACK of a TIME_WAIT), which
+	// kernels may send from a control socket of their own, not a
+	// transparent one. The router's own
+	// services answer from its own addresses and stay in zone 0, as do
+	// the proxy's upstream connections, which leave through the WAN.
+	for _, lan := range r.lan {
+		b.rule(c, oifname(lan), tcpSportIn(intercept), fibSaddrNotLocal(), ctZoneSet(InterceptZone))
 	}
 }
 
 // input is the router's own packet filter: the LAN may use every service
 // on the router, the WAN none. In particular, WAN packets that the
-// socket rule in prerouting marked for the transparent listener (any
+// socket rule in divert marked for the transparent listener (any
 // destination address, port ProxyPort) are new connections from the WAN
 // and are dropped here.
 func (r *ruleset) input(b *batch) error {

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -243,4 +246,64 @@ func next[T any](t *testing.T, c <-chan T, d time.Duration, what string) T {
 		t.Fatalf("no %s within %v", what, d)
 		panic("unreachable")
 	}
+}
+
+// getFrom fetches url from inside ns from the local address src, as get
+// does. SO_REUSEADDR lets it bind a port whose last connection is in
+// TIME_WAIT.
+func getFrom(ns *lab.NS, src netip.AddrPort, url string) (string, error) {
+	d := net.Dialer{
+		Timeout:   5 * time.Second,
+		LocalAddr: net.TCPAddrFromAddrPort(src),
+		Control: func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
+			})
+			return errors.Join(err, serr)
+		},
+	}
+	c := &http.Client{
+		Timeout: 10 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, network, addr string) (conn net.Conn, err error) {
+				err = ns.Do(func() error {
+					conn, err = d.DialContext(ctx, network, addr)
+					return err
+				})
+				return conn, err
+			},
+			DisableKeepAlives: true,
+		},
+	}
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// conntrackEntries counts the conntrack entries in ns whose original
+// direction is src -> dst over TCP (/proc/net/nf_conntrack, which needs
+// CONFIG_NF_CONNTRACK_PROCFS and writes IPv6 addresses in full).
+func conntrackEntries(t *testing.T, ns *lab.NS, src, dst netip.AddrPort) int {
+	t.Helper()
+	addr := func(a netip.Addr) string {
+		if a.Is6() {
+			return a.StringExpanded()
+		}
+		return a.String()
+	}
+	want := []string{"tcp", "6", "src=" + addr(src.Addr()), "dst=" + addr(dst.Addr()),
+		"sport=" + strconv.Itoa(int(src.Port())), "dport=" + strconv.Itoa(int(dst.Port()))}
+	n := 0
+	for _, l := range strings.Split(ns.Run(t, "cat", "/proc/net/nf_conntrack"), "\n") {
+		// ipv4 2 tcp 6 <timeout> <state> src=... dst=... sport=... dport=... (reply direction)
+		if f := strings.Fields(l); len(f) >= 10 && slices.Equal(append(f[2:4:4], f[6:10]...), want) {
+			n++
+		}
+	}
+	return n
 }

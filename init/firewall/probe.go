@@ -30,10 +30,11 @@ type hook struct {
 }
 
 var (
-	preroutingChain  = hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityMangle}
-	inputChain       = hook{nftables.ChainTypeFilter, nftables.ChainHookInput, nftables.ChainPriorityFilter}
-	forwardChain     = hook{nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter}
-	postroutingChain = hook{nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource}
+	rawPreroutingChain = hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityRaw}
+	preroutingChain    = hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityMangle}
+	inputChain         = hook{nftables.ChainTypeFilter, nftables.ChainHookInput, nftables.ChainPriorityFilter}
+	forwardChain       = hook{nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter}
+	postroutingChain   = hook{nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource}
 )
 
 func exprs(e ...[]expr.Any) func(*batch) ([]expr.Any, error) {
@@ -57,12 +58,14 @@ func (r *ruleset) features() []feature {
 			}},
 		{"socket matching", "nft_socket, CONFIG_NFT_SOCKET", preroutingChain,
 			exprs(l4proto(unix.IPPROTO_TCP), socketTransparent(), setMark(r.mark))},
-		{"fib", "nft_fib_inet, CONFIG_NFT_FIB_INET", preroutingChain,
+		{"fib", "nft_fib_inet, CONFIG_NFT_FIB_INET", rawPreroutingChain,
 			exprs(fibDaddrLocal(), accept())},
-		{"TPROXY", "nft_tproxy, CONFIG_NFT_TPROXY", preroutingChain,
+		{"TPROXY", "nft_tproxy, CONFIG_NFT_TPROXY", rawPreroutingChain,
 			exprs(l4proto(unix.IPPROTO_TCP), tproxyToPort(r.proxyPort))},
 		{"conntrack", "nft_ct, CONFIG_NFT_CT", inputChain,
 			exprs(ctState(ctEstablished|ctRelated), accept())},
+		{"conntrack zones", "nft_ct with CONFIG_NF_CONNTRACK_ZONES", rawPreroutingChain,
+			exprs(ctZoneSet(InterceptZone))},
 	}
 	if r.failClosed {
 		f = append(f, feature{"reject", "nft_reject_inet, CONFIG_NFT_REJECT", forwardChain,

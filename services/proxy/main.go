@@ -324,14 +324,14 @@ func serve(c *config, lg *log.Logger) error {
 }
 
 // checkFiles makes sure the file descriptor limit can hold -max-conns
-// client connections and their upstream connections: it raises the limit
-// when it can (as root), and warns when it cannot.
+// client connections, their upstream connections and the kept idle ones:
+// it raises the limit when it can (as root), and warns when it cannot.
 func checkFiles(c *config, lg *log.Logger) {
 	var rl syscall.Rlimit
 	if c.maxConns == 0 || syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl) != nil {
 		return
 	}
-	need := uint64(2*c.maxConns + 64)
+	need := uint64(2*c.maxConns + c.maxIdleUp + 64)
 	if rl.Cur >= need {
 		return
 	}
