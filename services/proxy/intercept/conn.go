@@ -112,7 +112,7 @@ func (c *conn) serve() {
 			}
 			c.woken = true
 			var b [1]byte
-			_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
 				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 			return e != unix.EAGAIN
 		}
@@ -796,7 +796,7 @@ func (c *conn) upUsable(now time.Time, r *h1.Request) bool {
 	if c.upCheck == nil {
 		c.upCheck = func(fd uintptr) {
 			var b [1]byte
-			_, _, e := unix.Syscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
 				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 			c.upOK = e == unix.EAGAIN
 		}
@@ -834,7 +834,9 @@ func (c *conn) connect(start time.Time, page bool) bool {
 	c.upTCP, _ = up.(*net.TCPConn)
 	c.upRC = nil
 	if c.upTCP != nil {
-		c.upRC, _ = c.upTCP.SyscallConn()
+		if r, err := newRawTCP(c.upTCP); err == nil {
+			up, c.upRC = r, r.rc
+		}
 	}
 	c.mu.Lock()
 	if c.aborted {

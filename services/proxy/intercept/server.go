@@ -202,7 +202,11 @@ func (s *Server) admit(nc net.Conn) {
 		return
 	}
 	c := &conn{s: s, c: nc, client: client, dst: dst, idleDeadline: time.Now().Add(s.IdleTimeout)}
-	c.tcp, _ = nc.(*net.TCPConn)
+	if c.tcp, _ = nc.(*net.TCPConn); c.tcp != nil {
+		if r, err := newRawTCP(c.tcp); err == nil {
+			c.c, c.rc = r, r.rc
+		}
+	}
 	s.mu.Lock()
 	switch {
 	case s.shutdown.Load():
