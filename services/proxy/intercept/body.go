@@ -3,6 +3,7 @@ package intercept
 import (
 	"io"
 	"net"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,17 +27,18 @@ const (
 type leg struct {
 	dst, src       net.Conn
 	dstTCP, srcTCP *net.TCPConn
+	dstRC, srcRC   syscall.RawConn // for splice; nil unless TCP
 	b              *buffer
 	rd, wd         *time.Time // src read and dst write deadlines
 	lr             *io.LimitedReader
 }
 
 func (c *conn) toServer() leg {
-	return leg{dst: c.up, src: c.c, dstTCP: c.upTCP, srcTCP: c.tcp, b: &c.w.in, rd: &c.crd, wd: &c.uwd, lr: &c.lr}
+	return leg{dst: c.up, src: c.c, dstTCP: c.upTCP, srcTCP: c.tcp, dstRC: c.upRC, srcRC: c.rc, b: &c.w.in, rd: &c.crd, wd: &c.uwd, lr: &c.lr}
 }
 
 func (c *conn) toClient() leg {
-	return leg{dst: c.c, src: c.up, dstTCP: c.tcp, srcTCP: c.upTCP, b: &c.w.up, rd: &c.urd, wd: &c.cwd, lr: &c.lr}
+	return leg{dst: c.c, src: c.up, dstTCP: c.tcp, srcTCP: c.upTCP, dstRC: c.rc, srcRC: c.upRC, b: &c.w.up, rd: &c.urd, wd: &c.cwd, lr: &c.lr}
 }
 
 // sendBody forwards the request body after head (nil when already sent).
@@ -122,28 +124,17 @@ func (c *conn) copyLength(l leg, n int64, head []byte) (int64, failure) {
 	l.b.consume(int(k))
 	n -= k
 	for n > 0 {
-		if n >= spliceMin && l.dstTCP != nil && l.srcTCP != nil {
-			m, f := c.splice(l, n)
-			written += m
-			if f != okay {
-				return written, f
-			}
-			n -= m
-			continue
+		var m int64
+		if n >= spliceMin && l.dstRC != nil && l.srcRC != nil {
+			m, f = c.splice(l, n)
+		} else {
+			m, f = c.step(l, n)
 		}
-		extend(l.src, l.rd, true, time.Now(), c.s.ReadTimeout)
-		if _, err := l.b.fill(l.src, len(l.b.b)); err != nil {
-			c.w.lastErr = err
-			return written, readFail
-		}
-		k := min(int64(l.b.len()), n)
-		m, f := c.write(l, nil, l.b.bytes()[:k])
 		written += m
 		if f != okay {
 			return written, f
 		}
-		l.b.consume(int(k))
-		n -= k
+		n -= m
 	}
 	return written, okay
 }
@@ -174,7 +165,7 @@ func (c *conn) copyChunked(l leg, ch *h1.Chunked, head []byte) (int64, failure) 
 		if done {
 			return written, okay
 		}
-		if dl := ch.DataLeft(); dl >= spliceMin && l.dstTCP != nil && l.srcTCP != nil {
+		if dl := ch.DataLeft(); dl >= spliceMin && l.dstRC != nil && l.srcRC != nil {
 			m, f := c.splice(l, min(dl, spliceChunk))
 			ch.Skip(m)
 			written += m
@@ -189,33 +180,6 @@ func (c *conn) copyChunked(l leg, ch *h1.Chunked, head []byte) (int64, failure) 
 			return written, readFail
 		}
 	}
-}
-
-// splice moves n bytes from src to dst inside the kernel: Go's
-// (*net.TCPConn).ReadFrom uses splice(2) for an io.LimitedReader around a
-// *net.TCPConn. It goes in steps so deadlines move with progress, making
-// ReadTimeout an inactivity limit rather than a cap on transfer time.
-func (c *conn) splice(l leg, n int64) (int64, failure) {
-	var done int64
-	for done < n {
-		k := min(n-done, spliceChunk)
-		now := time.Now()
-		extend(l.src, l.rd, true, now, c.s.ReadTimeout)
-		extend(l.dst, l.wd, false, now, c.s.ReadTimeout)
-		*l.lr = io.LimitedReader{R: l.srcTCP, N: k}
-		m, err := l.dstTCP.ReadFrom(l.lr)
-		l.lr.R = nil
-		done += m
-		if err != nil {
-			c.w.lastErr = err
-			return done, blame(l, err)
-		}
-		if m < k {
-			c.w.lastErr = io.ErrUnexpectedEOF
-			return done, readFail
-		}
-	}
-	return done, okay
 }
 
 // relay copies src to dst until src's EOF (nil error) or an error, in

@@ -33,10 +33,11 @@ const (
 	// Transport and curl do (RFC 9110 §10.1.1 allows it).
 	expectTimeout = time.Second
 	// Bodies larger than spliceMin that are not buffered yet are moved
-	// with splice(2), in steps of spliceChunk (what Go moves per splice
-	// call, through a pipe of that size) so that inactivity deadlines can
-	// be pushed forward between steps: a step must finish within 3/4 of
-	// ReadTimeout, 1.5 KB/s with the default.
+	// with splice(2) (see splice), a pipe's worth per step; tunnels and
+	// bodies that end at the close go in steps of spliceChunk (see
+	// relay). Inactivity deadlines are pushed forward between steps: a
+	// step must finish within 3/4 of ReadTimeout, 1.5 KB/s with the
+	// default.
 	spliceMin   = 64 << 10
 	spliceChunk = 1 << 20
 	// lingerTime is how long a closing connection waits for the client's

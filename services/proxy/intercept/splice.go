@@ -1,0 +1,146 @@
+package intercept
+
+import (
+	"io"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A pipe is splice's buffer between two sockets.
+type pipe struct{ r, w int }
+
+// pipeSize is what one pipe holds, and so what one pair of splice calls
+// moves at most: the default limit (fs.pipe-max-size) for a process
+// without CAP_SYS_RESOURCE.
+const pipeSize = 1 << 20
+
+// pipes keeps empty pipes for the next body; more than it holds are
+// closed. A pipe is taken only while a body moves, never by an idle
+// connection.
+var pipes = make(chan pipe, 64)
+
+func getPipe() (pipe, error) {
+	select {
+	case p := <-pipes:
+		return p, nil
+	default:
+	}
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return pipe{}, err
+	}
+	// Best effort: a smaller pipe only takes more calls.
+	unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, pipeSize)
+	return pipe{fds[0], fds[1]}, nil
+}
+
+// putPipe keeps p when it is empty, else closes it: bytes left in a pipe
+// must never reach another connection.
+func putPipe(p pipe, empty bool) {
+	if empty {
+		select {
+		case pipes <- p:
+			return
+		default:
+		}
+	}
+	unix.Close(p.r)
+	unix.Close(p.w)
+}
+
+const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
+
+// splice moves exactly n bytes from src to dst inside the kernel, through
+// a pipe, a pipe's worth at a time, moving the deadlines with progress so
+// that ReadTimeout limits inactivity, not the transfer. The calls are raw
+// for the reason rawTCP gives: a splice of a megabyte runs the network
+// stack for a long time. Without a pipe (descriptors exhausted) the bytes
+// go through the read buffer.
+func (c *conn) splice(l leg, n int64) (int64, failure) {
+	p, err := getPipe()
+	if err != nil {
+		return c.step(l, n)
+	}
+	var (
+		done, queued, want int64 // delivered to dst; in the pipe; asked from src
+		got                int64
+		errno              unix.Errno
+	)
+	fill := func(fd uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, fd, 0, uintptr(p.w), 0, uintptr(want), spliceFlags)
+			switch e {
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return false // wait until readable
+			}
+			got, errno = int64(r), e
+			return true
+		}
+	}
+	drain := func(fd uintptr) bool {
+		for queued > 0 {
+			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(p.r), 0, fd, 0, uintptr(queued), spliceFlags)
+			switch e {
+			case 0:
+				queued -= int64(r)
+				done += int64(r)
+			case unix.EINTR:
+			case unix.EAGAIN:
+				return false // wait until writable
+			default:
+				errno = e
+				return true
+			}
+		}
+		return true
+	}
+	for done < n {
+		now := time.Now()
+		extend(l.src, l.rd, true, now, c.s.ReadTimeout)
+		extend(l.dst, l.wd, false, now, c.s.ReadTimeout)
+		want = min(n-done, pipeSize)
+		err := l.srcRC.Read(fill)
+		switch {
+		case err == nil && errno != 0:
+			err = errno
+		case err == nil && got == 0:
+			err = io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			c.w.lastErr = err
+			putPipe(p, true) // a failed fill leaves the pipe as it was: empty
+			return done, readFail
+		}
+		queued = got
+		if err := l.dstRC.Write(drain); err != nil || errno != 0 {
+			if err == nil {
+				err = errno
+			}
+			c.w.lastErr = err
+			putPipe(p, false)
+			return done, writeFail
+		}
+	}
+	putPipe(p, true)
+	return done, okay
+}
+
+// step moves up to n bytes from src to dst through the read buffer, which
+// must be empty: one read, one write.
+func (c *conn) step(l leg, n int64) (int64, failure) {
+	extend(l.src, l.rd, true, time.Now(), c.s.ReadTimeout)
+	if _, err := l.b.fill(l.src, len(l.b.b)); err != nil {
+		c.w.lastErr = err
+		return 0, readFail
+	}
+	k := min(int64(l.b.len()), n)
+	m, f := c.write(l, nil, l.b.bytes()[:k])
+	if f != okay {
+		return m, f
+	}
+	l.b.consume(int(k))
+	return k, okay
+}
