@@ -299,13 +299,14 @@ func (c *conn) poolUp() {
 	up := c.up
 	c.mu.Unlock()
 	e := pooled{nc: up, tcp: c.upTCP, rc: c.upRC, last: c.upLast, rd: c.urd, wd: c.uwd}
-	if !p.put(poolKey{c.client.Addr(), c.dst}, e) {
-		return // full: closeUp closes it
-	}
+	kept := p.put(poolKey{c.client.Addr(), c.dst}, e)
 	c.mu.Lock()
 	c.up = nil
 	c.mu.Unlock()
 	c.upTCP, c.upRC, c.upUsed, c.upClean = nil, nil, false, false
+	if !kept {
+		retire(up) // the pool is full
+	}
 }
 
 // fromPool takes an idle pooled connection to the destination that is

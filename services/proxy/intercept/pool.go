@@ -3,6 +3,7 @@ package intercept
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -55,26 +56,33 @@ func newPool(max int, timeout time.Duration, g *pm.Gauge) *pool {
 	return &pool{idle: map[poolKey][]pooled{}, max: max, timeout: timeout, gauge: g}
 }
 
-// get returns the most recently used idle connection for k that has not
-// expired: the likeliest to be still open.
+// get returns the most recently used idle connection for k, the
+// likeliest to be still open, unless it has expired; then so have the
+// others for k, and they are closed.
 func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	l := p.idle[k]
-	for len(l) > 0 {
-		e := l[len(l)-1]
-		l[len(l)-1] = pooled{}
-		l = l[:len(l)-1]
-		p.n--
-		p.gauge.Dec()
-		if now.Sub(e.last) < p.timeout {
-			p.store(k, l)
-			return e, true
-		}
-		go e.nc.Close() // the rest are older still: the sweep takes them
+	if len(l) == 0 {
+		p.mu.Unlock()
+		return pooled{}, false
 	}
-	p.store(k, l)
-	return pooled{}, false
+	e := l[len(l)-1]
+	if now.Sub(e.last) >= p.timeout {
+		delete(p.idle, k)
+		p.n -= len(l)
+		p.gauge.Add(int64(-len(l)))
+		p.mu.Unlock()
+		for _, e := range l {
+			retire(e.nc)
+		}
+		return pooled{}, false
+	}
+	l[len(l)-1] = pooled{}
+	p.store(k, l[:len(l)-1])
+	p.n--
+	p.gauge.Dec()
+	p.mu.Unlock()
+	return e, true
 }
 
 func (p *pool) store(k poolKey, l []pooled) {
@@ -117,7 +125,7 @@ func (p *pool) sweep() {
 		if i > 0 {
 			p.n -= i
 			p.gauge.Add(int64(-i))
-			p.store(k, append(l[:0], l[i:]...))
+			p.store(k, slices.Delete(l, 0, i))
 		}
 	}
 	if p.n > 0 && !p.closed {
@@ -127,7 +135,7 @@ func (p *pool) sweep() {
 	}
 	p.mu.Unlock()
 	for _, nc := range expired {
-		nc.Close()
+		retire(nc)
 	}
 }
 
@@ -145,9 +153,22 @@ func (p *pool) closeAll() {
 	p.mu.Unlock()
 	for _, l := range idle {
 		for _, e := range l {
-			e.nc.Close()
+			retire(e.nc)
 		}
 	}
+}
+
+// retire closes an idle upstream connection with a reset rather than a
+// FIN (SO_LINGER 0): nothing is in flight, and a FIN would leave the
+// router a TIME_WAIT socket with the client's address and a port the
+// client may use itself. Forwarded packets of the client's own connection
+// from that port (interception off, failing open) would be attached to
+// that socket and dropped for the minute it lasts.
+func retire(nc net.Conn) {
+	if t, ok := nc.(interface{ SetLinger(int) error }); ok {
+		t.SetLinger(0)
+	}
+	nc.Close()
 }
 
 // reusable reports whether a request may go on a pooled connection: one

@@ -224,3 +224,30 @@ func TestPoolFull(t *testing.T) {
 		t.Errorf("%d idle upstream connections, want 1 (the maximum)", n)
 	}
 }
+
+// TestPoolRetiresWithReset: an expired idle connection is closed with a
+// reset, so that the router keeps no TIME_WAIT socket for a client's
+// address and port.
+func TestPoolRetiresWithReset(t *testing.T) {
+	t.Parallel()
+	ended := make(chan error, 1)
+	o := rawOrigin(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		if _, err := http.ReadRequest(br); err != nil {
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		_, err := br.ReadByte() // blocks until the proxy retires the connection
+		ended <- err
+	})
+	h := newProxy(t, o.addr, withPool(16, 200*time.Millisecond))
+	h.exchange(t, "127.0.0.1", "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	select {
+	case err := <-ended:
+		if err == nil || !strings.Contains(err.Error(), "reset") {
+			t.Errorf("origin's read ended with %v, want a reset", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the idle connection was not closed")
+	}
+}
