@@ -303,7 +303,7 @@ func TestPortClash(t *testing.T) {
 					t.Errorf("GET %s from %s: server saw %s, want %s", u.url, src, body, want)
 				}
 				next(t, seen, time.Second, "intercepted connection for "+u.url)
-				if n := conntrackEntries(t, l.Router, src, u.dst); n != 2 {
+				if n := l.Router.ConntrackEntries(t, src, u.dst); n != 2 {
 					t.Errorf("conntrack holds %d entries for %s -> %s, want 2 (client and upstream connection):\n%s",
 						n, src, u.dst, l.Router.Run(t, "cat", "/proc/net/nf_conntrack"))
 				}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"tprouter/internal/pipes"
 )
 
 // relayEnv switches this executable (the bench program or its test binary)
@@ -103,12 +105,12 @@ func pump(dst, src *net.TCPConn) error {
 		if n == 0 {
 			return nil // EOF
 		}
-		p, err := getPipe()
+		p, err := pipes.Get()
 		if err != nil {
 			return err
 		}
 		err = spliceOnce(dstRC, srcRC, p)
-		putPipe(p, err == nil)
+		pipes.Put(p, err == nil)
 		if err != nil {
 			return err
 		}
@@ -117,12 +119,12 @@ func pump(dst, src *net.TCPConn) error {
 
 // spliceOnce moves what src has ready (up to a pipe's worth) to dst
 // through p, leaving p empty on success.
-func spliceOnce(dstRC, srcRC syscall.RawConn, p pipe) error {
+func spliceOnce(dstRC, srcRC syscall.RawConn, p pipes.Pipe) error {
 	const flags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 	var n int64
 	var serr error
 	err := srcRC.Read(func(fd uintptr) bool {
-		n, serr = unix.Splice(int(fd), nil, p.w, nil, 1<<20, flags)
+		n, serr = unix.Splice(int(fd), nil, p.W, nil, pipes.Size, flags)
 		return serr != unix.EAGAIN
 	})
 	if err == nil {
@@ -134,7 +136,7 @@ func spliceOnce(dstRC, srcRC syscall.RawConn, p pipe) error {
 	for n > 0 {
 		var m int64
 		err := dstRC.Write(func(fd uintptr) bool {
-			m, serr = unix.Splice(p.r, nil, int(fd), nil, int(n), flags)
+			m, serr = unix.Splice(p.R, nil, int(fd), nil, int(n), flags)
 			return serr != unix.EAGAIN
 		})
 		if err == nil {
@@ -146,38 +148,6 @@ func spliceOnce(dstRC, srcRC syscall.RawConn, p pipe) error {
 		n -= m
 	}
 	return nil
-}
-
-// pipe is a pipe(2) pair used as splice's buffer.
-type pipe struct{ r, w int }
-
-// pipes is a free list; pipes beyond its size are closed.
-var pipes = make(chan pipe, 64)
-
-func getPipe() (pipe, error) {
-	select {
-	case p := <-pipes:
-		return p, nil
-	default:
-	}
-	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return pipe{}, fmt.Errorf("pipe2: %w", err)
-	}
-	return pipe{fds[0], fds[1]}, nil
-}
-
-// putPipe returns a pipe that is known empty to the free list, or closes it.
-func putPipe(p pipe, empty bool) {
-	if empty {
-		select {
-		case pipes <- p:
-			return
-		default:
-		}
-	}
-	unix.Close(p.r)
-	unix.Close(p.w)
 }
 
 // transparent marks a socket IP_TRANSPARENT (IPV6_TRANSPARENT for IPv6),

@@ -118,7 +118,7 @@ func TestUpstreamPortClash(t *testing.T) {
 				// The client's connection and the upstream one, in entries
 				// of their own (a closed connection's entry lingers in
 				// TIME_WAIT for two minutes).
-				if n := conntrackEntries(t, r.Router, src, tc.dst); n != 2 {
+				if n := r.Router.ConntrackEntries(t, src, tc.dst); n != 2 {
 					t.Errorf("conntrack holds %d entries for %s -> %s, want 2 (client and upstream connection):\n%s",
 						n, src, tc.dst, r.Router.Run(t, "cat", "/proc/net/nf_conntrack"))
 				}
@@ -263,28 +263,4 @@ func insertFailed(t *testing.T, ns *lab.NS) int64 {
 		}
 	}
 	return sum
-}
-
-// conntrackEntries counts the conntrack entries in ns whose original
-// direction is src -> dst over TCP (/proc/net/nf_conntrack, which writes
-// IPv6 addresses in full).
-func conntrackEntries(t *testing.T, ns *lab.NS, src, dst netip.AddrPort) int {
-	t.Helper()
-	data := ns.Run(t, "cat", "/proc/net/nf_conntrack") // needs CONFIG_NF_CONNTRACK_PROCFS
-	addr := func(a netip.Addr) string {
-		if a.Is6() {
-			return a.StringExpanded()
-		}
-		return a.String()
-	}
-	want := []string{"tcp", "6", "src=" + addr(src.Addr()), "dst=" + addr(dst.Addr()),
-		"sport=" + strconv.Itoa(int(src.Port())), "dport=" + strconv.Itoa(int(dst.Port()))}
-	n := 0
-	for _, l := range strings.Split(data, "\n") {
-		// ipv4 2 tcp 6 <timeout> <state> src=... dst=... sport=... dport=... (reply direction)
-		if f := strings.Fields(l); len(f) >= 10 && slices.Equal(append(f[2:4:4], f[6:10]...), want) {
-			n++
-		}
-	}
-	return n
 }

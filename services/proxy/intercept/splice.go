@@ -5,49 +5,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"tprouter/internal/pipes"
 )
-
-// A pipe is splice's buffer between two sockets.
-type pipe struct{ r, w int }
-
-// pipeSize is what one pipe holds, and so what one pair of splice calls
-// moves at most: the default limit (fs.pipe-max-size) for a process
-// without CAP_SYS_RESOURCE.
-const pipeSize = 1 << 20
-
-// pipes keeps empty pipes for the next body; more than it holds are
-// closed. A pipe is taken only while a body moves, never by an idle
-// connection.
-var pipes = make(chan pipe, 64)
-
-func getPipe() (pipe, error) {
-	select {
-	case p := <-pipes:
-		return p, nil
-	default:
-	}
-	var fds [2]int
-	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return pipe{}, err
-	}
-	// Best effort: a smaller pipe only takes more calls.
-	unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, pipeSize)
-	return pipe{fds[0], fds[1]}, nil
-}
-
-// putPipe keeps p when it is empty, else closes it: bytes left in a pipe
-// must never reach another connection.
-func putPipe(p pipe, empty bool) {
-	if empty {
-		select {
-		case pipes <- p:
-			return
-		default:
-		}
-	}
-	unix.Close(p.r)
-	unix.Close(p.w)
-}
 
 const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 
@@ -58,7 +18,7 @@ const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 // stack for a long time. Without a pipe (descriptors exhausted) the bytes
 // go through the read buffer.
 func (c *conn) splice(l leg, n int64) (int64, failure) {
-	p, err := getPipe()
+	p, err := pipes.Get()
 	if err != nil {
 		return c.step(l, n)
 	}
@@ -69,7 +29,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 	)
 	fill := func(fd uintptr) bool {
 		for {
-			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, fd, 0, uintptr(p.w), 0, uintptr(want), spliceFlags)
+			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, fd, 0, uintptr(p.W), 0, uintptr(want), spliceFlags)
 			switch e {
 			case unix.EINTR:
 				continue
@@ -82,7 +42,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 	}
 	drain := func(fd uintptr) bool {
 		for queued > 0 {
-			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(p.r), 0, fd, 0, uintptr(queued), spliceFlags)
+			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(p.R), 0, fd, 0, uintptr(queued), spliceFlags)
 			switch e {
 			case 0:
 				queued -= int64(r)
@@ -101,7 +61,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		now := time.Now()
 		extend(l.src, l.rd, true, now, c.s.ReadTimeout)
 		extend(l.dst, l.wd, false, now, c.s.ReadTimeout)
-		want = min(n-done, pipeSize)
+		want = min(n-done, pipes.Size)
 		err := l.srcRC.Read(fill)
 		switch {
 		case err == nil && errno != 0:
@@ -111,7 +71,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		}
 		if err != nil {
 			c.w.lastErr = err
-			putPipe(p, true) // a failed fill leaves the pipe as it was: empty
+			pipes.Put(p, true) // a failed fill leaves the pipe as it was: empty
 			return done, readFail
 		}
 		queued = got
@@ -120,11 +80,11 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 				err = errno
 			}
 			c.w.lastErr = err
-			putPipe(p, false)
+			pipes.Put(p, false)
 			return done, writeFail
 		}
 	}
-	putPipe(p, true)
+	pipes.Put(p, true)
 	return done, okay
 }
 
