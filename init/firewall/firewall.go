@@ -307,6 +307,21 @@ func (r *ruleset) divert(b *batch) {
 	// Only sockets bound to a specific address count: the accepted and
 	// spoofed connections, never the wildcard-bound listener itself.
 	b.rule(c, l4proto(unix.IPPROTO_TCP), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
+
+	// meta l4proto icmp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
+	// meta l4proto ipv6-icmp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
+	//
+	// ICMP errors about the proxy's spoofed upstream connections, found
+	// by the socket lookup through the packet they quote. A hop with a
+	// smaller MTU addresses "fragmentation needed" or "packet too big" to
+	// the client's address, which the upstream connection has; forwarded
+	// to the client, who has no such connection, it would be lost, and
+	// path MTU discovery with it: uploads through the proxy would stall
+	// behind any smaller link. Delivered here, the kernel applies it to
+	// the proxy's socket. Errors about the client's own connections find
+	// no transparent socket and are forwarded as before.
+	b.rule(c, l4proto(unix.IPPROTO_ICMP), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
+	b.rule(c, l4proto(unix.IPPROTO_ICMPV6), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
 }
 
 // output puts the proxy's side of the intercepted connections in their

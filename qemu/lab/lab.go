@@ -219,3 +219,36 @@ func sweep() {
 		exec.Command("ip", "netns", "del", name).Run()
 	}
 }
+
+// Far addresses: a network behind the server, which routes to it.
+var (
+	FarV4 = netip.MustParseAddr("203.0.113.2")
+	FarV6 = netip.MustParseAddr("2001:db8:3::2")
+)
+
+// AddFar adds a namespace behind the server, reached through a link of
+// the given MTU: the server forwards between the router and it, and the
+// router routes 203.0.113.0/24 and 2001:db8:3::/64 to the server. The far
+// host claims the usual MSS (1460) whatever the MTU, so that only path
+// MTU discovery through the server's ICMP errors keeps segments small.
+func (l *Lab) AddFar(t testing.TB, mtu int) *NS {
+	t.Helper()
+	far := &NS{Name: strings.TrimSuffix(l.Server.Name, "-s") + "-f"}
+	far.create(t)
+	ip(t, "link", "add", "far0", "netns", l.Server.Name, "mtu", strconv.Itoa(mtu), "type", "veth",
+		"peer", "name", "eth0", "netns", far.Name, "mtu", strconv.Itoa(mtu))
+	s := l.Server
+	s.IP(t, "link", "set", "far0", "up")
+	s.IP(t, "addr", "add", "203.0.113.1/24", "dev", "far0")
+	s.IP(t, "addr", "add", "2001:db8:3::1/64", "dev", "far0", "nodad")
+	s.Sysctl(t, "net/ipv4/ip_forward", "1")
+	s.Sysctl(t, "net/ipv6/conf/all/forwarding", "1")
+	far.IP(t, "link", "set", "eth0", "up")
+	far.IP(t, "addr", "add", FarV4.String()+"/24", "dev", "eth0")
+	far.IP(t, "addr", "add", FarV6.String()+"/64", "dev", "eth0", "nodad")
+	far.IP(t, "route", "add", "default", "via", "203.0.113.1", "advmss", "1460")
+	far.IP(t, "-6", "route", "add", "default", "via", "2001:db8:3::1", "advmss", "1440")
+	l.Router.IP(t, "route", "add", "203.0.113.0/24", "via", "198.51.100.2")
+	l.Router.IP(t, "-6", "route", "add", "2001:db8:3::/64", "via", "2001:db8:2::2")
+	return far
+}
