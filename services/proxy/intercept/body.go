@@ -187,13 +187,23 @@ func (c *conn) copyChunked(l leg, ch *h1.Chunked, head []byte) (int64, failure) 
 // It touches nothing shared, so the two directions of a tunnel can run it
 // at once.
 func (c *conn) relay(l leg) (int64, error) {
+	// Go splices between its own *net.TCPConn values only, not between
+	// the rawTCP wrappers around them.
+	src, dst := l.src, l.dst
+	spliced := l.srcTCP != nil && l.dstTCP != nil
+	if spliced {
+		src, dst = l.srcTCP, l.dstTCP
+	}
 	var done int64
+	if spliced {
+		defer func() { c.s.spliced.Add(done) }()
+	}
 	for {
 		now := time.Now()
 		extend(l.src, l.rd, true, now, c.s.ReadTimeout)
 		extend(l.dst, l.wd, false, now, c.s.ReadTimeout)
-		*l.lr = io.LimitedReader{R: l.src, N: spliceChunk}
-		m, err := io.Copy(l.dst, l.lr)
+		*l.lr = io.LimitedReader{R: src, N: spliceChunk}
+		m, err := io.Copy(dst, l.lr)
 		l.lr.R = nil
 		done += m
 		if err != nil {

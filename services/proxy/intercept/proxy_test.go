@@ -2,6 +2,7 @@ package intercept
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -236,6 +237,7 @@ func TestNonHTTPTunnel(t *testing.T) {
 	t.Parallel()
 	o := rawOrigin(t, func(c net.Conn) { io.Copy(c, c) })
 	h := newProxy(t, o.addr)
+	const more = 1 << 20 // after the first bytes, through splice
 	for _, first := range []string{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", "SSH-2.0-OpenSSH_9.6\r\n", "HELLO there\r\n"} {
 		c := h.dial(t)
 		io.WriteString(c, first)
@@ -243,9 +245,16 @@ func TestNonHTTPTunnel(t *testing.T) {
 		if _, err := io.ReadFull(c, got); err != nil || string(got) != first {
 			t.Errorf("tunnel echo of %q: %q %v", first, got, err)
 		}
+		go c.Write(bytes.Repeat([]byte{'x'}, more))
+		if n, err := io.CopyN(io.Discard, c, more); err != nil {
+			t.Errorf("tunnel echo of %d more bytes: %d, %v", more, n, err)
+		}
 		c.Close()
 	}
-	es := h.waitLines(t, 3)
+	es := h.waitLines(t, 3) // each after its tunnel ended
+	if n := h.s.spliced.Load(); n < 3*2*more {
+		t.Errorf("%d bytes spliced, want the %d after the first ones", n, 3*2*more)
+	}
 	for _, e := range es {
 		if e.Code != "TCP_TUNNEL" || string(e.Method) != "CONNECT" || string(e.URL) != o.addr {
 			t.Errorf("tunnel log: %+v", e)
@@ -487,6 +496,10 @@ func TestLargeBodiesSplice(t *testing.T) {
 	n, _ := io.Copy(got, resp.Body)
 	if n != size || fmt.Sprintf("%x", got.Sum(nil)) != sum {
 		t.Errorf("download: %d bytes, sum %x", n, got.Sum(nil))
+	}
+	// All but what came with the heads went socket to socket.
+	if n := h.s.spliced.Load(); n < 2*size-64<<10 {
+		t.Errorf("%d of %d body bytes spliced", n, 2*size)
 	}
 }
 

@@ -85,6 +85,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		}
 	}
 	pipes.Put(p, true)
+	c.s.spliced.Add(done)
 	return done, okay
 }
 
