@@ -42,8 +42,13 @@ func (c *conn) toClient() leg {
 }
 
 // sendBody forwards the request body after head (nil when already sent).
-func (c *conn) sendBody(bk h1.BodyKind, cl int64, head []byte) (int64, failure) {
+// With watch, a final response that the server sends before it has read
+// the body that is still to come cuts the sending short (see watchEarly).
+func (c *conn) sendBody(bk h1.BodyKind, cl int64, head []byte, watch bool) (int64, failure) {
 	l := c.toServer()
+	if watch && c.upRC != nil && (bk == h1.BodyChunked || bk == h1.BodyLength && cl > int64(l.b.len())) {
+		defer c.watchEarly()()
+	}
 	switch bk {
 	case h1.BodyLength:
 		return c.copyLength(l, cl, head)

@@ -547,7 +547,7 @@ func (c *conn) forward(start time.Time) bool {
 			mustClose = !bodySent // go on: the read below reports the failure
 		}
 	} else {
-		n, f := c.sendBody(bk, cl, w.out)
+		n, f := c.sendBody(bk, cl, w.out, true)
 		toServer += n
 		switch f {
 		case okay:
@@ -579,8 +579,9 @@ func (c *conn) forward(start time.Time) bool {
 		err := c.readResponseHead(timeout, &gotAny, sentAt)
 		if err != nil {
 			if !bodySent && !mustClose && isTimeout(err) {
-				// No 100 in time: send the body anyway.
-				n, f := c.sendBody(bk, cl, nil)
+				// No 100 in time: send the body anyway, unwatched:
+				// the 100 may still come.
+				n, f := c.sendBody(bk, cl, nil, false)
 				toServer += n
 				if !c.bodyFailed(f, start) {
 					return false
@@ -627,7 +628,7 @@ func (c *conn) forward(start time.Time) bool {
 		}
 		w.up.consume(resp.HeadLen)
 		if resp.Status == 100 && !bodySent && !mustClose {
-			n, f := c.sendBody(bk, cl, nil)
+			n, f := c.sendBody(bk, cl, nil, true)
 			toServer += n
 			if !c.bodyFailed(f, start) {
 				return false

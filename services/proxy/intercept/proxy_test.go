@@ -669,3 +669,53 @@ func TestStaleUpstream(t *testing.T) {
 		t.Errorf("origin saw %d connections, want 4", n)
 	}
 }
+
+// TestEarlyResponse: the server answers 413 as soon as it has the head of
+// a large upload and stops reading. The client gets the answer at once,
+// not after the read timeout, and the connection closes after it; an
+// interim 100 in the middle of a body, though, lets the body go on.
+func TestEarlyResponse(t *testing.T) {
+	t.Parallel()
+	o := rawOrigin(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		if req.URL.Path == "/interim" {
+			io.CopyN(io.Discard, req.Body, 1<<20)
+			io.WriteString(c, "HTTP/1.1 100 Continue\r\n\r\n")
+			n, _ := io.Copy(io.Discard, req.Body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%d", len(fmt.Sprint(n+1<<20)), n+1<<20)
+			return
+		}
+		io.WriteString(c, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n")
+		time.Sleep(15 * time.Second) // reads nothing more
+	})
+	h := newProxy(t, o.addr, func(s *Server) { s.ReadTimeout = 30 * time.Second })
+	const size = 16 << 20
+	for _, tc := range []struct {
+		path   string
+		status int
+		within time.Duration
+	}{{"/", 413, 3 * time.Second}, {"/interim", 200, 10 * time.Second}} {
+		c := h.dial(t)
+		fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", tc.path, size)
+		go io.Copy(c, io.LimitReader(newPattern(), size))
+		t0 := time.Now()
+		c.SetReadDeadline(t0.Add(tc.within))
+		br := bufio.NewReader(c)
+		resp, body := get(t, br, "POST")
+		for resp.StatusCode == 100 { // relayed, as the server sent it
+			resp, body = get(t, br, "POST")
+		}
+		if resp.StatusCode != tc.status {
+			t.Errorf("POST %s: %s %q, want %d", tc.path, resp.Status, body, tc.status)
+		}
+		if tc.status == 200 && body != fmt.Sprint(size) {
+			t.Errorf("POST %s: the server read %s bytes, want %d", tc.path, body, size)
+		}
+		t.Logf("POST %s: %s after %v", tc.path, resp.Status, time.Since(t0).Round(time.Millisecond))
+		c.Close()
+	}
+}

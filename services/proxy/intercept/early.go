@@ -1,0 +1,54 @@
+package intercept
+
+import (
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// watchEarly watches the upstream connection while a request body goes
+// out. A server may answer before it has read the whole body (413, 401, a
+// redirect) and then stop reading: the body's writes would wait for
+// ReadTimeout before the answer reached the client. When a final response
+// starts to arrive (or the server closes), the watcher makes the pending
+// write fail at once with a past write deadline; the body is then cut
+// short, and the caller reads the answer and closes the connection after
+// it, as HAProxy and Squid do. An interim (1xx) response ends the watch
+// instead: the body goes on.
+//
+// stop ends the watch; the caller must call it before it reads from the
+// upstream connection again.
+func (c *conn) watchEarly() (stop func()) {
+	up, rc := c.up, c.upRC
+	var spoke atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var b [len("HTTP/1.1 100")]byte
+		var n uintptr
+		var e unix.Errno
+		err := rc.Read(func(fd uintptr) bool {
+			n, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+			return e != unix.EAGAIN
+		})
+		if err != nil { // stopped
+			return
+		}
+		if e == 0 && int(n) == len(b) && b[len(b)-3] == '1' {
+			return // "HTTP/1.1 1xx": interim
+		}
+		spoke.Store(true)
+		up.SetWriteDeadline(time.Unix(1, 0))
+	}()
+	return func() {
+		up.SetReadDeadline(time.Unix(1, 0)) // wakes the watcher if it waits
+		<-done
+		up.SetReadDeadline(c.urd)
+		if spoke.Load() {
+			c.uwd = time.Unix(1, 0)
+		}
+	}
+}
