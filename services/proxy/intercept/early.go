@@ -23,7 +23,7 @@ import (
 func (c *conn) watchEarly() (stop func()) {
 	up, rc := c.up, c.upRC
 	var spoke atomic.Bool
-	done := make(chan struct{})
+	done, quit := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		var b [len("HTTP/1.1 100")]byte
@@ -41,9 +41,19 @@ func (c *conn) watchEarly() (stop func()) {
 			return // "HTTP/1.1 1xx": interim
 		}
 		spoke.Store(true)
-		up.SetWriteDeadline(time.Unix(1, 0))
+		// Again and again: the sender moves its deadline forward now and
+		// then (see extend), and must not undo this one.
+		for {
+			up.SetWriteDeadline(time.Unix(1, 0))
+			select {
+			case <-quit:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 	}()
 	return func() {
+		close(quit)
 		up.SetReadDeadline(time.Unix(1, 0)) // wakes the watcher if it waits
 		<-done
 		up.SetReadDeadline(c.urd)
