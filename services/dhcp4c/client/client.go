@@ -201,16 +201,25 @@ func (c *Client) restore(ctx context.Context) (*Lease, error) {
 	return l, c.bind(&old, l)
 }
 
+// nclient runs a DHCP exchange on conn, which it closes on failure.
+func (c *Client) nclient(conn net.PacketConn, opts ...nclient4.ClientOpt) (*nclient4.Client, error) {
+	cl, err := nclient4.NewWithConn(conn, c.hw, append(c.opts(), opts...)...)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("nclient4.NewWithConn: %w", err)
+	}
+	return cl, nil
+}
+
 // discover gets a new lease: DISCOVER, OFFER, REQUEST, ACK.
 func (c *Client) discover(ctx context.Context) (*Lease, error) {
 	conn, err := c.rawConn()
 	if err != nil {
 		return nil, err
 	}
-	cl, err := nclient4.NewWithConn(conn, c.hw, c.opts()...)
+	cl, err := c.nclient(conn)
 	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("nclient4.NewWithConn: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
 	start := c.now()
@@ -228,10 +237,9 @@ func (c *Client) reboot(ctx context.Context, ack *dhcpv4.DHCPv4) (*Lease, error)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := nclient4.NewWithConn(conn, c.hw, c.opts()...)
+	cl, err := c.nclient(conn)
 	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("nclient4.NewWithConn: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
 	req, err := dhcpv4.New(
@@ -311,10 +319,9 @@ func (c *Client) renew(ctx context.Context, ack *dhcpv4.DHCPv4, dst *net.UDPAddr
 	if err != nil {
 		return nil, err
 	}
-	cl, err := nclient4.NewWithConn(conn, c.hw, append(c.opts(), nclient4.WithServerAddr(dst))...)
+	cl, err := c.nclient(conn, nclient4.WithServerAddr(dst))
 	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("nclient4.NewWithConn: %w", err)
+		return nil, err
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithDeadline(ctx, until)

@@ -11,7 +11,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -113,8 +112,7 @@ func (c *conn) serve() {
 			}
 			c.woken = true
 			var b [1]byte
-			_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+			_, e := peek(fd, b[:])
 			return e != unix.EAGAIN
 		}
 	}
@@ -793,14 +791,13 @@ func (c *conn) upUsable(now time.Time, r *h1.Request) bool {
 	if c.upRC == nil {
 		return true
 	}
-	if now.Sub(c.upLast) < time.Second && r.Body() == h1.BodyNone && idempotent(r.Method) {
+	if now.Sub(c.upLast) < time.Second && reusable(r) {
 		return true
 	}
 	if c.upCheck == nil {
 		c.upCheck = func(fd uintptr) {
 			var b [1]byte
-			_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+			_, e := peek(fd, b[:])
 			c.upOK = e == unix.EAGAIN
 		}
 	}

@@ -2,10 +2,8 @@ package intercept
 
 import (
 	"sync/atomic"
+	"syscall"
 	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // watchEarly watches the upstream connection while a request body goes
@@ -27,17 +25,16 @@ func (c *conn) watchEarly() (stop func()) {
 	go func() {
 		defer close(done)
 		var b [len("HTTP/1.1 100")]byte
-		var n uintptr
-		var e unix.Errno
+		var n int
+		var e syscall.Errno
 		err := rc.Read(func(fd uintptr) bool {
-			n, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-				unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
-			return e != unix.EAGAIN
+			n, e = peek(fd, b[:])
+			return e != syscall.EAGAIN
 		})
 		if err != nil { // stopped
 			return
 		}
-		if e == 0 && int(n) == len(b) && b[len(b)-3] == '1' {
+		if e == 0 && n == len(b) && b[len(b)-3] == '1' {
 			return // "HTTP/1.1 1xx": interim
 		}
 		spoke.Store(true)

@@ -108,3 +108,12 @@ func (c *rawTCP) Write(p []byte) (int, error) {
 func (c *rawTCP) opError(op string, e syscall.Errno) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: os.NewSyscallError(op, e)}
 }
+
+// peek looks at the bytes waiting on a socket without taking them or
+// waiting for them, by a raw call as the rest of this file: it returns how
+// many it copied into b, and EAGAIN when there are none yet.
+func peek(fd uintptr, b []byte) (int, syscall.Errno) {
+	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	return int(n), e
+}
