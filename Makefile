@@ -32,9 +32,13 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
+# vet also checks formatting and import grouping: the standard library,
+# then other modules, then tprouter's own packages (goimports -local, a
+# tool of go.mod).
 vet:
 	$(GO) vet ./...
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting" >&2; exit 1; }
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || { echo "gofmt: files above need formatting (gofmt -w)" >&2; exit 1; }
+	@test -z "$$($(GO) tool goimports -local tprouter -l . | tee /dev/stderr)" || { echo "goimports: files above group their imports wrongly ($(GO) tool goimports -local tprouter -w <file>)" >&2; exit 1; }
 
 # test runs every test. Tests that need root or kernel features fail under
 # CI=true when those are missing and skip with the reason elsewhere.

@@ -64,165 +64,165 @@ func addrs_(s ...string) []netip.Addr {
 }
 
 // TestParse has good and bad values for every key. Each case starts from
-// Default(); want changes the expected config, and problems lists the keys
+// config.Default(); want changes the expected config, and problems lists the keys
 // reported (in order).
 func TestParse(t *testing.T) {
 	for _, tt := range []struct {
 		line     string
-		want     func(*Config)
+		want     func(*config.Config)
 		problems []string
 		using    string // a word the single problem's Using must contain
 	}{
-		{line: "", want: func(*Config) {}},
-		{line: "console=ttyS0 panic=-1 quiet root=/dev/ram0 nft_tproxy.x=1", want: func(*Config) {}},
+		{line: "", want: func(*config.Config) {}},
+		{line: "console=ttyS0 panic=-1 quiet root=/dev/ram0 nft_tproxy.x=1", want: func(*config.Config) {}},
 
 		// tprouter.hostname
-		{line: "tprouter.hostname=gw.example.org", want: func(c *Config) { c.Hostname = "gw.example.org" }},
-		{line: "tprouter.hostname=-bad", want: func(*Config) {}, problems: []string{"tprouter.hostname"}, using: "tprouter"},
-		{line: "tprouter.hostname=" + strings.Repeat("a", 65), want: func(*Config) {}, problems: []string{"tprouter.hostname"}},
-		{line: `tprouter.hostname="a b"`, want: func(*Config) {}, problems: []string{"tprouter.hostname"}},
+		{line: "tprouter.hostname=gw.example.org", want: func(c *config.Config) { c.Hostname = "gw.example.org" }},
+		{line: "tprouter.hostname=-bad", want: func(*config.Config) {}, problems: []string{"tprouter.hostname"}, using: "tprouter"},
+		{line: "tprouter.hostname=" + strings.Repeat("a", 65), want: func(*config.Config) {}, problems: []string{"tprouter.hostname"}},
+		{line: `tprouter.hostname="a b"`, want: func(*config.Config) {}, problems: []string{"tprouter.hostname"}},
 
 		// tprouter.wan
-		{line: "tprouter.wan=enp1s0", want: func(c *Config) { c.Router.WAN = config.Link{Name: "enp1s0"} }},
-		{line: "tprouter.wan=02:00:00:00:02:01", want: func(c *Config) { c.Router.WAN = config.Link{MAC: mac("02:00:00:00:02:01")} }},
-		{line: "tprouter.wan=02:00:00:00:02", want: func(*Config) {}, problems: []string{"tprouter.wan"}, using: "eth0"},
-		{line: "tprouter.wan=averyveryverylongname", want: func(*Config) {}, problems: []string{"tprouter.wan"}},
-		{line: "tprouter.wan=a/b", want: func(*Config) {}, problems: []string{"tprouter.wan"}},
-		{line: "tprouter.wan", want: func(*Config) {}, problems: []string{"tprouter.wan"}},
+		{line: "tprouter.wan=enp1s0", want: func(c *config.Config) { c.Network.WAN = config.Link{Name: "enp1s0"} }},
+		{line: "tprouter.wan=02:00:00:00:02:01", want: func(c *config.Config) { c.Network.WAN = config.Link{MAC: mac("02:00:00:00:02:01")} }},
+		{line: "tprouter.wan=02:00:00:00:02", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}, using: "eth0"},
+		{line: "tprouter.wan=averyveryverylongname", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
+		{line: "tprouter.wan=a/b", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
+		{line: "tprouter.wan", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
 
 		// tprouter.lan
-		{line: "tprouter.lan=eth1,eth2,02:00:00:00:01:01", want: func(c *Config) {
-			c.Router.LAN = []config.Link{{Name: "eth1"}, {Name: "eth2"}, {MAC: mac("02:00:00:00:01:01")}}
+		{line: "tprouter.lan=eth1,eth2,02:00:00:00:01:01", want: func(c *config.Config) {
+			c.Network.LAN = []config.Link{{Name: "eth1"}, {Name: "eth2"}, {MAC: mac("02:00:00:00:01:01")}}
 		}},
-		{line: "tprouter.lan=eth1,eth1", want: func(*Config) {}, problems: []string{"tprouter.lan"}, using: "eth1"},
-		{line: "tprouter.lan=", want: func(*Config) {}, problems: []string{"tprouter.lan"}},
-		{line: "tprouter.lan=eth1,", want: func(*Config) {}, problems: []string{"tprouter.lan"}},
+		{line: "tprouter.lan=eth1,eth1", want: func(*config.Config) {}, problems: []string{"tprouter.lan"}, using: "eth1"},
+		{line: "tprouter.lan=", want: func(*config.Config) {}, problems: []string{"tprouter.lan"}},
+		{line: "tprouter.lan=eth1,", want: func(*config.Config) {}, problems: []string{"tprouter.lan"}},
 		// LAN equal to WAN: dropped, and with no LAN left the LAN features are off.
-		{line: "tprouter.wan=eth1", want: func(c *Config) {
-			c.Router.WAN = config.Link{Name: "eth1"}
-			c.Router.LAN, c.Router.LANAddrs, c.Router.Intercept = nil, nil, nil
+		{line: "tprouter.wan=eth1", want: func(c *config.Config) {
+			c.Network.WAN = config.Link{Name: "eth1"}
+			c.Network.LAN, c.Network.LANAddrs, c.Network.Intercept = nil, nil, nil
 			c.DHCPD, c.RA, c.StatusPort = false, false, 0
 		}, problems: []string{"tprouter.lan", "tprouter.lan"}},
-		{line: "tprouter.wan=eth1 tprouter.lan=eth1,eth2", want: func(c *Config) {
-			c.Router.WAN = config.Link{Name: "eth1"}
-			c.Router.LAN = []config.Link{{Name: "eth2"}}
+		{line: "tprouter.wan=eth1 tprouter.lan=eth1,eth2", want: func(c *config.Config) {
+			c.Network.WAN = config.Link{Name: "eth1"}
+			c.Network.LAN = []config.Link{{Name: "eth2"}}
 		}, problems: []string{"tprouter.lan"}, using: "not using"},
 
 		// tprouter.wan.addr
-		{line: "tprouter.wan.addr=dhcp", want: func(*Config) {}},
-		{line: "tprouter.wan.addr=198.51.100.1/24,2001:db8:2::1/64", want: func(c *Config) {
-			c.Router.WANAddrs = prefixes_("198.51.100.1/24", "2001:db8:2::1/64")
+		{line: "tprouter.wan.addr=dhcp", want: func(*config.Config) {}},
+		{line: "tprouter.wan.addr=198.51.100.1/24,2001:db8:2::1/64", want: func(c *config.Config) {
+			c.Network.WANAddrs = prefixes_("198.51.100.1/24", "2001:db8:2::1/64")
 		}},
-		{line: "tprouter.wan.addr=198.51.100.7/32", want: func(c *Config) { c.Router.WANAddrs = prefixes_("198.51.100.7/32") }},
-		{line: "tprouter.wan.addr=198.51.100.1", want: func(*Config) {}, problems: []string{"tprouter.wan.addr"}, using: "dhcp"},
-		{line: "tprouter.wan.addr=198.51.100.0/24", want: func(*Config) {}, problems: []string{"tprouter.wan.addr"}},
-		{line: "tprouter.wan.addr=198.51.100.255/24", want: func(*Config) {}, problems: []string{"tprouter.wan.addr"}},
-		{line: "tprouter.wan.addr=198.51.100.1/24,300.1.1.1/24", want: func(*Config) {}, problems: []string{"tprouter.wan.addr"}},
-		{line: "tprouter.wan.addr=224.0.0.1/4", want: func(*Config) {}, problems: []string{"tprouter.wan.addr"}},
-		{line: "tprouter.wan.addr=::ffff:198.51.100.1/120", want: func(*Config) {}, problems: []string{"tprouter.wan.addr"}},
-		{line: "tprouter.wan.addr=DHCP", want: func(*Config) {}, problems: []string{"tprouter.wan.addr"}},
+		{line: "tprouter.wan.addr=198.51.100.7/32", want: func(c *config.Config) { c.Network.WANAddrs = prefixes_("198.51.100.7/32") }},
+		{line: "tprouter.wan.addr=198.51.100.1", want: func(*config.Config) {}, problems: []string{"tprouter.wan.addr"}, using: "dhcp"},
+		{line: "tprouter.wan.addr=198.51.100.0/24", want: func(*config.Config) {}, problems: []string{"tprouter.wan.addr"}},
+		{line: "tprouter.wan.addr=198.51.100.255/24", want: func(*config.Config) {}, problems: []string{"tprouter.wan.addr"}},
+		{line: "tprouter.wan.addr=198.51.100.1/24,300.1.1.1/24", want: func(*config.Config) {}, problems: []string{"tprouter.wan.addr"}},
+		{line: "tprouter.wan.addr=224.0.0.1/4", want: func(*config.Config) {}, problems: []string{"tprouter.wan.addr"}},
+		{line: "tprouter.wan.addr=::ffff:198.51.100.1/120", want: func(*config.Config) {}, problems: []string{"tprouter.wan.addr"}},
+		{line: "tprouter.wan.addr=DHCP", want: func(*config.Config) {}, problems: []string{"tprouter.wan.addr"}},
 
 		// tprouter.wan.gw
-		{line: "tprouter.wan.gw=198.51.100.2,fe80::1", want: func(c *Config) { c.Router.Gateways = addrs_("198.51.100.2", "fe80::1") }},
-		{line: "tprouter.wan.gw=198.51.100.2,198.51.100.3", want: func(*Config) {}, problems: []string{"tprouter.wan.gw"}, using: "no static gateway"},
-		{line: "tprouter.wan.gw=0.0.0.0", want: func(*Config) {}, problems: []string{"tprouter.wan.gw"}},
-		{line: "tprouter.wan.gw=fe80::1%eth0", want: func(*Config) {}, problems: []string{"tprouter.wan.gw"}},
+		{line: "tprouter.wan.gw=198.51.100.2,fe80::1", want: func(c *config.Config) { c.Network.Gateways = addrs_("198.51.100.2", "fe80::1") }},
+		{line: "tprouter.wan.gw=198.51.100.2,198.51.100.3", want: func(*config.Config) {}, problems: []string{"tprouter.wan.gw"}, using: "no static gateway"},
+		{line: "tprouter.wan.gw=0.0.0.0", want: func(*config.Config) {}, problems: []string{"tprouter.wan.gw"}},
+		{line: "tprouter.wan.gw=fe80::1%eth0", want: func(*config.Config) {}, problems: []string{"tprouter.wan.gw"}},
 
 		// tprouter.dns
-		{line: "tprouter.dns=198.51.100.53,2001:db8:2::53,198.51.100.53", want: func(c *Config) {
-			c.Router.DNS = addrs_("198.51.100.53", "2001:db8:2::53")
+		{line: "tprouter.dns=198.51.100.53,2001:db8:2::53,198.51.100.53", want: func(c *config.Config) {
+			c.Network.DNS = addrs_("198.51.100.53", "2001:db8:2::53")
 		}},
-		{line: "tprouter.dns=dns.example", want: func(*Config) {}, problems: []string{"tprouter.dns"}, using: "no static DNS"},
-		{line: "tprouter.dns=127.0.0.1", want: func(*Config) {}, problems: []string{"tprouter.dns"}},
+		{line: "tprouter.dns=dns.example", want: func(*config.Config) {}, problems: []string{"tprouter.dns"}, using: "no static DNS"},
+		{line: "tprouter.dns=127.0.0.1", want: func(*config.Config) {}, problems: []string{"tprouter.dns"}},
 
 		// tprouter.lan.addr
-		{line: "tprouter.lan.addr=192.0.2.1/24,2001:db8:1::1/64", want: func(c *Config) {
-			c.Router.LANAddrs = prefixes_("192.0.2.1/24", "2001:db8:1::1/64")
+		{line: "tprouter.lan.addr=192.0.2.1/24,2001:db8:1::1/64", want: func(c *config.Config) {
+			c.Network.LANAddrs = prefixes_("192.0.2.1/24", "2001:db8:1::1/64")
 		}},
-		{line: "tprouter.lan.addr=2001:db8:1::1/64", want: func(c *Config) { c.Router.LANAddrs = prefixes_("2001:db8:1::1/64") }},
-		{line: "tprouter.lan.addr=192.0.2.1/24,192.0.2.2/24", want: func(*Config) {}, problems: []string{"tprouter.lan.addr"}, using: "192.168.1.1/24"},
-		{line: "tprouter.lan.addr=192.0.2.0/24", want: func(*Config) {}, problems: []string{"tprouter.lan.addr"}},
-		{line: "tprouter.lan.addr=2001:db8:1::/64", want: func(*Config) {}, problems: []string{"tprouter.lan.addr"}},
+		{line: "tprouter.lan.addr=2001:db8:1::1/64", want: func(c *config.Config) { c.Network.LANAddrs = prefixes_("2001:db8:1::1/64") }},
+		{line: "tprouter.lan.addr=192.0.2.1/24,192.0.2.2/24", want: func(*config.Config) {}, problems: []string{"tprouter.lan.addr"}, using: "192.168.1.1/24"},
+		{line: "tprouter.lan.addr=192.0.2.0/24", want: func(*config.Config) {}, problems: []string{"tprouter.lan.addr"}},
+		{line: "tprouter.lan.addr=2001:db8:1::/64", want: func(*config.Config) {}, problems: []string{"tprouter.lan.addr"}},
 		// Prefixes without room for DHCP clients or SLAAC turn those off.
-		{line: "tprouter.lan.addr=192.0.2.1/31", want: func(c *Config) {
-			c.Router.LANAddrs = prefixes_("192.0.2.1/31")
+		{line: "tprouter.lan.addr=192.0.2.1/31", want: func(c *config.Config) {
+			c.Network.LANAddrs = prefixes_("192.0.2.1/31")
 			c.DHCPD = false
 		}, problems: []string{"tprouter.dhcpd"}, using: "DHCP server off"},
-		{line: "tprouter.lan.addr=2001:db8:1::1/56", want: func(c *Config) {
-			c.Router.LANAddrs = prefixes_("2001:db8:1::1/56")
+		{line: "tprouter.lan.addr=2001:db8:1::1/56", want: func(c *config.Config) {
+			c.Network.LANAddrs = prefixes_("2001:db8:1::1/56")
 			c.RA = false
 		}, problems: []string{"tprouter.ra"}, using: "advertisements off"},
 
 		// tprouter.nat
-		{line: "tprouter.nat=off", want: func(c *Config) { c.Router.NAT = false }},
-		{line: "tprouter.nat=0", want: func(c *Config) { c.Router.NAT = false }},
-		{line: "tprouter.nat=on", want: func(*Config) {}},
-		{line: "tprouter.nat=of", want: func(*Config) {}, problems: []string{"tprouter.nat"}, using: "NAT on"},
+		{line: "tprouter.nat=off", want: func(c *config.Config) { c.Network.NAT = false }},
+		{line: "tprouter.nat=0", want: func(c *config.Config) { c.Network.NAT = false }},
+		{line: "tprouter.nat=on", want: func(*config.Config) {}},
+		{line: "tprouter.nat=of", want: func(*config.Config) {}, problems: []string{"tprouter.nat"}, using: "NAT on"},
 
 		// tprouter.intercept
-		{line: "tprouter.intercept=80,8080,80", want: func(c *Config) { c.Router.Intercept = []uint16{80, 8080} }},
-		{line: "tprouter.intercept=off", want: func(c *Config) { c.Router.Intercept = nil }},
-		{line: "tprouter.intercept=80,65536", want: func(*Config) {}, problems: []string{"tprouter.intercept"}, using: "port 80"},
-		{line: "tprouter.intercept=0", want: func(*Config) {}, problems: []string{"tprouter.intercept"}},
-		{line: "tprouter.intercept=http", want: func(*Config) {}, problems: []string{"tprouter.intercept"}},
+		{line: "tprouter.intercept=80,8080,80", want: func(c *config.Config) { c.Network.Intercept = []uint16{80, 8080} }},
+		{line: "tprouter.intercept=off", want: func(c *config.Config) { c.Network.Intercept = nil }},
+		{line: "tprouter.intercept=80,65536", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}, using: "port 80"},
+		{line: "tprouter.intercept=0", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}},
+		{line: "tprouter.intercept=http", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}},
 
 		// tprouter.proxy.port
-		{line: "tprouter.proxy.port=8081", want: func(c *Config) { c.Router.ProxyPort = 8081 }},
-		{line: "tprouter.proxy.port=-1", want: func(*Config) {}, problems: []string{"tprouter.proxy.port"}, using: "3129"},
-		{line: "tprouter.proxy.port=off", want: func(*Config) {}, problems: []string{"tprouter.proxy.port"}},
+		{line: "tprouter.proxy.port=8081", want: func(c *config.Config) { c.Network.ProxyPort = 8081 }},
+		{line: "tprouter.proxy.port=-1", want: func(*config.Config) {}, problems: []string{"tprouter.proxy.port"}, using: "3129"},
+		{line: "tprouter.proxy.port=off", want: func(*config.Config) {}, problems: []string{"tprouter.proxy.port"}},
 
 		// tprouter.failmode
-		{line: "tprouter.failmode=closed", want: func(c *Config) { c.Router.FailMode = config.FailClosed }},
-		{line: "tprouter.failmode=open", want: func(*Config) {}},
-		{line: "tprouter.failmode=clsed", want: func(c *Config) { c.Router.FailMode = config.FailClosed },
+		{line: "tprouter.failmode=closed", want: func(c *config.Config) { c.Network.FailMode = config.FailClosed }},
+		{line: "tprouter.failmode=open", want: func(*config.Config) {}},
+		{line: "tprouter.failmode=clsed", want: func(c *config.Config) { c.Network.FailMode = config.FailClosed },
 			problems: []string{"tprouter.failmode"}, using: "closed"},
 
 		// tprouter.spoof
-		{line: "tprouter.spoof=off", want: func(c *Config) { c.Spoof = false }},
-		{line: "tprouter.spoof=yes", want: func(*Config) {}},
-		{line: "tprouter.spoof=maybe", want: func(c *Config) { c.Spoof = false }, problems: []string{"tprouter.spoof"}, using: "off"},
+		{line: "tprouter.spoof=off", want: func(c *config.Config) { c.Spoof = false }},
+		{line: "tprouter.spoof=yes", want: func(*config.Config) {}},
+		{line: "tprouter.spoof=maybe", want: func(c *config.Config) { c.Spoof = false }, problems: []string{"tprouter.spoof"}, using: "off"},
 
 		// tprouter.exempt
-		{line: "tprouter.exempt=192.0.2.10,198.51.100.7/24,2001:db8::/32", want: func(c *Config) {
-			c.Router.Exempt = prefixes_("192.0.2.10/32", "198.51.100.0/24", "2001:db8::/32")
+		{line: "tprouter.exempt=192.0.2.10,198.51.100.7/24,2001:db8::/32", want: func(c *config.Config) {
+			c.Network.Exempt = prefixes_("192.0.2.10/32", "198.51.100.0/24", "2001:db8::/32")
 		}},
-		{line: "tprouter.exempt=none", want: func(*Config) {}},
-		{line: "tprouter.exempt=192.0.2.10,bank.example", want: func(c *Config) { c.Router.Intercept = nil },
+		{line: "tprouter.exempt=none", want: func(*config.Config) {}},
+		{line: "tprouter.exempt=192.0.2.10,bank.example", want: func(c *config.Config) { c.Network.Intercept = nil },
 			problems: []string{"tprouter.exempt"}, using: "interception off"},
 		// A bad exempt wins over an intercept list given after it.
-		{line: "tprouter.exempt=x tprouter.intercept=8080", want: func(c *Config) { c.Router.Intercept = nil },
+		{line: "tprouter.exempt=x tprouter.intercept=8080", want: func(c *config.Config) { c.Network.Intercept = nil },
 			problems: []string{"tprouter.exempt"}},
 
 		// tprouter.dhcpd, tprouter.ra
-		{line: "tprouter.dhcpd=off tprouter.ra=off", want: func(c *Config) { c.DHCPD, c.RA = false, false }},
-		{line: "tprouter.dhcpd=nope", want: func(c *Config) { c.DHCPD = false }, problems: []string{"tprouter.dhcpd"}, using: "off"},
-		{line: "tprouter.ra=2", want: func(c *Config) { c.RA = false }, problems: []string{"tprouter.ra"}, using: "off"},
+		{line: "tprouter.dhcpd=off tprouter.ra=off", want: func(c *config.Config) { c.DHCPD, c.RA = false, false }},
+		{line: "tprouter.dhcpd=nope", want: func(c *config.Config) { c.DHCPD = false }, problems: []string{"tprouter.dhcpd"}, using: "off"},
+		{line: "tprouter.ra=2", want: func(c *config.Config) { c.RA = false }, problems: []string{"tprouter.ra"}, using: "off"},
 
 		// tprouter.status.port
-		{line: "tprouter.status.port=8080", want: func(c *Config) { c.StatusPort = 8080 }},
-		{line: "tprouter.status.port=off", want: func(c *Config) { c.StatusPort = 0 }},
-		{line: "tprouter.status.port=99999", want: func(c *Config) { c.StatusPort = 0 }, problems: []string{"tprouter.status.port"}, using: "off"},
-		{line: "tprouter.status.port=3129", want: func(c *Config) { c.StatusPort = 0 }, problems: []string{"tprouter.status.port"}, using: "off"},
+		{line: "tprouter.status.port=8080", want: func(c *config.Config) { c.StatusPort = 8080 }},
+		{line: "tprouter.status.port=off", want: func(c *config.Config) { c.StatusPort = 0 }},
+		{line: "tprouter.status.port=99999", want: func(c *config.Config) { c.StatusPort = 0 }, problems: []string{"tprouter.status.port"}, using: "off"},
+		{line: "tprouter.status.port=3129", want: func(c *config.Config) { c.StatusPort = 0 }, problems: []string{"tprouter.status.port"}, using: "off"},
 
 		// tprouter.shell
-		{line: "tprouter.shell", want: func(c *Config) { c.Shell = true }},
-		{line: "tprouter.shell=on", want: func(c *Config) { c.Shell = true }},
-		{line: "tprouter.shell=please", want: func(*Config) {}, problems: []string{"tprouter.shell"}, using: "no rescue shell"},
+		{line: "tprouter.shell", want: func(c *config.Config) { c.Shell = true }},
+		{line: "tprouter.shell=on", want: func(c *config.Config) { c.Shell = true }},
+		{line: "tprouter.shell=please", want: func(*config.Config) {}, problems: []string{"tprouter.shell"}, using: "no rescue shell"},
 
 		// Unknown keys, repeats, quoting.
-		{line: "tprouter.proxy_port=80", want: func(*Config) {}, problems: []string{"tprouter.proxy_port"}, using: "ignored"},
-		{line: "TPROUTER.WAN=eth3", want: func(*Config) {}, problems: []string{"TPROUTER.WAN"}},
-		{line: "tprouter.wan=eth2 tprouter.wan=eth3", want: func(c *Config) { c.Router.WAN = config.Link{Name: "eth3"} },
+		{line: "tprouter.proxy_port=80", want: func(*config.Config) {}, problems: []string{"tprouter.proxy_port"}, using: "ignored"},
+		{line: "TPROUTER.WAN=eth3", want: func(*config.Config) {}, problems: []string{"TPROUTER.WAN"}},
+		{line: "tprouter.wan=eth2 tprouter.wan=eth3", want: func(c *config.Config) { c.Network.WAN = config.Link{Name: "eth3"} },
 			problems: []string{"tprouter.wan"}, using: "last"},
-		{line: `tprouter.hostname="gw" "tprouter.dns=192.0.2.53"`, want: func(c *Config) {
+		{line: `tprouter.hostname="gw" "tprouter.dns=192.0.2.53"`, want: func(c *config.Config) {
 			c.Hostname = "gw"
-			c.Router.DNS = addrs_("192.0.2.53")
+			c.Network.DNS = addrs_("192.0.2.53")
 		}},
-		{line: `console=ttyS0 -- tprouter.nat=off`, want: func(c *Config) { c.Router.NAT = false }},
+		{line: `console=ttyS0 -- tprouter.nat=off`, want: func(c *config.Config) { c.Network.NAT = false }},
 	} {
 		t.Run(tt.line, func(t *testing.T) {
 			got, probs := Parse(tt.line)
-			want := Default()
+			want := config.Default()
 			tt.want(&want)
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("config:\n got %+v\nwant %+v", got, want)

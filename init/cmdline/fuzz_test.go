@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, line string) {
 		c, probs := Parse(line)
-		r := c.Router
+		r := c.Network
 		if r.ProxyPort == 0 {
 			t.Error("ProxyPort 0")
 		}
@@ -38,7 +38,7 @@ func FuzzParse(f *testing.F) {
 			t.Error("WAN without name or MAC")
 		}
 		for _, l := range r.LAN {
-			if sameLink(l, r.WAN) {
+			if l.Same(r.WAN) {
 				t.Errorf("LAN link %v is the WAN", l)
 			}
 		}

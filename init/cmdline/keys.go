@@ -16,73 +16,82 @@ import (
 // is bad.
 type key struct {
 	name string
-	want string                      // the expected form, for Problem.Want
-	set  func(*Config, string) error // parses the value into the config
-	bad  func(*Config) string        // applies the safe state, says which
+	want string                             // the expected form, for Problem.Want
+	set  func(*config.Config, string) error // parses the value into the config
+	bad  func(*config.Config) string        // applies the safe state, says which
 }
 
 // keys is the command-line reference. Each bad func documents the choice
 // made for a value that does not parse. Parse applies them in this order.
 var keys = []key{
 	{"tprouter.hostname", "a host name: letters, digits and '-' in dot-separated labels, at most 64 bytes",
-		func(c *Config, v string) error { return hostname(&c.Hostname, v) },
-		func(c *Config) string { c.Hostname = "tprouter"; return "using tprouter" }},
+		func(c *config.Config, v string) error { return hostname(&c.Hostname, v) },
+		func(c *config.Config) string { c.Hostname = "tprouter"; return "using tprouter" }},
 
 	{"tprouter.wan", "an interface name (eth0) or MAC (02:00:00:00:02:01)",
-		func(c *Config, v string) error { return link(&c.Router.WAN, v) },
+		func(c *config.Config, v string) error { return link(&c.Network.WAN, v) },
 		// There is no "WAN off"; the default is what the board documents.
-		func(c *Config) string { c.Router.WAN = config.Default().WAN; return "using eth0" }},
+		func(c *config.Config) string { c.Network.WAN = config.Default().Network.WAN; return "using eth0" }},
 
 	{"tprouter.lan", "comma-separated interface names or MACs (eth1 or eth1,eth2)",
-		func(c *Config, v string) error { return links(&c.Router.LAN, v) },
-		func(c *Config) string { c.Router.LAN = config.Default().LAN; return "using eth1" }},
+		func(c *config.Config, v string) error { return links(&c.Network.LAN, v) },
+		func(c *config.Config) string { c.Network.LAN = config.Default().Network.LAN; return "using eth1" }},
 
 	{"tprouter.wan.addr", "dhcp, or comma-separated addresses with prefix length (198.51.100.2/24,2001:db8:2::2/64)",
-		func(c *Config, v string) error {
+		func(c *config.Config, v string) error {
 			if v == "dhcp" {
-				c.Router.WANAddrs = nil
+				c.Network.WANAddrs = nil
 				return nil
 			}
-			return prefixes(&c.Router.WANAddrs, v, false)
+			return prefixes(&c.Network.WANAddrs, v, false)
 		},
 		// DHCP configures the WAN from what the network offers; a guessed
 		// static address could take someone else's.
-		func(c *Config) string { c.Router.WANAddrs = nil; return "using dhcp" }},
+		func(c *config.Config) string { c.Network.WANAddrs = nil; return "using dhcp" }},
 
 	{"tprouter.wan.gw", "comma-separated gateway addresses, at most one IPv4 and one IPv6 (198.51.100.1,fe80::1)",
-		func(c *Config, v string) error { return gateways(&c.Router.Gateways, v) },
+		func(c *config.Config, v string) error { return gateways(&c.Network.Gateways, v) },
 		// No static default route: a wrong one sends everything astray,
 		// none leaves the default route to DHCP and RA.
-		func(c *Config) string { c.Router.Gateways = nil; return "no static gateway" }},
+		func(c *config.Config) string { c.Network.Gateways = nil; return "no static gateway" }},
 
 	{"tprouter.dns", "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
-		func(c *Config, v string) error { return addrs(&c.Router.DNS, v) },
-		func(c *Config) string { c.Router.DNS = nil; return "no static DNS servers" }},
+		func(c *config.Config, v string) error { return addrs(&c.Network.DNS, v) },
+		func(c *config.Config) string { c.Network.DNS = nil; return "no static DNS servers" }},
 
 	{"tprouter.lan.addr", "comma-separated addresses with prefix length, at most one per family (192.168.1.1/24,2001:db8:1::1/64)",
-		func(c *Config, v string) error { return prefixes(&c.Router.LANAddrs, v, true) },
-		func(c *Config) string { c.Router.LANAddrs = config.Default().LANAddrs; return "using 192.168.1.1/24" }},
+		func(c *config.Config, v string) error { return prefixes(&c.Network.LANAddrs, v, true) },
+		func(c *config.Config) string {
+			c.Network.LANAddrs = config.Default().Network.LANAddrs
+			return "using 192.168.1.1/24"
+		}},
 
 	{"tprouter.nat", "on or off",
-		func(c *Config, v string) error { return boolean(&c.Router.NAT, v) },
+		func(c *config.Config, v string) error { return boolean(&c.Network.NAT, v) },
 		// On: without NAT, private LAN addresses leak onto the uplink.
-		func(c *Config) string { c.Router.NAT = true; return "NAT on" }},
+		func(c *config.Config) string { c.Network.NAT = true; return "NAT on" }},
 
 	{"tprouter.intercept", "off, or comma-separated TCP ports (80 or 80,8080)",
-		func(c *Config, v string) error { return ports(&c.Router.Intercept, v) },
-		func(c *Config) string { c.Router.Intercept = config.Default().Intercept; return "intercepting port 80" }},
+		func(c *config.Config, v string) error { return ports(&c.Network.Intercept, v) },
+		func(c *config.Config) string {
+			c.Network.Intercept = config.Default().Network.Intercept
+			return "intercepting port 80"
+		}},
 
 	{"tprouter.proxy.port", "a TCP port, 1-65535",
-		func(c *Config, v string) error { return port(&c.Router.ProxyPort, v, false) },
-		func(c *Config) string { c.Router.ProxyPort = config.Default().ProxyPort; return "using 3129" }},
+		func(c *config.Config, v string) error { return port(&c.Network.ProxyPort, v, false) },
+		func(c *config.Config) string {
+			c.Network.ProxyPort = config.Default().Network.ProxyPort
+			return "using 3129"
+		}},
 
 	{"tprouter.failmode", "open or closed",
-		func(c *Config, v string) error {
+		func(c *config.Config, v string) error {
 			switch v {
 			case "open":
-				c.Router.FailMode = config.FailOpen
+				c.Network.FailMode = config.FailOpen
 			case "closed":
-				c.Router.FailMode = config.FailClosed
+				c.Network.FailMode = config.FailClosed
 			default:
 				return errors.New("not open or closed")
 			}
@@ -92,41 +101,41 @@ var keys = []key{
 		// the default), and a closed router shows its failure (reset
 		// connections while the proxy is down) where an open one would
 		// silently let traffic bypass the proxy.
-		func(c *Config) string { c.Router.FailMode = config.FailClosed; return "using closed" }},
+		func(c *config.Config) string { c.Network.FailMode = config.FailClosed; return "using closed" }},
 
 	{"tprouter.spoof", "on or off",
-		func(c *Config, v string) error { return boolean(&c.Spoof, v) },
+		func(c *config.Config, v string) error { return boolean(&c.Spoof, v) },
 		// Off: the upstream then sees the router's address, which always
 		// routes back; only an operator who wants it off sets this key.
-		func(c *Config) string { c.Spoof = false; return "spoofing off" }},
+		func(c *config.Config) string { c.Spoof = false; return "spoofing off" }},
 
 	{"tprouter.exempt", "comma-separated addresses or prefixes (192.0.2.10,198.51.100.0/24)",
-		func(c *Config, v string) error { return exempt(&c.Router.Exempt, v) },
+		func(c *config.Config, v string) error { return exempt(&c.Network.Exempt, v) },
 		// Interception off: what the operator exempted must never be
 		// intercepted, and without the list there is no knowing what it is.
-		func(c *Config) string { c.Router.Exempt = nil; return "interception off" }},
+		func(c *config.Config) string { c.Network.Exempt = nil; return "interception off" }},
 
 	{"tprouter.dhcpd", "on or off",
-		func(c *Config, v string) error { return boolean(&c.DHCPD, v) },
+		func(c *config.Config, v string) error { return boolean(&c.DHCPD, v) },
 		// Off: a second DHCP server on a LAN breaks it; a missing one is
 		// noticed and harmless.
-		func(c *Config) string { c.DHCPD = false; return "DHCP server off" }},
+		func(c *config.Config) string { c.DHCPD = false; return "DHCP server off" }},
 
 	{"tprouter.ra", "on or off",
-		func(c *Config, v string) error { return boolean(&c.RA, v) },
+		func(c *config.Config, v string) error { return boolean(&c.RA, v) },
 		// Off, for the same reason as tprouter.dhcpd.
-		func(c *Config) string { c.RA = false; return "router advertisements off" }},
+		func(c *config.Config) string { c.RA = false; return "router advertisements off" }},
 
 	{"tprouter.status.port", "off, or a TCP port 1-65535",
-		func(c *Config, v string) error { return port(&c.StatusPort, v, true) },
+		func(c *config.Config, v string) error { return port(&c.StatusPort, v, true) },
 		// Off: the endpoint shows client addresses and URLs; a typo in an
 		// attempt to move or close it must not leave it open.
-		func(c *Config) string { c.StatusPort = 0; return "status endpoint off" }},
+		func(c *config.Config) string { c.StatusPort = 0; return "status endpoint off" }},
 
 	{"tprouter.shell", "on or off",
-		func(c *Config, v string) error { return boolean(&c.Shell, v) },
+		func(c *config.Config, v string) error { return boolean(&c.Shell, v) },
 		// Off: it is a root shell on the console.
-		func(c *Config) string { c.Shell = false; return "no rescue shell" }},
+		func(c *config.Config) string { c.Shell = false; return "no rescue shell" }},
 }
 
 func findKey(name string) *key {
@@ -246,7 +255,7 @@ func links(dst *[]config.Link, v string) error {
 			return err
 		}
 		for _, o := range ls {
-			if sameLink(o, l) {
+			if o.Same(l) {
 				return fmt.Errorf("%s given twice", f)
 			}
 		}

@@ -1,7 +1,8 @@
-// Package config holds the router's configuration as typed values. It is
-// parsed once, at the edge (the kernel command line), validated there, and
-// passed down to the packages that apply it; nothing below re-parses
-// strings.
+// Package config is the router's configuration as one typed value. It owns
+// the defaults, every rule between keys (Check) and the one-line summary;
+// the parser (init/cmdline) only fills it in, at the edge, and the packages
+// below take the parts they apply: netconf and the firewall the Network,
+// init/router the rest. Nothing below re-parses strings.
 package config
 
 import (
@@ -35,8 +36,28 @@ type Link struct {
 	MAC  net.HardwareAddr
 }
 
-// Router is the whole network configuration of the box.
-type Router struct {
+// Config is everything the router is configured with.
+type Config struct {
+	// Network is what netconf and the firewall apply.
+	Network Network
+
+	// Hostname is the router's host name, also the proxy's name in Via.
+	Hostname string
+	// Spoof makes the proxy connect upstream from the client's address.
+	Spoof bool
+	// DHCPD runs the DHCPv4 server on the LAN (when it has IPv4).
+	DHCPD bool
+	// RA sends router advertisements on the LAN (when it has an IPv6 /64).
+	RA bool
+	// StatusPort is the status endpoint's TCP port on the LAN addresses;
+	// 0 turns it off.
+	StatusPort uint16
+	// Shell runs a rescue shell on the console.
+	Shell bool
+}
+
+// Network is the network configuration of the box.
+type Network struct {
 	WAN Link
 	LAN []Link
 
@@ -63,8 +84,19 @@ type Router struct {
 
 // Default returns the configuration of a router with nothing on its
 // command line.
-func Default() Router {
-	return Router{
+func Default() Config {
+	return Config{
+		Network:    defaultNetwork(),
+		Hostname:   "tprouter",
+		Spoof:      true,
+		DHCPD:      true,
+		RA:         true,
+		StatusPort: 9090,
+	}
+}
+
+func defaultNetwork() Network {
+	return Network{
 		WAN:       Link{Name: "eth0"},
 		LAN:       []Link{{Name: "eth1"}},
 		LANAddrs:  []netip.Prefix{netip.MustParsePrefix("192.168.1.1/24")},
@@ -75,4 +107,17 @@ func Default() Router {
 		Mark:      0x1,
 		Table:     100,
 	}
+}
+
+// WANDHCP reports whether the WAN address comes from DHCP.
+func (n Network) WANDHCP() bool { return len(n.WANAddrs) == 0 }
+
+// ProxyStatusPort is where the proxy serves its /metrics and /access.log,
+// on 127.0.0.1, for the status endpoint to fetch: 9091, or 9092 when the
+// proxy listens on 9091 (its wildcard listener covers 127.0.0.1 too).
+func (c Config) ProxyStatusPort() uint16 {
+	if c.Network.ProxyPort == 9091 {
+		return 9092
+	}
+	return 9091
 }

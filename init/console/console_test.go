@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+
 	"tprouter/internal/syncbuf"
 )
 

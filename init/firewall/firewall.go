@@ -86,7 +86,7 @@ const InterceptZone = 1
 // Apply replaces table inet tprouter with the ruleset for c, whose WAN and
 // LAN links the kernel calls wan and lan (netconf.Resolve). When the kernel
 // rejects the ruleset, the error names the nftables feature it lacks.
-func Apply(c config.Router, wan string, lan []string) error {
+func Apply(c config.Network, wan string, lan []string) error {
 	r, err := newRuleset(c, wan, lan)
 	if err != nil {
 		return err
@@ -123,7 +123,7 @@ type ruleset struct {
 	exempt6    []ipRange
 }
 
-func newRuleset(c config.Router, wan string, lan []string) (*ruleset, error) {
+func newRuleset(c config.Network, wan string, lan []string) (*ruleset, error) {
 	var errs []error
 	for _, n := range append([]string{wan}, lan...) {
 		if n == "" || len(n) >= unix.IFNAMSIZ {

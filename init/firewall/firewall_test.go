@@ -16,12 +16,12 @@ func TestRuleset(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		golden string
-		config func(*config.Router)
+		config func(*config.Network)
 	}{
-		{"open-nat.nft", func(c *config.Router) {
+		{"open-nat.nft", func(c *config.Network) {
 			c.NAT = true
 		}},
-		{"closed-exempt.nft", func(c *config.Router) {
+		{"closed-exempt.nft", func(c *config.Network) {
 			c.FailMode = config.FailClosed
 			c.Intercept = []uint16{443, 80, 8080, 80}
 			c.Exempt = []netip.Prefix{

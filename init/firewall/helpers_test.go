@@ -29,15 +29,15 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // labConfig is the configuration of the lab's router: LAN matched by MAC,
 // WAN by name, static addresses, port 80 intercepted, fail open, no NAT.
-func labConfig() config.Router { return labrouter.Config(proxyPort) }
+func labConfig() config.Network { return labrouter.Config(proxyPort) }
 
 const proxyPort = 3129
 
 // applyRouter configures the lab's router as the firmware does.
-func applyRouter(t *testing.T, l *lab.Lab, c config.Router) { labrouter.Install(t, l, c) }
+func applyRouter(t *testing.T, l *lab.Lab, c config.Network) { labrouter.Install(t, l, c) }
 
 // applyFirewall applies only the firewall inside ns.
-func applyFirewall(t *testing.T, ns *lab.NS, c config.Router) {
+func applyFirewall(t *testing.T, ns *lab.NS, c config.Network) {
 	t.Helper()
 	err := ns.Do(func() error { return firewall.Apply(c, lab.RouterWAN, []string{lab.RouterLAN}) })
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 
 func fullRuleset(t *testing.T) *ruleset {
 	t.Helper()
-	c := config.Default()
+	c := config.Default().Network
 	c.FailMode = config.FailClosed
 	c.NAT = true
 	c.Exempt = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
@@ -150,18 +150,18 @@ func TestRanges(t *testing.T) {
 }
 
 func TestNewRulesetRejects(t *testing.T) {
-	ok := config.Default()
+	ok := config.Default().Network
 	for name, tc := range map[string]struct {
-		c   func(*config.Router)
+		c   func(*config.Network)
 		wan string
 		lan []string
 	}{
-		"mark 0":        {func(c *config.Router) { c.Mark = 0 }, "wan0", []string{"lan0"}},
-		"proxy port 0":  {func(c *config.Router) { c.ProxyPort = 0 }, "wan0", []string{"lan0"}},
-		"port 0":        {func(c *config.Router) { c.Intercept = []uint16{80, 0} }, "wan0", []string{"lan0"}},
-		"no WAN name":   {func(c *config.Router) {}, "", []string{"lan0"}},
-		"no LAN":        {func(c *config.Router) {}, "wan0", nil},
-		"long LAN name": {func(c *config.Router) {}, "wan0", []string{"a-very-long-name0"}},
+		"mark 0":        {func(c *config.Network) { c.Mark = 0 }, "wan0", []string{"lan0"}},
+		"proxy port 0":  {func(c *config.Network) { c.ProxyPort = 0 }, "wan0", []string{"lan0"}},
+		"port 0":        {func(c *config.Network) { c.Intercept = []uint16{80, 0} }, "wan0", []string{"lan0"}},
+		"no WAN name":   {func(c *config.Network) {}, "", []string{"lan0"}},
+		"no LAN":        {func(c *config.Network) {}, "wan0", nil},
+		"long LAN name": {func(c *config.Network) {}, "wan0", []string{"a-very-long-name0"}},
 	} {
 		c := ok
 		tc.c(&c)

@@ -17,10 +17,10 @@ import (
 
 // labConfig is the configuration of the lab's router: LAN matched by MAC,
 // WAN by name, static addresses, the server as default gateway.
-func labConfig() config.Router { return labrouter.Config(3129) }
+func labConfig() config.Network { return labrouter.Config(3129) }
 
 // apply runs netconf.Apply inside ns and fails t on error.
-func apply(t *testing.T, ns *lab.NS, c config.Router) {
+func apply(t *testing.T, ns *lab.NS, c config.Network) {
 	t.Helper()
 	if err := ns.Do(func() error { return netconf.Apply(c) }); err != nil {
 		t.Fatalf("netconf.Apply: %v", err)

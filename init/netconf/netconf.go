@@ -1,4 +1,4 @@
-// Package netconf applies the network part of a config.Router to the
+// Package netconf applies the network part of a config.Network to the
 // kernel: it finds the WAN and LAN links, brings them up, gives them their
 // addresses and default routes, sets the sysctls of a forwarding TPROXY
 // router, and installs the policy routing that delivers packets marked by
@@ -41,7 +41,7 @@ const RulePriority = 100
 // Apply configures the calling thread's network namespace as c says. It
 // goes through every step even when one fails and returns all failures,
 // each naming the call and arguments that failed.
-func Apply(c config.Router) error {
+func Apply(c config.Network) error {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink.NewHandle(NETLINK_ROUTE): %w", err)
@@ -57,7 +57,7 @@ func Apply(c config.Router) error {
 // A link that cannot be found is reported in err and named by its
 // configured Name, so rules built from the names still match it should it
 // appear under that name.
-func Resolve(c config.Router) (wan string, lan []string, err error) {
+func Resolve(c config.Network) (wan string, lan []string, err error) {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return "", nil, fmt.Errorf("netlink.NewHandle(NETLINK_ROUTE): %w", err)
@@ -89,7 +89,7 @@ type applier struct {
 	procSys string // root of the sysctl tree, normally /proc/sys
 }
 
-func (a *applier) apply(c config.Router) error {
+func (a *applier) apply(c config.Network) error {
 	var errs []error
 	addErr := func(err error) {
 		if err != nil {
@@ -132,7 +132,7 @@ func (a *applier) apply(c config.Router) error {
 
 // links finds c's links, renames those matched by MAC to their configured
 // Name and brings them all up. Links that cannot be found are nil.
-func (a *applier) links(c config.Router) (wan netlink.Link, lan []netlink.Link, err error) {
+func (a *applier) links(c config.Network) (wan netlink.Link, lan []netlink.Link, err error) {
 	all, err := a.nl.LinkList()
 	if err != nil {
 		return nil, make([]netlink.Link, len(c.LAN)), fmt.Errorf("LinkList: %w", err)

@@ -93,7 +93,7 @@ func TestCheckPolicy(t *testing.T) {
 		{1, unix.RT_TABLE_LOCAL, false},
 		{1, 1000, true},
 	} {
-		err := checkPolicy(config.Router{Mark: tc.mark, Table: tc.table})
+		err := checkPolicy(config.Network{Mark: tc.mark, Table: tc.table})
 		if (err == nil) != tc.ok {
 			t.Errorf("checkPolicy(mark %#x, table %d) = %v, want ok=%v", tc.mark, tc.table, err, tc.ok)
 		}

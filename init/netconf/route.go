@@ -38,7 +38,7 @@ func gatewayLink(gw netip.Addr, links []linkPrefixes, wan netlink.Link) (link ne
 // gateway, and in c.Table the local default routes that deliver every
 // marked packet to a local socket (like "ip route add local 0.0.0.0/0 dev lo
 // table 100").
-func wantRoutes(c config.Router, lo, wan netlink.Link, lan []netlink.Link) ([]netlink.Route, error) {
+func wantRoutes(c config.Network, lo, wan netlink.Link, lan []netlink.Link) ([]netlink.Route, error) {
 	var errs []error
 	links := []linkPrefixes{{wan, c.WANAddrs}}
 	if len(lan) > 0 {
@@ -89,7 +89,7 @@ func wantRoutes(c config.Router, lo, wan netlink.Link, lan []netlink.Link) ([]ne
 // checkPolicy rejects a Mark or Table that would break routing for
 // everything: mark 0 matches every packet, and the kernel's own tables
 // must not receive a local default route.
-func checkPolicy(c config.Router) error {
+func checkPolicy(c config.Network) error {
 	if c.Mark == 0 {
 		return errors.New("config: Mark is 0; a fwmark rule with mask 0 would deliver all traffic locally")
 	}
@@ -123,7 +123,7 @@ func family(a netip.Addr) int {
 
 // routes removes the routes Apply installed earlier that c no longer asks
 // for, in any table, and then replaces the wanted ones.
-func (a *applier) routes(c config.Router, lo, wan netlink.Link, lan []netlink.Link) error {
+func (a *applier) routes(c config.Network, lo, wan netlink.Link, lan []netlink.Link) error {
 	want, err := wantRoutes(c, lo, wan, lan)
 	errs := []error{err}
 	wanted := make(map[string]bool)
@@ -153,7 +153,7 @@ func (a *applier) routes(c config.Router, lo, wan netlink.Link, lan []netlink.Li
 }
 
 // wantRule returns the rule "fwmark Mark/Mark lookup Table" for family.
-func wantRule(c config.Router, family int) *netlink.Rule {
+func wantRule(c config.Network, family int) *netlink.Rule {
 	r := netlink.NewRule()
 	r.Family = family
 	r.Priority = RulePriority
@@ -179,7 +179,7 @@ func sameRule(have netlink.Rule, want *netlink.Rule) bool {
 // rules installs the fwmark rule for both families once, and removes rules
 // with Protocol that differ from it (left by a configuration with another
 // Mark or Table).
-func (a *applier) rules(c config.Router) error {
+func (a *applier) rules(c config.Network) error {
 	policyErr := checkPolicy(c)
 	var errs []error
 	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {

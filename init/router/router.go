@@ -20,7 +20,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"tprouter/init/cmdline"
 	"tprouter/init/config"
 	"tprouter/init/console"
 	"tprouter/init/firewall"
@@ -44,14 +43,11 @@ const (
 	// The address services' own users (uid = gid); each owns its state
 	// directory RunDir/<name>.
 	DHCP4CUID, DHCP4DUID, RADVDUID = 3068, 3067, 3134
-	// ProxyStatusPort is where the proxy serves its /metrics and
-	// /access.log, on 127.0.0.1, for the status endpoint to fetch.
-	ProxyStatusPort = 9091
 )
 
 // Router brings up the router.
 type Router struct {
-	Config cmdline.Config
+	Config config.Config
 	Log    *console.Log
 	// Supervisor runs the services.
 	Supervisor interface{ Add(supervise.Service) }
@@ -60,7 +56,7 @@ type Router struct {
 	Status *status.Server
 
 	// Seams for tests; zero values are the real thing.
-	apply     func(config.Router) (wan string, lan []string, err error)
+	apply     func(config.Network) (wan string, lan []string, err error)
 	listening func(port uint16) bool
 	bin       string
 	runDir    string
@@ -71,7 +67,7 @@ type Router struct {
 // Start starts bringing up the router and returns at once.
 func (r *Router) Start() {
 	if r.apply == nil {
-		r.apply = configure
+		r.apply = Configure
 	}
 	if r.listening == nil {
 		r.listening = func(port uint16) bool { return Listening("/proc/net", port) }
@@ -94,14 +90,16 @@ func (r *Router) Start() {
 	}()
 }
 
-// configure puts the firewall in place, then configures the network, and
-// returns the kernel's names of the WAN and LAN links.
+// Configure puts the firewall in place, then configures the network, and
+// returns the kernel's names of the WAN and LAN links. It is the whole
+// network bring-up of the firmware, which the lab router runs too; it is
+// idempotent, and init calls it again until it succeeds.
 //
 // The firewall comes first because netconf turns on forwarding: a router
 // that forwards without its ruleset lets the WAN into the LAN. When the
 // firewall cannot be applied, forwarding is turned off again and stays
 // off until a later round applies it; the LAN is still served.
-func configure(c config.Router) (wan string, lan []string, err error) {
+func Configure(c config.Network) (wan string, lan []string, err error) {
 	var errs []string
 	wan, lan, _ = netconf.Resolve(c) // names before netconf renames links
 	fwErr := firewall.Apply(c, wan, lan)
@@ -159,7 +157,7 @@ func (r *Router) run() {
 	statusUp := false
 	delay, lastErr := r.retry, ""
 	for {
-		wan, lan, err := r.apply(c.Router)
+		wan, lan, err := r.apply(c.Network)
 		// Services whose link is known start now; the rest on a later
 		// round.
 		for _, svc := range r.services(wan, lan) {
@@ -191,7 +189,7 @@ func (r *Router) run() {
 // the proxy listens, and says what it still waits for when that takes
 // long.
 func (r *Router) waitReady(applied chan struct{}) {
-	port := r.Config.Router.ProxyPort
+	port := r.Config.Network.ProxyPort
 	start := time.Now()
 	warned := false
 	for {
@@ -228,7 +226,7 @@ func (r *Router) serveStatus(link string) bool {
 		return true
 	}
 	var addrs []netip.Addr
-	for _, p := range c.Router.LANAddrs {
+	for _, p := range c.Network.LANAddrs {
 		addrs = append(addrs, p.Addr())
 	}
 	ls, err := status.Listen(addrs, c.StatusPort, link)
@@ -247,11 +245,7 @@ func (r *Router) serveStatus(link string) bool {
 }
 
 func (r *Router) proxyStatusAddr() string {
-	port := ProxyStatusPort
-	if r.Config.Router.ProxyPort == ProxyStatusPort {
-		port++ // the proxy listens on the wildcard address there
-	}
-	return fmt.Sprintf("127.0.0.1:%d", port)
+	return fmt.Sprintf("127.0.0.1:%d", r.Config.ProxyStatusPort())
 }
 
 // proxy is the proxy's service: its own user, with CAP_NET_ADMIN for
@@ -259,14 +253,14 @@ func (r *Router) proxyStatusAddr() string {
 func (r *Router) proxy() supervise.Service {
 	c := r.Config
 	caps := []supervise.Cap{unix.CAP_NET_ADMIN}
-	if c.Router.ProxyPort < 1024 {
+	if c.Network.ProxyPort < 1024 {
 		caps = append(caps, unix.CAP_NET_BIND_SERVICE)
 	}
 	return supervise.Service{
 		Name: "proxy",
 		Path: filepath.Join(r.bin, "proxy"),
 		Args: []string{
-			fmt.Sprintf("-listen=:%d", c.Router.ProxyPort),
+			fmt.Sprintf("-listen=:%d", c.Network.ProxyPort),
 			"-access-log=-",
 			fmt.Sprintf("-spoof=%t", c.Spoof),
 			"-status=" + r.proxyStatusAddr(),
@@ -281,7 +275,7 @@ func (r *Router) proxy() supervise.Service {
 // service whose link is not known yet is left out.
 func (r *Router) services(wan string, lan []string) []supervise.Service {
 	svcs := r.addressServices(wan, lan)
-	if len(lan) > 0 && lan[0] != "" && len(r.Config.Router.LANAddrs) > 0 {
+	if len(lan) > 0 && lan[0] != "" && len(r.Config.Network.LANAddrs) > 0 {
 		svcs = append(svcs, r.dnsfwd(lan[0]))
 	}
 	return svcs
@@ -300,7 +294,7 @@ func (r *Router) services(wan string, lan []string) []supervise.Service {
 func (r *Router) addressServices(wan string, lan []string) []supervise.Service {
 	c := r.Config
 	var v4, v6 bool
-	for _, p := range c.Router.LANAddrs {
+	for _, p := range c.Network.LANAddrs {
 		v4 = v4 || p.Addr().Is4()
 		v6 = v6 || p.Addr().Is6()
 	}
@@ -314,7 +308,7 @@ func (r *Router) addressServices(wan string, lan []string) []supervise.Service {
 	// and 68 (CAP_NET_BIND_SERVICE), and for dhcp4c, which applies its
 	// lease, addresses and routes (CAP_NET_ADMIN).
 	var svcs []supervise.Service
-	if c.WANDHCP() && wan != "" {
+	if c.Network.WANDHCP() && wan != "" {
 		svcs = append(svcs, supervise.Service{Name: "dhcp4c", Path: filepath.Join(r.bin, "dhcp4c"),
 			Args: []string{"-iface=" + wan, "-state=" + r.leaseFile()},
 			User: &supervise.User{UID: DHCP4CUID, GID: DHCP4CUID,
@@ -361,17 +355,17 @@ func (r *Router) stateDirs() {
 func (r *Router) dnsfwd(lan0 string) supervise.Service {
 	c := r.Config
 	var listen, upstream []string
-	for _, p := range c.Router.LANAddrs {
+	for _, p := range c.Network.LANAddrs {
 		listen = append(listen, p.Addr().String())
 	}
-	for _, a := range c.Router.DNS {
+	for _, a := range c.Network.DNS {
 		upstream = append(upstream, a.String())
 	}
 	args := []string{"-iface=" + lan0, "-listen=" + strings.Join(listen, ",")}
 	if len(upstream) > 0 {
 		args = append(args, "-upstream="+strings.Join(upstream, ","))
 	}
-	if c.WANDHCP() {
+	if c.Network.WANDHCP() {
 		args = append(args, "-lease="+r.leaseFile())
 	}
 	return supervise.Service{

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+
 	"tprouter/internal/syncbuf"
 
 	"golang.org/x/sys/unix"
@@ -141,7 +142,7 @@ func TestStart(t *testing.T) {
 	sup := &fakeSupervisor{}
 	r := &Router{
 		Config: c, Log: con.Log("init", 100), Supervisor: sup,
-		apply: func(config.Router) (string, []string, error) {
+		apply: func(config.Network) (string, []string, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			calls++

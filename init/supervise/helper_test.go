@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
 	"tprouter/internal/syncbuf"
 
 	"golang.org/x/sys/unix"

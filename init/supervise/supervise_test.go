@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+
 	"tprouter/internal/syncbuf"
 
 	"golang.org/x/sys/unix"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	router "tprouter/init/config"
+	fwconfig "tprouter/init/config"
 	"tprouter/init/firewall"
 	"tprouter/init/netconf"
 	"tprouter/qemu/lab"
@@ -34,15 +34,15 @@ const (
 // addresses, port 80 intercepted unless intercept is false (then port 80
 // is plainly forwarded: the direct candidate), no NAT, so the origin sees
 // the client's address either way.
-func routerConfig(intercept bool) router.Router {
+func routerConfig(intercept bool) fwconfig.Network {
 	mac, _ := net.ParseMAC(lab.RouterLANMAC)
-	c := router.Router{
-		WAN:       router.Link{Name: lab.RouterWAN},
-		LAN:       []router.Link{{Name: lab.RouterLAN, MAC: mac}},
+	c := fwconfig.Network{
+		WAN:       fwconfig.Link{Name: lab.RouterWAN},
+		LAN:       []fwconfig.Link{{Name: lab.RouterLAN, MAC: mac}},
 		WANAddrs:  []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6},
 		LANAddrs:  []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6},
 		ProxyPort: proxyPort,
-		FailMode:  router.FailOpen,
+		FailMode:  fwconfig.FailOpen,
 		Mark:      fwMark,
 		Table:     routeTable,
 	}

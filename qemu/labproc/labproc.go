@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
 	"tprouter/internal/syncbuf"
 
 	"tprouter/qemu/lab"

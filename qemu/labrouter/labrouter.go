@@ -19,12 +19,12 @@ import (
 // Config is the router configuration for a lab: the LAN link matched by
 // its MAC, the WAN by name, the lab's documentation addresses, the server
 // as default gateway, no NAT, port 80 intercepted to proxyPort, fail open.
-func Config(proxyPort uint16) config.Router {
+func Config(proxyPort uint16) config.Network {
 	mac, err := net.ParseMAC(lab.RouterLANMAC)
 	if err != nil {
 		panic(err)
 	}
-	c := config.Default()
+	c := config.Default().Network
 	c.WAN = config.Link{Name: lab.RouterWAN}
 	c.LAN = []config.Link{{Name: lab.RouterLAN, MAC: mac}}
 	c.WANAddrs = []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6}
@@ -36,7 +36,7 @@ func Config(proxyPort uint16) config.Router {
 }
 
 // Install applies c in l's router namespace, or fails t.
-func Install(t testing.TB, l *lab.Lab, c config.Router) {
+func Install(t testing.TB, l *lab.Lab, c config.Network) {
 	t.Helper()
 	err := l.Router.Do(func() error {
 		if err := netconf.Apply(c); err != nil {

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
 	"tprouter/internal/syncbuf"
 
 	"golang.org/x/net/dns/dnsmessage"

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
 	"tprouter/internal/syncbuf"
 
 	"golang.org/x/net/dns/dnsmessage"

@@ -1,0 +1,55 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Summary describes c in one line for the console.
+func (c Config) Summary() string {
+	n := c.Network
+	var b strings.Builder
+	wan := "dhcp"
+	if !n.WANDHCP() {
+		wan = join(n.WANAddrs)
+	}
+	fmt.Fprintf(&b, "host %s; wan %s (%s)", c.Hostname, n.WAN, wan)
+	if len(n.Gateways) > 0 {
+		fmt.Fprintf(&b, " via %s", join(n.Gateways))
+	}
+	fmt.Fprintf(&b, "; lan %s (%s)", join(n.LAN), join(n.LANAddrs))
+	if len(n.DNS) > 0 {
+		fmt.Fprintf(&b, "; dns %s", join(n.DNS))
+	}
+	fmt.Fprintf(&b, "; nat %s; intercept %s to :%d, fail %s, spoof %s", onOff(n.NAT), join(n.Intercept), n.ProxyPort, n.FailMode, onOff(c.Spoof))
+	if len(n.Exempt) > 0 {
+		fmt.Fprintf(&b, ", exempt %s", join(n.Exempt))
+	}
+	fmt.Fprintf(&b, "; dhcpd %s; ra %s; status port %s; shell %s", onOff(c.DHCPD), onOff(c.RA), portString(c.StatusPort), onOff(c.Shell))
+	return b.String()
+}
+
+func join[T any](s []T) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	var parts []string
+	for _, v := range s {
+		parts = append(parts, fmt.Sprint(v))
+	}
+	return strings.Join(parts, ",")
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func portString(p uint16) string {
+	if p == 0 {
+		return "off"
+	}
+	return fmt.Sprint(p)
+}
