@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"testing"
 
 	fwconfig "tprouter/init/config"
 	"tprouter/init/firewall"
@@ -106,26 +105,36 @@ const (
 // installRouting gives the router its addresses, forwarding and the
 // fwmark rule and local default route for both families.
 func installRouting(r *lab.NS) error {
-	return must(func(t testing.TB) {
-		r.IP(t, "link", "set", lab.RouterLAN, "up")
-		r.IP(t, "link", "set", lab.RouterWAN, "up")
-		for _, p := range []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6} {
-			r.IP(t, "addr", "add", p.String(), "dev", lab.RouterLAN, "nodad")
+	cmds := [][]string{
+		{"link", "set", lab.RouterLAN, "up"},
+		{"link", "set", lab.RouterWAN, "up"},
+	}
+	for _, p := range []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6} {
+		cmds = append(cmds, []string{"addr", "add", p.String(), "dev", lab.RouterLAN, "nodad"})
+	}
+	for _, p := range []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6} {
+		cmds = append(cmds, []string{"addr", "add", p.String(), "dev", lab.RouterWAN, "nodad"})
+	}
+	for _, fam := range []string{"-4", "-6"} {
+		def := "0.0.0.0/0"
+		if fam == "-6" {
+			def = "::/0"
 		}
-		for _, p := range []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6} {
-			r.IP(t, "addr", "add", p.String(), "dev", lab.RouterWAN, "nodad")
+		cmds = append(cmds,
+			[]string{fam, "rule", "add", "fwmark", fmt.Sprintf("%#x/%#x", fwMark, fwMark), "lookup", fmt.Sprint(routeTable)},
+			[]string{fam, "route", "add", "local", def, "dev", "lo", "table", fmt.Sprint(routeTable)})
+	}
+	for _, args := range cmds {
+		if _, err := r.IPErr(args...); err != nil {
+			return err
 		}
-		r.Sysctl(t, "net/ipv4/ip_forward", "1")
-		r.Sysctl(t, "net/ipv6/conf/all/forwarding", "1")
-		for _, fam := range []string{"-4", "-6"} {
-			r.IP(t, fam, "rule", "add", "fwmark", fmt.Sprintf("%#x/%#x", fwMark, fwMark), "lookup", fmt.Sprint(routeTable))
-			def := "0.0.0.0/0"
-			if fam == "-6" {
-				def = "::/0"
-			}
-			r.IP(t, fam, "route", "add", "local", def, "dev", "lo", "table", fmt.Sprint(routeTable))
+	}
+	for _, key := range []string{"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"} {
+		if err := r.SysctlErr(key, "1"); err != nil {
+			return err
 		}
-	})
+	}
+	return nil
 }
 
 // nftRuleset returns the nft script that replaces the tprouter table.

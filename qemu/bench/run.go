@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
-	"testing"
 	"time"
 
 	"tprouter/qemu/lab"
@@ -181,11 +180,11 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 	} else {
 		defer os.RemoveAll(e.dir)
 	}
-	l, closeLab, err := newLab()
+	l, err := lab.Make(lab.Options{})
 	if err != nil {
 		return nil, err
 	}
-	defer closeLab()
+	defer l.Close()
 	e.lab = l
 	if err := e.tuneLab(); err != nil {
 		return nil, err
@@ -404,11 +403,10 @@ func (e *env) tuneLab() error {
 		return err
 	}
 	for _, ns := range []*lab.NS{e.lab.Client, e.lab.Router} {
-		err := must(func(t testing.TB) {
-			ns.Sysctl(t, "net/ipv4/ip_local_port_range", "1024 65535")
-			ns.Sysctl(t, "net/ipv4/tcp_tw_reuse", "1")
-		})
-		if err != nil {
+		if err := ns.SysctlErr("net/ipv4/ip_local_port_range", "1024 65535"); err != nil {
+			return err
+		}
+		if err := ns.SysctlErr("net/ipv4/tcp_tw_reuse", "1"); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"runtime"
-	"testing"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -37,19 +36,17 @@ func (ns *NS) Do(fn func() error) error {
 	return <-errc
 }
 
-// Listen opens a listener inside ns and closes it when t ends.
-func (ns *NS) Listen(t testing.TB, network, addr string) net.Listener {
-	t.Helper()
+// ListenErr opens a listener inside ns.
+func (ns *NS) ListenErr(network, addr string) (net.Listener, error) {
 	var ln net.Listener
 	err := ns.Do(func() (err error) {
 		ln, err = net.Listen(network, addr)
 		return err
 	})
 	if err != nil {
-		t.Fatalf("in %s: listen %s %s: %v", ns.Name, network, addr, err)
+		return nil, fmt.Errorf("in %s: listen %s %s: %w", ns.Name, network, addr, err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	return ln
+	return ln, nil
 }
 
 // DialContext connects from inside ns.
@@ -76,15 +73,16 @@ func (ns *NS) HTTPClient() *http.Client {
 	}
 }
 
-// ServeHTTP serves h on addr inside ns until t ends and returns the
-// listener's address.
-func (ns *NS) ServeHTTP(t testing.TB, addr string, h http.Handler) net.Addr {
-	t.Helper()
-	ln := ns.Listen(t, "tcp", addr)
+// ServeHTTPErr serves h on addr inside ns until the returned server is
+// closed, and returns the listener's address.
+func (ns *NS) ServeHTTPErr(addr string, h http.Handler) (*http.Server, net.Addr, error) {
+	ln, err := ns.ListenErr("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr()
+	return srv, ln.Addr(), nil
 }
 
 // EchoAddr is a handler that answers with the client's address as the

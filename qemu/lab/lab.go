@@ -1,5 +1,5 @@
-// Package lab builds throwaway network namespaces for tests: a LAN client, a
-// router and a WAN server joined by veth pairs, with IPv4 and IPv6 on
+// Package lab builds throwaway network namespaces: a LAN client, a router
+// and a WAN server joined by veth pairs, with IPv4 and IPv6 on
 // documentation prefixes only.
 //
 //	client eth0 ── lan0 router wan0 ── eth0 server
@@ -12,22 +12,30 @@
 // packages do; tests that only need a working router ask for
 // Options.ConfigureRouter.
 //
-// Namespace names carry the test process's PID, so tests run in parallel and
-// a namespace left over by a killed run never collides with a new one; New
-// removes such leftovers of dead processes. Everything a Lab creates is
-// removed when the test ends, also on failure.
+// The core returns errors: Make builds a lab and Lab.Close removes it, and
+// each helper of a namespace that can fail has a form ending in Err
+// (NS.IPErr, NS.SysctlErr, NS.RunErr, ...). Programs (make demo, make
+// bench) use those. Tests use the thin testing.TB wrappers of testing.go,
+// named without the suffix (New, NS.IP, NS.Sysctl, NS.Run, ...): they fail
+// the test on error and remove what they made when it ends.
+//
+// Namespace names carry the creating process's PID, so labs of parallel
+// tests and programs never collide, and Make removes the leftovers of
+// processes that no longer run (killed before they could clean up).
 package lab
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
-	"testing"
 )
 
 // Interface names inside the namespaces.
@@ -77,123 +85,146 @@ type Options struct {
 // Lab is one set of namespaces.
 type Lab struct {
 	Client, Router, Server *NS
-}
 
-// NS is one network namespace, named as ip-netns(8) knows it.
-type NS struct {
-	Name string
+	mu   sync.Mutex
+	made []*NS // what Close removes, in the order of creation
 }
 
 var seq atomic.Int64
 
 // prefix starts every namespace name a lab creates; the PID that follows
-// tells New whether its creator is still alive.
+// tells Make whether its creator is still alive.
 const prefix = "tpl"
 
-// New builds a lab for t and removes it when t ends. It fails t (under
-// CI=true) or skips it (elsewhere) when the machine cannot run it.
-func New(t testing.TB, o Options) *Lab {
-	t.Helper()
-	Require(t)
+// Make builds a lab. The caller removes it with Close; when Make fails, it
+// has removed what it made already.
+func Make(o Options) (l *Lab, err error) {
+	if msg := missing(); msg != "" {
+		return nil, errors.New(msg)
+	}
 	sweep()
 	id := fmt.Sprintf("%s%d-%d", prefix, os.Getpid(), seq.Add(1))
-	l := &Lab{
+	l = &Lab{
 		Client: &NS{Name: id + "-c"},
 		Router: &NS{Name: id + "-r"},
 		Server: &NS{Name: id + "-s"},
 	}
-	for _, ns := range []*NS{l.Client, l.Router, l.Server} {
-		ns.create(t)
-	}
-	ip(t, "link", "add", ClientIf, "netns", l.Client.Name, "type", "veth",
-		"peer", "name", RouterLAN, "netns", l.Router.Name, "address", RouterLANMAC)
-	ip(t, "link", "add", ServerIf, "netns", l.Server.Name, "type", "veth",
-		"peer", "name", RouterWAN, "netns", l.Router.Name, "address", RouterWANMAC)
-
-	for _, ns := range []*NS{l.Client, l.Server} {
-		ns.IP(t, "link", "set", "eth0", "up")
-	}
-	if !o.Unaddressed {
-		l.Client.IP(t, "addr", "add", "192.0.2.2/24", "dev", ClientIf)
-		l.Client.IP(t, "addr", "add", "2001:db8:1::2/64", "dev", ClientIf, "nodad")
-		l.Client.IP(t, "route", "add", "default", "via", "192.0.2.1")
-		l.Client.IP(t, "-6", "route", "add", "default", "via", "2001:db8:1::1")
-		l.Server.IP(t, "addr", "add", "198.51.100.2/24", "dev", ServerIf)
-		l.Server.IP(t, "addr", "add", "2001:db8:2::2/64", "dev", ServerIf, "nodad")
-		if !o.NoReturnRoute {
-			l.Server.IP(t, "route", "add", "192.0.2.0/24", "via", "198.51.100.1")
-			l.Server.IP(t, "-6", "route", "add", "2001:db8:1::/64", "via", "2001:db8:2::1")
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, l.Close())
+			l = nil
 		}
+	}()
+	for _, ns := range []*NS{l.Client, l.Router, l.Server} {
+		if err := l.add(ns); err != nil {
+			return l, err
+		}
+	}
+	var s steps
+	s.ip(l.Client, "link", "add", ClientIf, "type", "veth",
+		"peer", "name", RouterLAN, "netns", l.Router.Name, "address", RouterLANMAC)
+	s.ip(l.Server, "link", "add", ServerIf, "type", "veth",
+		"peer", "name", RouterWAN, "netns", l.Router.Name, "address", RouterWANMAC)
+	s.ip(l.Client, "link", "set", ClientIf, "up")
+	s.ip(l.Server, "link", "set", ServerIf, "up")
+	if !o.Unaddressed {
+		l.addressHosts(&s, !o.NoReturnRoute)
 	}
 	if o.ConfigureRouter {
-		r := l.Router
-		r.IP(t, "link", "set", RouterLAN, "up")
-		r.IP(t, "link", "set", RouterWAN, "up")
-		r.IP(t, "addr", "add", RouterLANv4.String(), "dev", RouterLAN)
-		r.IP(t, "addr", "add", RouterLANv6.String(), "dev", RouterLAN, "nodad")
-		r.IP(t, "addr", "add", RouterWANv4.String(), "dev", RouterWAN)
-		r.IP(t, "addr", "add", RouterWANv6.String(), "dev", RouterWAN, "nodad")
-		r.Sysctl(t, "net/ipv4/ip_forward", "1")
-		r.Sysctl(t, "net/ipv6/conf/all/forwarding", "1")
+		l.addressRouter(&s)
 	}
-	return l
+	return l, s.err
 }
 
-// create adds the namespace, brings up its loopback and turns off IPv6
-// duplicate address detection, so addresses are usable at once.
-func (ns *NS) create(t testing.TB) {
-	t.Helper()
-	ip(t, "netns", "add", ns.Name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("ip", "netns", "del", ns.Name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", ns.Name, err, out)
+// addressHosts gives the client and the server their addresses and routes
+// towards the router; returnRoute adds the server's routes to the LAN.
+func (l *Lab) addressHosts(s *steps, returnRoute bool) {
+	c, srv := l.Client, l.Server
+	s.ip(c, "addr", "add", ClientV4.String()+"/24", "dev", ClientIf)
+	s.ip(c, "addr", "add", ClientV6.String()+"/64", "dev", ClientIf, "nodad")
+	s.ip(c, "route", "add", "default", "via", RouterLANv4.Addr().String())
+	s.ip(c, "-6", "route", "add", "default", "via", RouterLANv6.Addr().String())
+	s.ip(srv, "addr", "add", ServerV4.String()+"/24", "dev", ServerIf)
+	s.ip(srv, "addr", "add", ServerV6.String()+"/64", "dev", ServerIf, "nodad")
+	if returnRoute {
+		s.ip(srv, "route", "add", LANv4.String(), "via", RouterWANv4.Addr().String())
+		s.ip(srv, "-6", "route", "add", LANv6.String(), "via", RouterWANv6.Addr().String())
+	}
+}
+
+// addressRouter is Options.ConfigureRouter.
+func (l *Lab) addressRouter(s *steps) {
+	r := l.Router
+	s.ip(r, "link", "set", RouterLAN, "up")
+	s.ip(r, "link", "set", RouterWAN, "up")
+	s.ip(r, "addr", "add", RouterLANv4.String(), "dev", RouterLAN)
+	s.ip(r, "addr", "add", RouterLANv6.String(), "dev", RouterLAN, "nodad")
+	s.ip(r, "addr", "add", RouterWANv4.String(), "dev", RouterWAN)
+	s.ip(r, "addr", "add", RouterWANv6.String(), "dev", RouterWAN, "nodad")
+	s.sysctl(r, "net/ipv4/ip_forward", "1")
+	s.sysctl(r, "net/ipv6/conf/all/forwarding", "1")
+}
+
+// add creates ns and records it for Close.
+func (l *Lab) add(ns *NS) error {
+	if _, err := ip("netns", "add", ns.Name); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.made = append(l.made, ns)
+	l.mu.Unlock()
+	var s steps
+	s.ip(ns, "link", "set", "lo", "up")
+	// No IPv6 duplicate address detection: addresses are usable at once.
+	s.sysctl(ns, "net/ipv6/conf/all/accept_dad", "0")
+	s.sysctl(ns, "net/ipv6/conf/default/accept_dad", "0")
+	return s.err
+}
+
+// Close removes every namespace of the lab, with the links and sockets
+// in them; processes still running inside keep theirs until they exit.
+// Calling it again does nothing.
+func (l *Lab) Close() error {
+	l.mu.Lock()
+	made := l.made
+	l.made = nil
+	l.mu.Unlock()
+	var errs []error
+	for _, ns := range slices.Backward(made) {
+		if _, err := ip("netns", "del", ns.Name); err != nil {
+			errs = append(errs, err)
 		}
-	})
-	ns.IP(t, "link", "set", "lo", "up")
-	ns.Sysctl(t, "net/ipv6/conf/all/accept_dad", "0")
-	ns.Sysctl(t, "net/ipv6/conf/default/accept_dad", "0")
-}
-
-// IP runs ip(8) with args inside ns and returns its output; it fails t on error.
-func (ns *NS) IP(t testing.TB, args ...string) string {
-	t.Helper()
-	return ip(t, append([]string{"-n", ns.Name}, args...)...)
-}
-
-// Command returns a command that runs name inside ns.
-func (ns *NS) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", ns.Name, name}, args...)...)
-}
-
-// Run runs a command inside ns and returns its combined output; it fails t on
-// error.
-func (ns *NS) Run(t testing.TB, name string, args ...string) string {
-	t.Helper()
-	out, err := ns.Command(name, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("in %s: %s %s: %v\n%s", ns.Name, name, strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return errors.Join(errs...)
 }
 
-// Sysctl writes value to /proc/sys/key inside ns; key uses slashes.
-func (ns *NS) Sysctl(t testing.TB, key, value string) {
-	t.Helper()
-	err := ns.Do(func() error {
-		return os.WriteFile("/proc/sys/"+key, []byte(value), 0o644)
-	})
-	if err != nil {
-		t.Fatalf("in %s: sysctl %s=%s: %v", ns.Name, key, value, err)
+// steps runs setup steps in order until one fails and keeps that error,
+// so that a sequence of them reads as a list.
+type steps struct{ err error }
+
+func (s *steps) ip(ns *NS, args ...string) {
+	if s.err == nil {
+		_, s.err = ns.IPErr(args...)
 	}
 }
 
-func ip(t testing.TB, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip %s: %v\n%s", strings.Join(args, " "), err, out)
+func (s *steps) sysctl(ns *NS, key, value string) {
+	if s.err == nil {
+		s.err = ns.SysctlErr(key, value)
 	}
-	return string(out)
+}
+
+// missing says what the machine lacks to build labs, or "".
+func missing() string {
+	if os.Geteuid() != 0 {
+		return "needs root for network namespaces (run as root: sudo make test)"
+	}
+	for _, bin := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			return bin + " not found: install iproute2 and nftables (make deps)"
+		}
+	}
+	return ""
 }
 
 // sweep deletes the namespaces of lab processes that no longer run.
@@ -226,29 +257,31 @@ var (
 	FarV6 = netip.MustParseAddr("2001:db8:3::2")
 )
 
-// AddFar adds a namespace behind the server, reached through a link of
+// AddFarErr adds a namespace behind the server, reached through a link of
 // the given MTU: the server forwards between the router and it, and the
 // router routes 203.0.113.0/24 and 2001:db8:3::/64 to the server. The far
 // host claims the usual MSS (1460) whatever the MTU, so that only path
 // MTU discovery through the server's ICMP errors keeps segments small.
-func (l *Lab) AddFar(t testing.TB, mtu int) *NS {
-	t.Helper()
+// Close removes it with the rest of the lab.
+func (l *Lab) AddFarErr(mtu int) (*NS, error) {
 	far := &NS{Name: strings.TrimSuffix(l.Server.Name, "-s") + "-f"}
-	far.create(t)
-	ip(t, "link", "add", "far0", "netns", l.Server.Name, "mtu", strconv.Itoa(mtu), "type", "veth",
-		"peer", "name", "eth0", "netns", far.Name, "mtu", strconv.Itoa(mtu))
-	s := l.Server
-	s.IP(t, "link", "set", "far0", "up")
-	s.IP(t, "addr", "add", "203.0.113.1/24", "dev", "far0")
-	s.IP(t, "addr", "add", "2001:db8:3::1/64", "dev", "far0", "nodad")
-	s.Sysctl(t, "net/ipv4/ip_forward", "1")
-	s.Sysctl(t, "net/ipv6/conf/all/forwarding", "1")
-	far.IP(t, "link", "set", "eth0", "up")
-	far.IP(t, "addr", "add", FarV4.String()+"/24", "dev", "eth0")
-	far.IP(t, "addr", "add", FarV6.String()+"/64", "dev", "eth0", "nodad")
-	far.IP(t, "route", "add", "default", "via", "203.0.113.1", "advmss", "1460")
-	far.IP(t, "-6", "route", "add", "default", "via", "2001:db8:3::1", "advmss", "1440")
-	l.Router.IP(t, "route", "add", "203.0.113.0/24", "via", "198.51.100.2")
-	l.Router.IP(t, "-6", "route", "add", "2001:db8:3::/64", "via", "2001:db8:2::2")
-	return far
+	if err := l.add(far); err != nil {
+		return nil, err
+	}
+	m := strconv.Itoa(mtu)
+	s, srv := steps{}, l.Server
+	s.ip(srv, "link", "add", "far0", "mtu", m, "type", "veth", "peer", "name", "eth0", "netns", far.Name, "mtu", m)
+	s.ip(srv, "link", "set", "far0", "up")
+	s.ip(srv, "addr", "add", "203.0.113.1/24", "dev", "far0")
+	s.ip(srv, "addr", "add", "2001:db8:3::1/64", "dev", "far0", "nodad")
+	s.sysctl(srv, "net/ipv4/ip_forward", "1")
+	s.sysctl(srv, "net/ipv6/conf/all/forwarding", "1")
+	s.ip(far, "link", "set", "eth0", "up")
+	s.ip(far, "addr", "add", FarV4.String()+"/24", "dev", "eth0")
+	s.ip(far, "addr", "add", FarV6.String()+"/64", "dev", "eth0", "nodad")
+	s.ip(far, "route", "add", "default", "via", "203.0.113.1", "advmss", "1460")
+	s.ip(far, "-6", "route", "add", "default", "via", "2001:db8:3::1", "advmss", "1440")
+	s.ip(l.Router, "route", "add", "203.0.113.0/24", "via", ServerV4.String())
+	s.ip(l.Router, "-6", "route", "add", "2001:db8:3::/64", "via", ServerV6.String())
+	return far, s.err
 }

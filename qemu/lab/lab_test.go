@@ -53,3 +53,44 @@ func TestIsolated(t *testing.T) {
 		t.Errorf("client reached the server through an unconfigured router")
 	}
 }
+
+// TestMakeClose checks the error core as programs use it: Close removes
+// every namespace Make and AddFarErr made, also after AddFarErr failed
+// half-way, and a second Close does nothing.
+func TestMakeClose(t *testing.T) {
+	Require(t)
+	l, err := Make(Options{ConfigureRouter: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.AddFarErr(10); err == nil || !strings.Contains(err.Error(), "mtu") {
+		t.Errorf("AddFarErr(10) = %v, want ip's error about the MTU", err)
+	}
+	names := []string{l.Client.Name, l.Router.Name, l.Server.Name, strings.TrimSuffix(l.Server.Name, "-s") + "-f"}
+	before := netnsList(t)
+	for _, n := range names {
+		if !strings.Contains(before, n) {
+			t.Errorf("namespace %s missing before Close:\n%s", n, before)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	after := netnsList(t)
+	for _, n := range names {
+		if strings.Contains(after, n) {
+			t.Errorf("namespace %s left after Close:\n%s", n, after)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+func netnsList(t *testing.T) string {
+	out, err := ip("netns", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
