@@ -1,7 +1,8 @@
 // Package labproc runs the address services as real processes inside the
-// network namespaces of qemu/lab, for tests: it builds the programs once per
-// test binary, starts them with their log captured, waits for log lines and
-// stops them as init would (SIGTERM, then a check of the exit status).
+// network namespaces of qemu/lab, for tests: it builds each program once
+// per test binary, starts them with their log captured, waits for log
+// lines and stops them as init would (SIGTERM, then a check of the exit
+// status).
 package labproc
 
 import (
@@ -13,6 +14,8 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,53 +23,88 @@ import (
 	"time"
 
 	"tprouter/internal/syncbuf"
-
 	"tprouter/qemu/lab"
 )
 
-var build struct {
-	once sync.Once
+// built holds the programs Build made in this test binary, by import
+// path, in subdirectories of dir (one per go build, so that programs of
+// the same name from different calls never overwrite each other).
+var built struct {
+	mu   sync.Mutex
 	dir  string
-	err  error
+	n    int               // go builds so far
+	bins map[string]string // import path → program
 }
 
 // Run runs the tests of m and then removes the programs Build made. Call
 // it from TestMain: os.Exit(labproc.Run(m)).
 func Run(m *testing.M) int {
 	code := m.Run()
-	if build.dir != "" {
-		os.RemoveAll(build.dir)
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
 	return code
 }
 
 // Build compiles the main packages pkgs (import paths) into a temporary
-// directory, once per test binary, and returns the path of each program by
-// its base name. Call it after lab.New, so a test that skips builds nothing.
+// directory and returns the path of each program by its base name. Each
+// package is built once per test binary: a later call builds only the
+// packages no earlier call asked for. Call it after lab.New, so a test
+// that skips builds nothing.
 func Build(t testing.TB, pkgs ...string) map[string]string {
 	t.Helper()
-	build.once.Do(func() {
-		build.dir, build.err = os.MkdirTemp("", "labproc")
-		if build.err != nil {
-			return
+	bins, err := build(pkgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bins
+}
+
+func build(pkgs []string) (map[string]string, error) {
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	var todo []string
+	for _, p := range pkgs {
+		if _, ok := built.bins[p]; !ok && !slices.Contains(todo, p) {
+			todo = append(todo, p)
 		}
-		gobin, err := exec.LookPath("go")
-		if err != nil {
-			gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	if len(todo) > 0 {
+		if err := goBuild(todo); err != nil {
+			return nil, err
 		}
-		args := append([]string{"build", "-o", build.dir + "/"}, pkgs...)
-		if out, err := exec.Command(gobin, args...).CombinedOutput(); err != nil {
-			build.err = fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	})
-	if build.err != nil {
-		t.Fatal(build.err)
 	}
 	bins := make(map[string]string)
 	for _, p := range pkgs {
-		bins[path.Base(p)] = filepath.Join(build.dir, path.Base(p))
+		bins[path.Base(p)] = built.bins[p]
 	}
-	return bins
+	return bins, nil
+}
+
+// goBuild builds pkgs with one go build into a new subdirectory of
+// built.dir and records where each program is.
+func goBuild(pkgs []string) error {
+	if built.dir == "" {
+		dir, err := os.MkdirTemp("", "labproc")
+		if err != nil {
+			return err
+		}
+		built.dir, built.bins = dir, map[string]string{}
+	}
+	built.n++
+	out := filepath.Join(built.dir, strconv.Itoa(built.n))
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	args := append([]string{"build", "-o", out + "/"}, pkgs...)
+	if b, err := exec.Command(gobin, args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+	}
+	for _, p := range pkgs {
+		built.bins[p] = filepath.Join(out, path.Base(p))
+	}
+	return nil
 }
 
 // Proc is a program running in a lab namespace.
