@@ -1,18 +1,21 @@
 // Package labrouter makes a lab's router namespace an intercepting
-// tprouter with tprouter's own packages: init/netconf for addresses,
-// sysctls and policy routing, init/firewall for the nftables table. Tests
-// of the proxy and the benchmark use it, so they run against exactly the
-// rules the firmware installs.
+// tprouter by running the firmware's own network bring-up in it,
+// router.Configure: the firewall, then netconf (addresses, sysctls, policy
+// routing), then the firewall again if links were renamed, with
+// forwarding held off while the ruleset is missing. Config is the one
+// configuration of a lab router; the tests of the firewall, netconf and
+// the proxy and the benchmark (qemu/bench) all use it, so they run against
+// exactly what the firmware installs, in the firmware's order.
 package labrouter
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
 
 	"tprouter/init/config"
-	"tprouter/init/firewall"
-	"tprouter/init/netconf"
+	"tprouter/init/router"
 	"tprouter/qemu/lab"
 )
 
@@ -35,20 +38,24 @@ func Config(proxyPort uint16) config.Network {
 	return c
 }
 
-// Install applies c in l's router namespace, or fails t.
-func Install(t testing.TB, l *lab.Lab, c config.Network) {
-	t.Helper()
+// InstallErr runs router.Configure(c) in l's router namespace. Like the
+// firmware's, it may be called again with the same or another
+// configuration: the result is that of the last call.
+func InstallErr(l *lab.Lab, c config.Network) error {
 	err := l.Router.Do(func() error {
-		if err := netconf.Apply(c); err != nil {
-			return err
-		}
-		wan, lan, err := netconf.Resolve(c)
-		if err != nil {
-			return err
-		}
-		return firewall.Apply(c, wan, lan)
+		_, _, err := router.Configure(c)
+		return err
 	})
 	if err != nil {
-		t.Fatalf("in %s: configuring the router: %v", l.Router.Name, err)
+		return fmt.Errorf("in %s: router.Configure: %w", l.Router.Name, err)
+	}
+	return nil
+}
+
+// Install is InstallErr for t: it fails t on error.
+func Install(t testing.TB, l *lab.Lab, c config.Network) {
+	t.Helper()
+	if err := InstallErr(l, c); err != nil {
+		t.Fatal(err)
 	}
 }
