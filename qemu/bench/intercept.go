@@ -1,15 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"strings"
 
-	fwconfig "tprouter/init/config"
-	"tprouter/init/firewall"
-	"tprouter/init/netconf"
 	"tprouter/qemu/lab"
+	"tprouter/qemu/labrouter"
 )
 
 // proxyPort is where every candidate proxy listens: tprouter's default
@@ -18,119 +15,62 @@ const proxyPort = 3129
 
 // Rule sets the router can be given (-rules).
 const (
-	// rulesTprouter configures the router with tprouter's own packages,
-	// as the firmware does: init/netconf (addresses, sysctls, policy
-	// routing) and init/firewall (the inet tprouter table).
+	// rulesTprouter is the firmware's own bring-up, router.Configure
+	// (init/firewall and init/netconf), run through qemu/labrouter.
 	rulesTprouter = "tprouter"
-	// rulesNft is a minimal equivalent written with ip(8) and nft(8),
-	// from issue 6: it tells what tprouter's full ruleset (filtering,
-	// forwarding policy) costs, and keeps the benchmark usable if the
-	// packages break.
+	// rulesNft is a minimal equivalent written with ip(8) and nft(8):
+	// the tproxy rule and the socket rule with their policy routing,
+	// nothing else. It tells what tprouter's full ruleset (filtering,
+	// forwarding policy, conntrack zones) costs, and keeps the benchmark
+	// usable if the packages break.
 	rulesNft = "nft"
 )
 
-// routerConfig is the lab router's configuration: the lab's links and
-// addresses, port 80 intercepted unless intercept is false (then port 80
-// is plainly forwarded: the direct candidate), no NAT, so the origin sees
-// the client's address either way.
-func routerConfig(intercept bool) fwconfig.Network {
-	mac, _ := net.ParseMAC(lab.RouterLANMAC)
-	c := fwconfig.Network{
-		WAN:       fwconfig.Link{Name: lab.RouterWAN},
-		LAN:       []fwconfig.Link{{Name: lab.RouterLAN, MAC: mac}},
-		WANAddrs:  []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6},
-		LANAddrs:  []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6},
-		ProxyPort: proxyPort,
-		FailMode:  fwconfig.FailOpen,
-		Mark:      fwMark,
-		Table:     routeTable,
+// newLab builds the lab. With -rules nft the router's addresses,
+// forwarding and policy routing are made here with ip(8); with tprouter's
+// rules labrouter makes them, with the rest, in setRules.
+func newLab(rules string) (*lab.Lab, error) {
+	l, err := lab.Make(lab.Options{ConfigureRouter: rules == rulesNft})
+	if err != nil || rules != rulesNft {
+		return l, err
 	}
-	if intercept {
-		c.Intercept = []uint16{80}
+	c := labrouter.Config(proxyPort)
+	if err := policyRouting(l.Router, c.Mark, c.Table); err != nil {
+		return nil, errors.Join(err, l.Close())
 	}
-	return c
+	return l, nil
 }
 
-// configureRouter gives the router its addresses and policy routing once,
-// before any candidate runs.
-func configureRouter(r *lab.NS, rules string) error {
+// setRules gives the router the rules of the -rules set, with or without
+// the interception of port 80. tprouter's are the lab router's
+// configuration (labrouter.Config) for the candidates' proxyPort: port 80
+// intercepted, no NAT, so the origin sees the client's address either
+// way. Without intercept it is the same configuration with interception
+// off, and port 80 is plainly forwarded: the direct candidate.
+func setRules(l *lab.Lab, rules string, intercept bool) error {
 	if rules == rulesNft {
-		return installRouting(r)
+		return nftIntercept(l.Router, intercept)
 	}
-	err := r.Do(func() error {
-		if err := netconf.Apply(routerConfig(true)); err != nil {
-			return fmt.Errorf("netconf.Apply: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("in %s: %w", r.Name, err)
+	c := labrouter.Config(proxyPort)
+	if !intercept {
+		c.Intercept = nil
 	}
-	return nil
-}
-
-// setIntercept installs the ruleset, with or without the port-80 tproxy
-// rule, in the router namespace.
-func setIntercept(r *lab.NS, rules string, intercept bool) error {
-	if rules == rulesNft {
-		return nftIntercept(r, intercept)
-	}
-	c := routerConfig(intercept)
-	err := r.Do(func() error {
-		wan, lan, err := netconf.Resolve(c)
-		if err != nil {
-			return fmt.Errorf("netconf.Resolve: %w", err)
-		}
-		if err := firewall.Apply(c, wan, lan); err != nil {
-			return fmt.Errorf("firewall.Apply(intercept=%v, wan %s, lan %v): %w", c.Intercept, wan, lan, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("in %s: %w", r.Name, err)
-	}
-	return nil
+	return labrouter.InstallErr(l, c)
 }
 
 // The minimal ruleset (-rules nft) follows.
 
-// Policy routing that delivers marked packets locally: the tproxy rule
-// marks the packets it diverts, and so does the socket rule for the
-// replies to the proxy's spoofed upstream connections.
-const (
-	fwMark     = 0x1
-	routeTable = 100
-)
-
-// installRouting gives the router its addresses, forwarding and the
-// fwmark rule and local default route for both families.
-func installRouting(r *lab.NS) error {
-	cmds := [][]string{
-		{"link", "set", lab.RouterLAN, "up"},
-		{"link", "set", lab.RouterWAN, "up"},
-	}
-	for _, p := range []netip.Prefix{lab.RouterLANv4, lab.RouterLANv6} {
-		cmds = append(cmds, []string{"addr", "add", p.String(), "dev", lab.RouterLAN, "nodad"})
-	}
-	for _, p := range []netip.Prefix{lab.RouterWANv4, lab.RouterWANv6} {
-		cmds = append(cmds, []string{"addr", "add", p.String(), "dev", lab.RouterWAN, "nodad"})
-	}
-	for _, fam := range []string{"-4", "-6"} {
-		def := "0.0.0.0/0"
-		if fam == "-6" {
-			def = "::/0"
-		}
-		cmds = append(cmds,
-			[]string{fam, "rule", "add", "fwmark", fmt.Sprintf("%#x/%#x", fwMark, fwMark), "lookup", fmt.Sprint(routeTable)},
-			[]string{fam, "route", "add", "local", def, "dev", "lo", "table", fmt.Sprint(routeTable)})
-	}
-	for _, args := range cmds {
-		if _, err := r.IPErr(args...); err != nil {
+// policyRouting adds, for both families, the rule and the local default
+// route that deliver packets with mark locally: the tproxy rule marks the
+// packets it diverts, and so does the socket rule for the replies to the
+// proxy's spoofed upstream connections.
+func policyRouting(r *lab.NS, mark uint32, table int) error {
+	m, tab := fmt.Sprintf("%#x/%#x", mark, mark), fmt.Sprint(table)
+	for _, fam := range []struct{ flag, all string }{{"-4", "0.0.0.0/0"}, {"-6", "::/0"}} {
+		if _, err := r.IPErr(fam.flag, "rule", "add", "fwmark", m, "lookup", tab); err != nil {
 			return err
 		}
-	}
-	for _, key := range []string{"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"} {
-		if err := r.SysctlErr(key, "1"); err != nil {
+		if _, err := r.IPErr(fam.flag, "route", "add", "local", fam.all, "dev", "lo", "table", tab); err != nil {
 			return err
 		}
 	}
@@ -150,10 +90,11 @@ func nftRuleset(intercept bool) string {
 	fmt.Fprintf(&b, "\t\tfib daddr type local accept\n")
 	// Packets of an existing transparent socket (the proxy's accepted and
 	// spoofed upstream connections) go to it through the local route.
-	fmt.Fprintf(&b, "\t\tmeta l4proto tcp socket transparent 1 meta mark set %#x accept\n", fwMark)
+	mark := labrouter.Config(proxyPort).Mark
+	fmt.Fprintf(&b, "\t\tmeta l4proto tcp socket transparent 1 meta mark set %#x accept\n", mark)
 	if intercept {
 		// New HTTP connections from the LAN go to the proxy's listener.
-		fmt.Fprintf(&b, "\t\tiifname %q tcp dport 80 tproxy to :%d meta mark set %#x accept\n", lab.RouterLAN, proxyPort, fwMark)
+		fmt.Fprintf(&b, "\t\tiifname %q tcp dport 80 tproxy to :%d meta mark set %#x accept\n", lab.RouterLAN, proxyPort, mark)
 	}
 	fmt.Fprintf(&b, "\t}\n}\n")
 	return b.String()

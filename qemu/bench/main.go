@@ -68,7 +68,7 @@ func parseFlags(args []string) (config, error) {
 	fs.BoolVar(&quick, "quick", false, "smoke run: 1 round of 3 s, no warm-up")
 	fs.BoolVar(&cfg.Profile, "profile", false, "after the rounds, profile tprouter's proxy per workload into the output dir")
 	fs.StringVar(&cfg.OutDir, "out", "", "output directory (default build/bench under the module root)")
-	fs.StringVar(&cfg.Rules, "rules", rulesTprouter, "router rules: tprouter (init/netconf and init/firewall, as the firmware) or nft (a minimal equivalent with ip and nft)")
+	fs.StringVar(&cfg.Rules, "rules", rulesTprouter, "router rules: tprouter (the firmware's bring-up, router.Configure, through qemu/labrouter) or nft (a minimal equivalent with ip and nft)")
 	fs.StringVar(&cfg.Base, "base", "", "another build of ./services/proxy `binary`, run as candidate base (add it to -candidates) to compare a change")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the scratch directory (configs, logs) and print its path")
 	if err := fs.Parse(args); err != nil {

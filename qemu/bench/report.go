@@ -296,7 +296,7 @@ func workloadOf(key string) string {
 // setupLine says what the table was measured with.
 func (r *results) setupLine() string {
 	c := r.Config
-	rules := "tprouter's own (init/netconf, init/firewall)"
+	rules := "the firmware's own bring-up (router.Configure: init/firewall, init/netconf)"
 	if c.Rules == rulesNft {
 		rules = "a minimal nft equivalent (-rules nft)"
 	}

@@ -180,7 +180,7 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 	} else {
 		defer os.RemoveAll(e.dir)
 	}
-	l, err := lab.Make(lab.Options{})
+	l, err := newLab(cfg.Rules)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +234,7 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail("start", fmt.Errorf("mkdir %s: %w", dir, err))
 	}
-	if err := setIntercept(e.lab.Router, e.cfg.Rules, c.start != nil); err != nil {
+	if err := setRules(e.lab, e.cfg.Rules, c.start != nil); err != nil {
 		return fail("start", err)
 	}
 	if err := clearTimeWait(e.lab.Router); err != nil {
@@ -392,16 +392,13 @@ func (e *env) runWorkload(ctx context.Context, w workload, p *proc) (runRecord, 
 	return rec, nil
 }
 
-// tuneLab configures the router and prepares the client and the router
-// for the connection-rate workload, which opens ~10^5 connections whose
+// tuneLab prepares the client and the router for the connection-rate
+// workload, which opens ~10^5 connections whose
 // ports then linger in TIME_WAIT for a minute: a wide ephemeral port range,
 // and reuse of TIME_WAIT ports for new outgoing connections (safe with TCP
 // timestamps), so one candidate's leftovers do not slow the next one's
 // connects. Every candidate gets the same settings.
 func (e *env) tuneLab() error {
-	if err := configureRouter(e.lab.Router, e.cfg.Rules); err != nil {
-		return err
-	}
 	for _, ns := range []*lab.NS{e.lab.Client, e.lab.Router} {
 		if err := ns.SysctlErr("net/ipv4/ip_local_port_range", "1024 65535"); err != nil {
 			return err
