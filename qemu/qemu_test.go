@@ -108,15 +108,30 @@ func TestConsole(t *testing.T) {
 	}
 }
 
+// TestMergeCmdline checks that a key of extra replaces base's, however
+// either writes it, as the kernel splits the line.
 func TestMergeCmdline(t *testing.T) {
 	base := "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1\n"
-	for extra, want := range map[string]string{
-		"":                        "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1",
-		"tprouter.lan=eth2 quiet": "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth2 quiet",
-		`tprouter.hostname="a b"`: `console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1 tprouter.hostname="a b"`,
+	for _, tc := range []struct{ base, extra, want string }{
+		{base, "", "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1"},
+		{base, "tprouter.lan=eth2 quiet", "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth2 quiet"},
+		{base, `tprouter.hostname="a b"`, `console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1 tprouter.hostname="a b"`},
+		// A whole parameter in quotes, as the kernel allows.
+		{`console=ttyS0 "tprouter.hostname=a b"`, "tprouter.hostname=gw", "console=ttyS0 tprouter.hostname=gw"},
+		{`console=ttyS0 tprouter.hostname="a b"`, `"tprouter.hostname=c d"`, `console=ttyS0 tprouter.hostname="c d"`},
+		// All of the kernel's white space separates parameters.
+		{"console=ttyS0\vtprouter.lan=eth1\rquiet\f", "tprouter.lan=eth2", "console=ttyS0 quiet tprouter.lan=eth2"},
+		// Quotes that are not around a value stay, as for the kernel.
+		{`a=b"c`, "", `a=b"c`},
 	} {
-		if got := mergeCmdline(base, extra); got != want {
-			t.Errorf("mergeCmdline(%q) = %q, want %q", extra, got, want)
+		got, err := mergeCmdline(tc.base, tc.extra)
+		if err != nil || got != tc.want {
+			t.Errorf("mergeCmdline(%q, %q) = %q, %v; want %q", tc.base, tc.extra, got, err, tc.want)
 		}
+	}
+	// The kernel has no escape: a value with a quote and a space cannot
+	// be written before another parameter.
+	if got, err := mergeCmdline(`a=x"b c`, "d=e"); err == nil {
+		t.Errorf("mergeCmdline of an unwritable value = %q, want an error", got)
 	}
 }
