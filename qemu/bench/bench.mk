@@ -1,4 +1,5 @@
-# qemu/bench/bench.mk: issue 6's benchmark, included by the top Makefile
+# qemu/bench/bench.mk: the benchmark of tprouter's proxy against direct
+# forwarding, HAProxy and Squid (qemu/bench), included by the top Makefile
 # (or run alone: make -f qemu/bench/bench.mk bench, from the repository
 # root, as root).
 #

@@ -94,7 +94,7 @@ func TestBenchQuick(t *testing.T) {
 		}
 	}
 
-	// One verdict per target of the issue.
+	// One verdict per target.
 	if len(r.Targets) != len(targets) {
 		t.Errorf("%d target lines, want %d", len(r.Targets), len(targets))
 	}

@@ -35,9 +35,9 @@ func (r *results) metricDefs() []metricDef {
 	}
 }
 
-// target is one of issue 6's targets: the subject's figure divided by
-// the reference's (or, with no reference, the figure itself) must be at
-// least min or at most max.
+// target is a figure tprouter's proxy aims at: the subject's figure
+// divided by the reference's (or, with no reference, the figure itself)
+// must be at least min or at most max.
 type target struct {
 	ID     string  `json:"id"`
 	Desc   string  `json:"desc"`
@@ -222,7 +222,8 @@ func title(c string) string {
 	return c
 }
 
-// ratioOrder puts the ratio columns in the issue's order.
+// ratioOrder puts the ratio columns in the order of the targets: the
+// other proxies first, then the references.
 var ratioOrder = []string{"haproxy", "squid", "relay", "direct"}
 
 // markdown renders the table: one row per metric that was measured, a
@@ -310,7 +311,7 @@ func (r *results) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s` (%s)\n\n%s\n\n", r.Command, r.Date, r.setupLine())
 	b.WriteString(r.Table)
-	b.WriteString("\nRatios are " + r.Subject + "'s figure divided by the other's; for latency and memory lower is better. \"!\" marks a figure some of whose runs reported errors (listed below and in results.json).\n\nTargets (issue 6):\n\n")
+	b.WriteString("\nRatios are " + r.Subject + "'s figure divided by the other's; for latency and memory lower is better. \"!\" marks a figure some of whose runs reported errors (listed below and in results.json).\n\nTargets:\n\n")
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "- %s\n", t.Line)
 	}
