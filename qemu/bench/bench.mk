@@ -19,8 +19,11 @@ endif
 
 GO ?= go
 
-# Debian packages the benchmark needs; TestBenchQuick needs wrk and nginx.
-BENCH_DEBS := wrk nginx-light haproxy squid
+# Debian packages the benchmark needs, all of them, so that make bench
+# works on a fresh machine: the namespace lab's ip(8), ss(8) and nft(8),
+# the CA certificates Go's module downloads need, the load generator, the
+# origin server and the other proxies. TestBenchQuick needs wrk and nginx.
+BENCH_DEBS := iproute2 nftables ca-certificates wrk nginx-light haproxy squid
 
 BENCH_FLAGS ?=
 
