@@ -60,8 +60,15 @@ func TestBenchQuick(t *testing.T) {
 		t.Fatalf("benchmark: %v", err)
 	}
 	t.Logf("\n%s", r.text())
+	checkTable(t, r, subject)
+	checkResults(t, cfg, r, subject)
+}
 
-	// The table: a header, a separator and one row per metric.
+// checkTable checks the table of a quick run of direct and subject: a
+// header, a separator and one row per metric, each figure a positive
+// number or, where direct has no proxy to measure, "-".
+func checkTable(t *testing.T, r *results, subject string) {
+	t.Helper()
 	lines := strings.Split(strings.TrimSpace(r.Table), "\n")
 	wantCols := []string{"workload", "direct", subject, subject + "/direct"}
 	if got := cells(lines[0]); strings.Join(got, ",") != strings.Join(wantCols, ",") {
@@ -93,13 +100,15 @@ func TestBenchQuick(t *testing.T) {
 			}
 		}
 	}
+}
 
-	// One verdict per target.
+// checkResults checks that there is one verdict per target and that
+// results.json and table.md are written and agree with the table.
+func checkResults(t *testing.T, cfg config, r *results, subject string) {
+	t.Helper()
 	if len(r.Targets) != len(targets) {
 		t.Errorf("%d target lines, want %d", len(r.Targets), len(targets))
 	}
-
-	// results.json and table.md are written and agree with the table.
 	b, err := os.ReadFile(filepath.Join(cfg.OutDir, "results.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -150,80 +150,18 @@ func idleConns(ctx context.Context, l *lab.Lab, p *proc, addr string, n int, set
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	host, _, _ := net.SplitHostPort(addr)
-	maxFailed := n / 100
-
-	var (
-		mu     sync.Mutex
-		conns  = make([]net.Conn, 0, n)
-		failed int
-		first  error
-	)
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	// fail records a failed connection and says whether to go on.
-	fail := func(err error) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		failed++
-		if first == nil {
-			first = err
-		}
-		if failed > maxFailed {
-			cancel()
-			return false
-		}
-		return true
-	}
+	o := &idleOpener{addr: addr, maxFailed: n / 100, cancel: cancel}
+	defer o.closeAll()
 	start := time.Now()
-	var wg sync.WaitGroup
-	for w := range idleWorkers {
-		count := n / idleWorkers
-		if w < n%idleWorkers {
-			count++
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Do pins this goroutine to a thread in the namespace;
-			// sockets made there stay in it.
-			l.Client.Do(func() error {
-				d := net.Dialer{Timeout: idleExchangeTimeout}
-				for range count {
-					c, err := d.DialContext(ctx, "tcp", addr)
-					if err != nil {
-						if ctx.Err() != nil || !fail(fmt.Errorf("dial %s: %w", addr, err)) {
-							return nil
-						}
-						continue
-					}
-					if err := exchange(c, host, idleExchangeTimeout); err != nil {
-						c.Close()
-						if !fail(err) {
-							return nil
-						}
-						continue
-					}
-					mu.Lock()
-					conns = append(conns, c)
-					mu.Unlock()
-				}
-				return nil
-			})
-		}()
-	}
-	wg.Wait()
+	o.openAll(ctx, l.Client, n)
 	res.OpenSeconds = time.Since(start).Seconds()
-	res.Conns, res.Failed = len(conns), failed
-	if first != nil {
-		res.FirstError = first.Error()
+	res.Conns, res.Failed = len(o.conns), o.failed
+	if o.first != nil {
+		res.FirstError = o.first.Error()
 	}
-	if failed > maxFailed || (ctx.Err() != nil && len(conns)+failed < n) {
+	if o.failed > o.maxFailed || (ctx.Err() != nil && len(o.conns)+o.failed < n) {
 		return res, fmt.Errorf("%w: %d of %d connections opened, %d failed, first: %v; %s ends with:\n%s",
-			errIdle, len(conns), n, failed, first, p.log, tail(p.log, 10))
+			errIdle, len(o.conns), n, o.failed, o.first, p.log, tail(p.log, 10))
 	}
 	select {
 	case <-time.After(settle):
@@ -242,8 +180,88 @@ func idleConns(ctx context.Context, l *lab.Lab, p *proc, addr string, n int, set
 	if hook != nil {
 		hook()
 	}
-	if failed > 0 {
-		return res, fmt.Errorf("%w: %d of %d connections failed (figure kept, from %d), first: %v", errIdle, failed, n, len(conns), first)
+	if o.failed > 0 {
+		return res, fmt.Errorf("%w: %d of %d connections failed (figure kept, from %d), first: %v", errIdle, o.failed, n, len(o.conns), o.first)
 	}
 	return res, nil
+}
+
+// idleOpener opens the idle workload's connections and counts those that
+// fail; past maxFailed it cancels the workload.
+type idleOpener struct {
+	addr      string
+	maxFailed int
+	cancel    context.CancelFunc
+
+	mu     sync.Mutex
+	conns  []net.Conn
+	failed int
+	first  error
+}
+
+// openAll opens n connections from idleWorkers threads in ns and returns
+// when all are open or failed, or ctx ends.
+func (o *idleOpener) openAll(ctx context.Context, ns *lab.NS, n int) {
+	var wg sync.WaitGroup
+	for w := range idleWorkers {
+		count := n / idleWorkers
+		if w < n%idleWorkers {
+			count++
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Do pins this goroutine to a thread in the namespace;
+			// sockets made there stay in it.
+			ns.Do(func() error { o.open(ctx, count); return nil })
+		}()
+	}
+	wg.Wait()
+}
+
+// open opens count connections one after the other, each with one
+// exchange, until ctx ends or too many failed.
+func (o *idleOpener) open(ctx context.Context, count int) {
+	host, _, _ := net.SplitHostPort(o.addr)
+	d := net.Dialer{Timeout: idleExchangeTimeout}
+	for range count {
+		c, err := d.DialContext(ctx, "tcp", o.addr)
+		if err != nil {
+			if ctx.Err() != nil || !o.fail(fmt.Errorf("dial %s: %w", o.addr, err)) {
+				return
+			}
+			continue
+		}
+		if err := exchange(c, host, idleExchangeTimeout); err != nil {
+			c.Close()
+			if !o.fail(err) {
+				return
+			}
+			continue
+		}
+		o.mu.Lock()
+		o.conns = append(o.conns, c)
+		o.mu.Unlock()
+	}
+}
+
+// fail records a failed connection and says whether to go on.
+func (o *idleOpener) fail(err error) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.failed++
+	if o.first == nil {
+		o.first = err
+	}
+	if o.failed > o.maxFailed {
+		o.cancel()
+		return false
+	}
+	return true
+}
+
+func (o *idleOpener) closeAll() {
+	for _, c := range o.conns {
+		c.Close()
+	}
 }
