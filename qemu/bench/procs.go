@@ -101,17 +101,8 @@ func (p *proc) groupPIDs() []int {
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// Fields after the parenthesised command: state ppid pgrp ...
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 2 && f[2] == strconv.Itoa(p.pid()) {
+		// state(0) ppid pgrp ...
+		if f := procStat(pid); len(f) > 2 && f[2] == strconv.Itoa(p.pid()) {
 			pids = append(pids, pid)
 		}
 	}
@@ -199,24 +190,30 @@ const userHZ = 100
 func (p *proc) cpuSeconds() float64 {
 	var ticks int64
 	for _, pid := range p.groupPIDs() {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		// After ")": state(0) ppid pgrp session tty tpgid flags minflt
-		// cminflt majflt cmajflt utime(11) stime(12).
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 12 {
+		// state(0) ppid pgrp session tty tpgid flags minflt cminflt
+		// majflt cmajflt utime(11) stime(12).
+		if f := procStat(pid); len(f) > 12 {
 			u, _ := strconv.ParseInt(f[11], 10, 64)
 			s, _ := strconv.ParseInt(f[12], 10, 64)
 			ticks += u + s
 		}
 	}
 	return float64(ticks) / userHZ
+}
+
+// procStat returns the fields of /proc/<pid>/stat after the
+// parenthesised command name (which may hold spaces), from the state on;
+// nil if the process is gone.
+func procStat(pid int) []string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
 }
 
 // hostCPU reads the machine's busy and total CPU time from /proc/stat, in
