@@ -73,7 +73,7 @@ func run(ctx context.Context, image string, rounds int, every time.Duration, all
 		return err
 	}
 	defer vm.Close()
-	waitRA(l.Client)
+	waitRA(ctx, l.Client)
 	return show(ctx, vm, l.Client, rounds, every)
 }
 
@@ -125,11 +125,11 @@ func boot(ctx context.Context, l *lab.Lab, image string, all bool) (*qemu.VM, er
 	return vm, nil
 }
 
-// waitRA waits up to 30 s for the client's IPv6 default route: the client
-// forms its address and route from the router's first advertisements, a
-// moment after ready.
-func waitRA(client *lab.NS) {
-	for end := time.Now().Add(30 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+// waitRA waits up to 30 s, or until ctx ends, for the client's IPv6
+// default route: the client forms its address and route from the router's
+// first advertisements, a moment after ready.
+func waitRA(ctx context.Context, client *lab.NS) {
+	for end := time.Now().Add(30 * time.Second); time.Now().Before(end) && ctx.Err() == nil; time.Sleep(250 * time.Millisecond) {
 		routes, err := client.IPErr("-6", "route", "show", "default")
 		if err == nil && strings.Contains(routes, "via fe80:") {
 			return
