@@ -512,7 +512,7 @@ func ranges(prefixes []netip.Prefix) (v4, v6 []ipRange) {
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
 		p = p.Masked()
-		all = append(all, ipRange{p.Addr(), lastAddr(p)})
+		all = append(all, ipRange{p.Addr(), config.LastAddr(p)})
 	}
 	slices.SortFunc(all, func(a, b ipRange) int { return a.from.Compare(b.from) })
 	var merged []ipRange
@@ -540,16 +540,6 @@ func ranges(prefixes []netip.Prefix) (v4, v6 []ipRange) {
 		}
 	}
 	return v4, v6
-}
-
-// lastAddr returns the highest address in p (masked).
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // intervalElements encodes ranges as nft does for an interval set: each
