@@ -8,7 +8,6 @@ package boot
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/u-root/u-root/pkg/libinit"
 	"golang.org/x/sys/unix"
+
+	"tprouter/init/internal/oneline"
 )
 
 // mounts are the file systems PID 1 mounts, in order: /proc first, so that
@@ -57,7 +58,7 @@ func Mount(root string) error {
 			errs = append(errs, fmt.Errorf("%v: %w", m, err))
 		}
 	}
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }
 
 // mounted reports whether a file system is mounted on dir: dir is on

@@ -53,6 +53,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/init/config"
+	"tprouter/init/internal/oneline"
 )
 
 // Table is the name of tprouter's table (family inet).
@@ -127,25 +128,25 @@ func newRuleset(c config.Network, wan string, lan []string) (*ruleset, error) {
 	var errs []error
 	for _, n := range append([]string{wan}, lan...) {
 		if n == "" || len(n) >= unix.IFNAMSIZ {
-			errs = append(errs, fmt.Errorf("firewall: invalid interface name %q", n))
+			errs = append(errs, fmt.Errorf("invalid interface name %q", n))
 		}
 	}
 	if len(lan) == 0 {
-		errs = append(errs, errors.New("firewall: no LAN interface"))
+		errs = append(errs, errors.New("no LAN interface"))
 	}
 	if c.ProxyPort == 0 {
-		errs = append(errs, errors.New("firewall: ProxyPort is 0"))
+		errs = append(errs, errors.New("ProxyPort is 0"))
 	}
 	if c.Mark == 0 {
-		errs = append(errs, errors.New("firewall: Mark is 0; diverted packets would not reach the policy route"))
+		errs = append(errs, errors.New("Mark is 0; diverted packets would not reach the policy route"))
 	}
 	ports := slices.Clone(c.Intercept)
 	slices.Sort(ports)
 	ports = slices.Compact(ports)
 	if slices.Contains(ports, 0) {
-		errs = append(errs, errors.New("firewall: intercepted port 0"))
+		errs = append(errs, errors.New("intercepted port 0"))
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := oneline.Join(errs...); err != nil {
 		return nil, err
 	}
 	v4, v6 := ranges(c.Exempt)

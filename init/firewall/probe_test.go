@@ -173,3 +173,18 @@ func TestNewRulesetRejects(t *testing.T) {
 		t.Errorf("default config: %v", err)
 	}
 }
+
+// TestApplyErrorOneLine checks that Apply reports every problem of its
+// input on one line, without naming itself: the caller says "firewall".
+func TestApplyErrorOneLine(t *testing.T) {
+	c := config.Default().Network
+	c.Mark, c.ProxyPort = 0, 0
+	err := Apply(c, "", nil)
+	if err == nil {
+		t.Fatal("Apply accepted mark 0, proxy port 0 and no links")
+	}
+	s := err.Error()
+	if strings.Contains(s, "\n") || strings.Count(s, "; ") < 3 || strings.Contains(s, "firewall") {
+		t.Errorf("Apply: %q, want the problems on one line, separated by \"; \", and no \"firewall\"", s)
+	}
+}

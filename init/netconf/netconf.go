@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/init/config"
+	"tprouter/init/internal/oneline"
 )
 
 // Protocol marks the routes and policy rules that Apply installs ("proto
@@ -80,7 +81,7 @@ func Resolve(c config.Network) (wan string, lan []string, err error) {
 	for _, l := range c.LAN {
 		lan = append(lan, name(l))
 	}
-	return wan, lan, errors.Join(errs...)
+	return wan, lan, oneline.Join(errs...)
 }
 
 // applier holds what Apply works with; tests replace its fields.
@@ -127,7 +128,7 @@ func (a *applier) apply(c config.Network) error {
 	addErr(a.sysctls(name(wan), names(lan)))
 	addErr(a.routes(c, lo, wan, lan))
 	addErr(a.rules(c))
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }
 
 // links finds c's links, renames those matched by MAC to their configured
@@ -157,7 +158,7 @@ func (a *applier) links(c config.Network) (wan netlink.Link, lan []netlink.Link,
 	for _, l := range c.LAN {
 		lan = append(lan, setup(l))
 	}
-	return wan, lan, errors.Join(errs...)
+	return wan, lan, oneline.Join(errs...)
 }
 
 // findLink returns the link l names: by MAC when set (the lowest index

@@ -1,10 +1,11 @@
 package netconf
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"tprouter/init/internal/oneline"
 )
 
 // sysctl is one /proc/sys setting; key uses slashes, so interface names
@@ -57,5 +58,5 @@ func (a *applier) sysctls(wan string, lan []string) error {
 			errs = append(errs, fmt.Errorf("sysctl %s=%s: %w", s.key, s.value, err))
 		}
 	}
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }
