@@ -220,3 +220,24 @@ func TestApplyCollectsErrors(t *testing.T) {
 		t.Errorf("Resolve = %q, %q, %q; want wan0, [lan0 nope0 nope1] and an error on one line", wan, lan, err)
 	}
 }
+
+// TestApplyForwardOff turns forwarding off on a router that forwards:
+// every link stops forwarding, and the rest of the configuration stays.
+func TestApplyForwardOff(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{})
+	r := l.Router
+	c := labConfig()
+	apply(t, r, c)
+	if err := r.Do(func() error { return netconf.ApplyForward(c, false) }); err != nil {
+		t.Fatalf("ApplyForward(off): %v", err)
+	}
+	for _, key := range []string{"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding",
+		"net/ipv4/conf/lan0/forwarding", "net/ipv6/conf/wan0/forwarding"} {
+		if got := sysctl(t, r, key); got != "0" {
+			t.Errorf("sysctl %s = %s, want 0", key, got)
+		}
+	}
+	checkLines(t, "ip route show default", r.IP(t, "route", "show", "default"),
+		"default via 198.51.100.2 dev wan0 proto static")
+}

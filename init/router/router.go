@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"tprouter/init/config"
 	"tprouter/init/console"
 	"tprouter/init/firewall"
+	"tprouter/init/internal/oneline"
 	"tprouter/init/netconf"
 	"tprouter/init/status"
 	"tprouter/init/supervise"
@@ -95,46 +95,24 @@ func (r *Router) Start() {
 // network bring-up of the firmware, which the lab router runs too; it is
 // idempotent, and init calls it again until it succeeds.
 //
-// The firewall comes first because netconf turns on forwarding: a router
-// that forwards without its ruleset lets the WAN into the LAN. When the
-// firewall cannot be applied, forwarding is turned off again and stays
-// off until a later round applies it; the LAN is still served.
+// Links matched by MAC are renamed first, so that the ruleset names them
+// as they stay. The firewall comes before addresses, routes and
+// forwarding: a router that forwards without its ruleset lets the WAN
+// into the LAN. When the firewall cannot be applied, forwarding is off
+// (netconf never turns it on, not for a moment) until a later round
+// applies it; the LAN is still served.
 func Configure(c config.Network) (wan string, lan []string, err error) {
-	var errs []string
-	wan, lan, _ = netconf.Resolve(c) // names before netconf renames links
+	netconf.Rename(c)                // its failures are netconf.ApplyForward's too
+	wan, lan, _ = netconf.Resolve(c) // a link not found: the same
+	var errs []error
 	fwErr := firewall.Apply(c, wan, lan)
-	if err := netconf.Apply(c); err != nil {
-		errs = append(errs, fmt.Sprintf("netconf: %v", err))
-	}
-	wan2, lan2, err := netconf.Resolve(c)
-	if err != nil {
-		errs = append(errs, fmt.Sprintf("links: %v", err))
-	}
-	if fwErr == nil && (wan2 != wan || !slices.Equal(lan2, lan)) {
-		fwErr = firewall.Apply(c, wan2, lan2) // links were renamed
-	}
 	if fwErr != nil {
-		errs = append(errs, fmt.Sprintf("firewall: %v", fwErr))
-		if err := forwarding("0"); err != nil {
-			errs = append(errs, err.Error())
-		} else {
-			errs = append(errs, "forwarding stays off until the firewall is in place")
-		}
+		errs = append(errs, fmt.Errorf("firewall: %w; forwarding stays off until it is in place", fwErr))
 	}
-	if len(errs) > 0 {
-		return wan2, lan2, fmt.Errorf("%s", strings.Join(errs, "; "))
+	if err := netconf.ApplyForward(c, fwErr == nil); err != nil {
+		errs = append(errs, fmt.Errorf("netconf: %w", err))
 	}
-	return wan2, lan2, nil
-}
-
-// forwarding sets IPv4 and IPv6 forwarding to v ("0" or "1").
-func forwarding(v string) error {
-	for _, k := range []string{"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"} {
-		if err := os.WriteFile(k, []byte(v), 0); err != nil {
-			return fmt.Errorf("sysctl %s=%s: %w", k, v, err)
-		}
-	}
-	return nil
+	return wan, lan, oneline.Join(errs...)
 }
 
 func (r *Router) run() {
