@@ -86,7 +86,7 @@ func TestProbes(t *testing.T) {
 func TestProbeFindsMissing(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{})
-	f := feature{"nothing", "no module", preroutingChain,
+	f := feature{"nothing", "no module", divertHook,
 		exprs([]expr.Any{&expr.Match{Name: "tprouter_none", Info: &xt.Unknown{}}})}
 	err := l.Router.Do(func() error { return probe(f) })
 	if err == nil {
