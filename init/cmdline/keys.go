@@ -55,7 +55,7 @@ var keys = []key{
 
 	{name: "tprouter.lan", want: "comma-separated interface names, MACs or name@MAC (eth1 or eth1,eth2 or lan0@02:00:00:00:01:01)",
 		set:   func(c *config.Config, v string) error { return links(&c.Network.LAN, v) },
-		value: func(c config.Config) string { return commas(c.Network.LAN) }},
+		value: func(c config.Config) string { return config.Commas(c.Network.LAN) }},
 
 	{name: "tprouter.wan.addr", want: "dhcp, or comma-separated addresses with prefix length (198.51.100.2/24,2001:db8:2::2/64)",
 		set: func(c *config.Config, v string) error {
@@ -69,7 +69,7 @@ var keys = []key{
 			if c.Network.WANDHCP() {
 				return "dhcp"
 			}
-			return commas(c.Network.WANAddrs)
+			return config.Commas(c.Network.WANAddrs)
 		},
 		// DHCP configures the WAN from what the network offers; a guessed
 		// static address could take someone else's.
@@ -77,23 +77,23 @@ var keys = []key{
 
 	{name: "tprouter.wan.gw", want: "comma-separated gateway addresses, at most one IPv4 and one IPv6 (198.51.100.1,fe80::1)",
 		set:   func(c *config.Config, v string) error { return gateways(&c.Network.Gateways, v) },
-		value: func(c config.Config) string { return commas(c.Network.Gateways) },
+		value: func(c config.Config) string { return config.Commas(c.Network.Gateways) },
 		// No static default route: a wrong one sends everything astray,
 		// none leaves the default route to DHCP and RA.
 		safe: func(c *config.Config) string { c.Network.Gateways = nil; return "no static gateway" }},
 
 	{name: "tprouter.dns", want: "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
 		set:   func(c *config.Config, v string) error { return addrs(&c.Network.DNS, v) },
-		value: func(c config.Config) string { return commas(c.Network.DNS) },
+		value: func(c config.Config) string { return config.Commas(c.Network.DNS) },
 		safe:  func(c *config.Config) string { c.Network.DNS = nil; return "no static DNS servers" }},
 
 	{name: "tprouter.lan.addr", want: "comma-separated addresses with prefix length, at most one per family (192.168.1.1/24,2001:db8:1::1/64)",
 		set:   func(c *config.Config, v string) error { return prefixes(&c.Network.LANAddrs, v, true) },
-		value: func(c config.Config) string { return commas(c.Network.LANAddrs) }},
+		value: func(c config.Config) string { return config.Commas(c.Network.LANAddrs) }},
 
 	{name: "tprouter.nat", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.Network.NAT, v) },
-		value: func(c config.Config) string { return onOff(c.Network.NAT) },
+		value: func(c config.Config) string { return config.OnOff(c.Network.NAT) },
 		// On: without NAT, private LAN addresses leak onto the uplink.
 		safe: func(c *config.Config) string { c.Network.NAT = true; return "NAT on" }},
 
@@ -103,7 +103,7 @@ var keys = []key{
 			if len(c.Network.Intercept) == 0 {
 				return "off"
 			}
-			return commas(c.Network.Intercept)
+			return config.Commas(c.Network.Intercept)
 		}},
 
 	{name: "tprouter.proxy.port", want: "a TCP port, 1-65535",
@@ -131,7 +131,7 @@ var keys = []key{
 
 	{name: "tprouter.spoof", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.Spoof, v) },
-		value: func(c config.Config) string { return onOff(c.Spoof) },
+		value: func(c config.Config) string { return config.OnOff(c.Spoof) },
 		// Off: the upstream then sees the router's address, which always
 		// routes back; only an operator who wants it off sets this key.
 		safe: func(c *config.Config) string { c.Spoof = false; return "spoofing off" }},
@@ -143,7 +143,7 @@ var keys = []key{
 			if len(c.Network.Exempt) == 0 {
 				return "none"
 			}
-			return commas(c.Network.Exempt)
+			return config.Commas(c.Network.Exempt)
 		},
 		// Interception off: what the operator exempted must never be
 		// intercepted, and without the list there is no knowing what it is.
@@ -154,14 +154,14 @@ var keys = []key{
 
 	{name: "tprouter.dhcpd", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.DHCPD, v) },
-		value: func(c config.Config) string { return onOff(c.DHCPD) },
+		value: func(c config.Config) string { return config.OnOff(c.DHCPD) },
 		// Off: a second DHCP server on a LAN breaks it; a missing one is
 		// noticed and harmless.
 		safe: func(c *config.Config) string { c.DHCPD = false; return "DHCP server off" }},
 
 	{name: "tprouter.ra", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.RA, v) },
-		value: func(c config.Config) string { return onOff(c.RA) },
+		value: func(c config.Config) string { return config.OnOff(c.RA) },
 		// Off, for the same reason as tprouter.dhcpd.
 		safe: func(c *config.Config) string { c.RA = false; return "router advertisements off" }},
 
@@ -179,7 +179,7 @@ var keys = []key{
 
 	{name: "tprouter.shell", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.Shell, v) },
-		value: func(c config.Config) string { return onOff(c.Shell) },
+		value: func(c config.Config) string { return config.OnOff(c.Shell) },
 		// Off: it is a root shell on the console.
 		safe: func(c *config.Config) string { c.Shell = false; return "no rescue shell" }},
 }
@@ -191,22 +191,6 @@ func findKey(name string) *key {
 		}
 	}
 	return nil
-}
-
-// commas writes a list as the keys take it.
-func commas[T any](s []T) string {
-	var parts []string
-	for _, v := range s {
-		parts = append(parts, fmt.Sprint(v))
-	}
-	return strings.Join(parts, ",")
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
 }
 
 func boolean(dst *bool, v string) error {
