@@ -77,7 +77,7 @@ func (r *Router) Start() {
 // found.
 func (r *Router) run() {
 	r.stateDirs()
-	r.startServices(Links{})
+	r.startServices(links{})
 
 	applied := make(chan struct{})
 	go func() {
@@ -89,10 +89,10 @@ func (r *Router) run() {
 	delay, lastErr := r.retry, ""
 	for {
 		wan, lan, err := r.apply(r.Config.Network)
-		l := Links{WAN: wan, LAN: lan}
+		l := links{WAN: wan, LAN: lan}
 		r.startServices(l)
-		if !statusUp && l.LAN0() != "" {
-			statusUp = r.serveStatus(l.LAN0())
+		if !statusUp && l.lan0() != "" {
+			statusUp = r.serveStatus(l.lan0())
 		}
 		if err == nil {
 			if lastErr != "" {

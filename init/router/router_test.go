@@ -42,7 +42,7 @@ func TestListening(t *testing.T) {
 
 // started runs startServices for c on links l, with /bin as Bin and
 // shell as the shell found, and returns what it added.
-func started(c config.Config, shell string, l Links) ([]supervise.Service, string) {
+func started(c config.Config, shell string, l links) ([]supervise.Service, string) {
 	var buf syncbuf.Buffer
 	con := console.New(&buf)
 	sup := &fakeSupervisor{}
@@ -59,7 +59,7 @@ func TestServices(t *testing.T) {
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	svcs, _ := started(c, "", Links{WAN: "wan0", LAN: []string{"lan0"}})
+	svcs, _ := started(c, "", links{WAN: "wan0", LAN: []string{"lan0"}})
 	// dhcp4d and radvd hand out the router's own address (no -dns,
 	// -rdnss), where dnsfwd forwards to tprouter.dns and the lease's
 	// servers.
@@ -91,7 +91,7 @@ func TestServices(t *testing.T) {
 	// The proxy on its default port needs no CAP_NET_BIND_SERVICE, and
 	// its status port moves out of the way of its listener.
 	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
-	svcs, _ = started(c, "", Links{})
+	svcs, _ = started(c, "", links{})
 	if got, want := names(svcs), "proxy /bin/proxy -listen=:9091 -access-log=- -spoof=true -status=127.0.0.1:9092 -name=tprouter"; got != want {
 		t.Errorf("services %s, want %s", got, want)
 	}
@@ -102,16 +102,16 @@ func TestServices(t *testing.T) {
 	// Static WAN, DHCP server off, IPv4-only LAN: only the proxy and the
 	// DNS forwarder, without upstream servers (it says so) and no lease.
 	c, _ = cmdline.Parse("tprouter.wan.addr=198.51.100.1/24 tprouter.dhcpd=off")
-	svcs, _ = started(c, "", Links{WAN: "eth0", LAN: []string{"eth1"}})
+	svcs, _ = started(c, "", links{WAN: "eth0", LAN: []string{"eth1"}})
 	if got, want := names(svcs[1:]), "dnsfwd /bin/dnsfwd -iface=eth1 -listen=192.168.1.1"; got != want {
 		t.Errorf("services %s, want %s", got, want)
 	}
-	// Links not known yet: the proxy only; a WAN but no LAN: no dnsfwd.
+	// links not known yet: the proxy only; a WAN but no LAN: no dnsfwd.
 	c, _ = cmdline.Parse("")
-	if svcs, _ := started(c, "", Links{}); len(svcs) != 1 || svcs[0].Name != "proxy" {
+	if svcs, _ := started(c, "", links{}); len(svcs) != 1 || svcs[0].Name != "proxy" {
 		t.Errorf("services %s with no links, want the proxy only", names(svcs))
 	}
-	if svcs, _ := started(c, "", Links{WAN: "eth0", LAN: []string{""}}); strings.Contains(names(svcs), "dnsfwd") {
+	if svcs, _ := started(c, "", links{WAN: "eth0", LAN: []string{""}}); strings.Contains(names(svcs), "dnsfwd") {
 		t.Errorf("services %s before the LAN link is known, want no dnsfwd", names(svcs))
 	}
 }
@@ -121,7 +121,7 @@ func TestServices(t *testing.T) {
 // says where it looked.
 func TestShell(t *testing.T) {
 	c, _ := cmdline.Parse("tprouter.shell")
-	svcs, _ := started(c, "/bbin/sh", Links{})
+	svcs, _ := started(c, "/bbin/sh", links{})
 	if len(svcs) != 2 {
 		t.Fatalf("services %s, want the proxy and the shell", names(svcs))
 	}
@@ -130,7 +130,7 @@ func TestShell(t *testing.T) {
 		!slices.Contains(sh.Env, "TERM=vt100") || !slices.Contains(sh.Env, "HOME=/") || len(sh.Env) < 3 {
 		t.Errorf("shell: %+v", sh)
 	}
-	svcs, log := started(c, "", Links{})
+	svcs, log := started(c, "", links{})
 	if len(svcs) != 1 || !strings.Contains(log, "init: tprouter.shell=on, but there is no shell at [/bbin/sh /bin/sh /bbin/gosh]") {
 		t.Errorf("no shell: services %s, console %q", names(svcs), log)
 	}

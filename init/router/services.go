@@ -44,8 +44,9 @@ type service struct {
 	Needs need
 	// Enabled says whether the configuration asks for it.
 	Enabled func(config.Config) bool
-	// Args are its arguments, from the configuration and the links.
-	Args func(config.Config, Links) []string
+	// Args are its arguments, from the configuration and the links;
+	// nil: none.
+	Args func(config.Config, links) []string
 	// TTY is a terminal it runs on (supervise.Service.TTY); Env is added
 	// to init's environment.
 	TTY string
@@ -63,27 +64,27 @@ const (
 	lanLink // the first LAN link
 )
 
-// Links are the kernel's names of the WAN and LAN links (Configure); a
+// links are the kernel's names of the WAN and LAN links (Configure); a
 // link not found yet has the name "".
-type Links struct {
+type links struct {
 	WAN string
 	LAN []string
 }
 
-// LAN0 is the first LAN link, where the LAN services run.
-func (l Links) LAN0() string {
+// lan0 is the first LAN link, where the LAN services run.
+func (l links) lan0() string {
 	if len(l.LAN) == 0 {
 		return ""
 	}
 	return l.LAN[0]
 }
 
-func (l Links) has(n need) bool {
+func (l links) has(n need) bool {
 	switch n {
 	case wanLink:
 		return l.WAN != ""
 	case lanLink:
-		return l.LAN0() != ""
+		return l.lan0() != ""
 	}
 	return true
 }
@@ -99,7 +100,7 @@ var services = []service{
 		Caps:    []supervise.Cap{unix.CAP_NET_ADMIN}, // IP_TRANSPARENT
 		Port:    func(c config.Config) uint16 { return c.Network.ProxyPort },
 		Enabled: func(config.Config) bool { return true },
-		Args: func(c config.Config, _ Links) []string {
+		Args: func(c config.Config, _ links) []string {
 			return []string{
 				fmt.Sprintf("-listen=:%d", c.Network.ProxyPort),
 				"-access-log=-",
@@ -119,7 +120,7 @@ var services = []service{
 		StateDir: filepath.Dir(client.DefaultState),
 		Needs:    wanLink,
 		Enabled:  func(c config.Config) bool { return c.Network.WANDHCP() },
-		Args: func(_ config.Config, l Links) []string {
+		Args: func(_ config.Config, l links) []string {
 			return []string{"-iface=" + l.WAN, "-state=" + client.DefaultState}
 		},
 		When: "`tprouter.wan.addr=dhcp`, once the WAN link is found",
@@ -132,8 +133,8 @@ var services = []service{
 		StateDir: filepath.Dir(server.DefaultLeases),
 		Needs:    lanLink,
 		Enabled:  func(c config.Config) bool { return c.DHCPD && hasFamily(c, true) },
-		Args: func(_ config.Config, l Links) []string {
-			return []string{"-iface=" + l.LAN0(), "-leases=" + server.DefaultLeases}
+		Args: func(_ config.Config, l links) []string {
+			return []string{"-iface=" + l.lan0(), "-leases=" + server.DefaultLeases}
 		},
 		When: "`tprouter.dhcpd=on` and an IPv4 LAN address, once the LAN link is found",
 		What: "DHCPv4 server on the LAN; leases in `" + server.DefaultLeases + "`, kept across its restarts",
@@ -143,7 +144,7 @@ var services = []service{
 		Caps:    []supervise.Cap{unix.CAP_NET_RAW},
 		Needs:   lanLink,
 		Enabled: func(c config.Config) bool { return c.RA && hasFamily(c, false) },
-		Args:    func(_ config.Config, l Links) []string { return []string{"-iface=" + l.LAN0()} },
+		Args:    func(_ config.Config, l links) []string { return []string{"-iface=" + l.lan0()} },
 		When:    "`tprouter.ra=on` and an IPv6 LAN /64, once the LAN link is found",
 		What:    "router advertisements for the LAN /64 (SLAAC, RDNSS)",
 	},
@@ -161,7 +162,6 @@ var services = []service{
 	{
 		Name: "shell", TTY: "/dev/console", Env: []string{"TERM=vt100", "HOME=/"},
 		Enabled: func(c config.Config) bool { return c.Shell },
-		Args:    func(config.Config, Links) []string { return nil },
 		When:    "`tprouter.shell=on`",
 		What:    "a rescue shell on the console: the first of " + strings.Join(boot.Shells, ", "),
 	},
@@ -176,7 +176,7 @@ func hasFamily(c config.Config, v4 bool) bool {
 
 // dnsfwdArgs: listen on the LAN addresses of the first LAN link, ask the
 // servers of tprouter.dns first, then those of the WAN lease.
-func dnsfwdArgs(c config.Config, l Links) []string {
+func dnsfwdArgs(c config.Config, l links) []string {
 	var listen, upstream []string
 	for _, p := range c.Network.LANAddrs {
 		listen = append(listen, p.Addr().String())
@@ -184,7 +184,7 @@ func dnsfwdArgs(c config.Config, l Links) []string {
 	for _, a := range c.Network.DNS {
 		upstream = append(upstream, a.String())
 	}
-	args := []string{"-iface=" + l.LAN0(), "-listen=" + strings.Join(listen, ",")}
+	args := []string{"-iface=" + l.lan0(), "-listen=" + strings.Join(listen, ",")}
 	if len(upstream) > 0 {
 		args = append(args, "-upstream="+strings.Join(upstream, ","))
 	}
@@ -220,14 +220,17 @@ func (s service) runsAs(c config.Config) string {
 
 // supervised returns s as the supervisor runs it, with c on links l, or
 // false when its program is missing (only the shell's can be).
-func (r *Router) supervised(s service, l Links) (supervise.Service, bool) {
+func (r *Router) supervised(s service, l links) (supervise.Service, bool) {
 	path := filepath.Join(r.bin, s.Program)
 	if s.Program == "" {
 		if path = r.findShell(); path == "" {
 			return supervise.Service{}, false
 		}
 	}
-	svc := supervise.Service{Name: s.Name, Path: path, Args: s.Args(r.Config, l), TTY: s.TTY}
+	svc := supervise.Service{Name: s.Name, Path: path, TTY: s.TTY}
+	if s.Args != nil {
+		svc.Args = s.Args(r.Config, l)
+	}
 	if s.Env != nil {
 		svc.Env = append(os.Environ(), s.Env...)
 	}
@@ -239,7 +242,7 @@ func (r *Router) supervised(s service, l Links) (supervise.Service, bool) {
 
 // startServices adds the enabled services that links l allow and that
 // have not been added yet.
-func (r *Router) startServices(l Links) {
+func (r *Router) startServices(l links) {
 	for _, s := range services {
 		if r.started[s.Name] || !s.Enabled(r.Config) || !l.has(s.Needs) {
 			continue
