@@ -1,8 +1,9 @@
 // Command init is tprouter's PID 1. It mounts the file systems, reads the
 // kernel command line, loads the board's kernel modules, and hands over
 // to the router package, which configures the network and starts the
-// services under the supervisor. Then it reaps, supervises and waits for
-// a signal or the power button to take the system down.
+// services of its table (the rescue shell among them) under the
+// supervisor. Then it reaps, supervises and waits for a signal or the
+// power button to take the system down.
 //
 // PID 1 must never exit (the kernel panics when it does): every step
 // reports its failure and the boot goes on, panics are recovered, and
@@ -89,15 +90,6 @@ func main() {
 		log.Printf("%v", err)
 	}
 	log.Printf("loaded %d kernel modules from %s in %v", len(loaded), boot.ModulesFile, time.Since(t).Round(time.Millisecond))
-
-	if cfg.Shell {
-		if sh := boot.FindShell(); sh != "" {
-			sup.Add(supervise.Service{Name: "shell", Path: sh, TTY: "/dev/console",
-				Env: append(os.Environ(), "TERM=vt100", "HOME=/")})
-		} else {
-			log.Printf("tprouter.shell=on, but there is no shell at %v", boot.Shells)
-		}
-	}
 
 	(&router.Router{
 		Config: cfg, Log: log, Supervisor: sup,

@@ -8,7 +8,6 @@ package boot
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +16,8 @@ import (
 
 	"github.com/u-root/u-root/pkg/libinit"
 	"golang.org/x/sys/unix"
+
+	"tprouter/init/internal/oneline"
 )
 
 // mounts are the file systems PID 1 mounts, in order: /proc first, so that
@@ -57,7 +58,7 @@ func Mount(root string) error {
 			errs = append(errs, fmt.Errorf("%v: %w", m, err))
 		}
 	}
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }
 
 // mounted reports whether a file system is mounted on dir: dir is on
@@ -104,23 +105,4 @@ func unescape(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
-}
-
-// SetHostname sets the kernel's host name.
-func SetHostname(name string) error {
-	if err := unix.Sethostname([]byte(name)); err != nil {
-		return fmt.Errorf("sethostname(%q): %w", name, err)
-	}
-	return nil
-}
-
-// ReadCmdline returns the kernel command line. Read it after Mount:
-// before /proc is mounted there is nothing to read (u-root's cmdline
-// package then silently returns an empty line).
-func ReadCmdline() (string, error) {
-	b, err := os.ReadFile("/proc/cmdline")
-	if err != nil {
-		return "", err
-	}
-	return string(b), nil
 }

@@ -2,8 +2,8 @@ package boot
 
 import "os"
 
-// Shells are where the rescue shell is looked for: u-root's busybox
-// (/bbin), then a classic /bin/sh.
+// Shells are where the rescue shell is looked for, in order: u-root's
+// busybox sh (/bbin), a classic /bin/sh, then u-root's own gosh.
 var Shells = []string{"/bbin/sh", "/bin/sh", "/bbin/gosh"}
 
 // FindShell returns the first of Shells that exists, or "".

@@ -51,7 +51,6 @@ func Parse(line string) (config.Config, []config.Problem) {
 		count[p.Key]++
 	}
 
-	var noIntercept bool // set by a bad tprouter.exempt
 	for i := range keys {
 		k := &keys[i]
 		p, ok := values[k.name]
@@ -67,16 +66,9 @@ func Parse(line string) (config.Config, []config.Problem) {
 			v = bare
 		}
 		if err := k.set(&c, v); err != nil {
-			using := k.bad(&c)
-			if k.name == "tprouter.exempt" {
-				noIntercept = true
-			}
 			probs = append(probs, config.Problem{Key: k.name, Value: p.Value,
-				Why: err.Error(), Want: k.want, Using: using})
+				Why: err.Error(), Want: k.want, Using: k.fallback(&c)})
 		}
-	}
-	if noIntercept {
-		c.Network.Intercept = nil
 	}
 	return c, append(probs, c.Check()...)
 }
@@ -84,42 +76,3 @@ func Parse(line string) (config.Config, []config.Problem) {
 // bare is the value a key given without '=' gets: it turns on a boolean
 // (`tprouter.shell`) and is invalid for the others.
 const bare = "\x00bare"
-
-// suggest names the known key closest to an unknown one, if any is close.
-func suggest(key string) string {
-	best, dist := "", 4
-	for _, k := range keys {
-		if d := distance(strings.ToLower(key), k.name); d < dist {
-			best, dist = k.name, d
-		}
-	}
-	if best == "" {
-		return " (see README.md for the keys)"
-	}
-	return " (did you mean " + best + "?)"
-}
-
-// distance is the Levenshtein distance of a and b, bounded so that an
-// absurdly long key costs little.
-func distance(a, b string) int {
-	if len(a) > 64 {
-		return len(a)
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -89,12 +90,29 @@ func TestParse(t *testing.T) {
 		{line: "tprouter.wan=averyveryverylongname", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
 		{line: "tprouter.wan=a/b", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
 		{line: "tprouter.wan", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
+		// name@MAC: the link with that MAC, renamed.
+		{line: "tprouter.wan=wan0@02:00:00:00:02:01", want: func(c *config.Config) {
+			c.Network.WAN = config.Link{Name: "wan0", MAC: mac("02:00:00:00:02:01")}
+		}},
+		{line: "tprouter.wan=@02:00:00:00:02:01", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
+		{line: "tprouter.wan=wan0@", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}, using: "eth0"},
+		{line: "tprouter.wan=wan0@eth0", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
+		{line: "tprouter.wan=a:b@02:00:00:00:02:01", want: func(*config.Config) {}, problems: []string{"tprouter.wan"}},
 
 		// tprouter.lan
 		{line: "tprouter.lan=eth1,eth2,02:00:00:00:01:01", want: func(c *config.Config) {
 			c.Network.LAN = []config.Link{{Name: "eth1"}, {Name: "eth2"}, {MAC: mac("02:00:00:00:01:01")}}
 		}},
 		{line: "tprouter.lan=eth1,eth1", want: func(*config.Config) {}, problems: []string{"tprouter.lan"}, using: "eth1"},
+		{line: "tprouter.lan=lan0@02:00:00:00:01:01,eth2", want: func(c *config.Config) {
+			c.Network.LAN = []config.Link{{Name: "lan0", MAC: mac("02:00:00:00:01:01")}, {Name: "eth2"}}
+		}},
+		// Two links cannot take one name.
+		{line: "tprouter.lan=eth2,eth2@02:00:00:00:01:01", want: func(*config.Config) {}, problems: []string{"tprouter.lan"}},
+		{line: "tprouter.lan=eth0@02:00:00:00:01:01", want: func(c *config.Config) {
+			c.Network.LAN, c.Network.LANAddrs, c.Network.Intercept = nil, nil, nil
+			c.DHCPD, c.RA, c.StatusPort = false, false, 0
+		}, problems: []string{"tprouter.lan", "tprouter.lan"}, using: "not using"},
 		{line: "tprouter.lan=", want: func(*config.Config) {}, problems: []string{"tprouter.lan"}},
 		{line: "tprouter.lan=eth1,", want: func(*config.Config) {}, problems: []string{"tprouter.lan"}},
 		// LAN equal to WAN: dropped, and with no LAN left the LAN features are off.
@@ -162,7 +180,7 @@ func TestParse(t *testing.T) {
 		// tprouter.intercept
 		{line: "tprouter.intercept=80,8080,80", want: func(c *config.Config) { c.Network.Intercept = []uint16{80, 8080} }},
 		{line: "tprouter.intercept=off", want: func(c *config.Config) { c.Network.Intercept = nil }},
-		{line: "tprouter.intercept=80,65536", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}, using: "port 80"},
+		{line: "tprouter.intercept=80,65536", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}, using: "using 80"},
 		{line: "tprouter.intercept=0", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}},
 		{line: "tprouter.intercept=http", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}},
 
@@ -241,15 +259,81 @@ func TestParse(t *testing.T) {
 	}
 }
 
-// TestEveryKey makes sure the table above covers every key.
-func TestEveryKey(t *testing.T) {
-	if len(keys) != 17 {
-		t.Errorf("%d keys; update the tests, the README table and this count", len(keys))
+// TestDefaultValues checks that each key writes its default in a form it
+// parses back, and that a key falling back to its default names that
+// default: change a default, and the console says the new one.
+func TestDefaultValues(t *testing.T) {
+	d := config.Default()
+	for _, k := range keys {
+		v := k.value(d)
+		if v != "" {
+			c := config.Default()
+			if err := k.set(&c, v); err != nil || !reflect.DeepEqual(c, d) {
+				t.Errorf("%s=%s, its own default: %v, config %+v", k.name, v, err, c)
+			}
+		}
+		if k.safe != nil {
+			continue
+		}
+		got, probs := Parse(k.name + "=\x01")
+		if len(probs) != 1 || probs[0].Using != "using "+v || !reflect.DeepEqual(got, d) {
+			t.Errorf("%s with a bad value: %q and %+v, want using %s and the default", k.name, probs, got, v)
+		}
 	}
+}
+
+// TestEveryKey checks that a bad value of each key is reported with the
+// expected form and the fallback.
+func TestEveryKey(t *testing.T) {
 	for _, k := range keys {
 		_, probs := Parse(k.name + "=\x01")
 		if len(probs) == 0 || probs[0].Key != k.name || probs[0].Want == "" || probs[0].Using == "" {
 			t.Errorf("%s with a bad value: problems %q, want one naming the key, the expected form and the fallback", k.name, probs)
+		}
+	}
+}
+
+// TestReadme checks README.md's table of keys against the key table: the
+// same keys in the same order, each default as the key writes it, and
+// for a key that falls back to its default, that default first in the
+// last column.
+func TestReadme(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows [][]string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "| `tprouter.") {
+			cells := strings.Split(strings.Trim(line, "|"), " | ")
+			for i := range cells {
+				cells[i] = strings.TrimSpace(cells[i])
+			}
+			rows = append(rows, cells)
+		}
+	}
+	if len(rows) != len(keys) {
+		t.Errorf("README has %d keys, the table %d", len(rows), len(keys))
+	}
+	d := config.Default()
+	for i, k := range keys {
+		if i >= len(rows) {
+			break
+		}
+		row := rows[i]
+		if len(row) != 4 || row[0] != "`"+k.name+"`" {
+			t.Errorf("README row %d is %q, want key %s and 4 columns", i+1, row, k.name)
+			continue
+		}
+		want := "`" + k.value(d) + "`"
+		if k.value(d) == "" {
+			want = "none"
+		}
+		if !strings.HasPrefix(row[1], want) {
+			t.Errorf("README: %s defaults to %s, want %s", k.name, row[1], want)
+		}
+		if k.safe == nil && !strings.HasPrefix(row[3], want) {
+			t.Errorf("README: a bad %s gives %s, want %s first (its default)", k.name, row[3], want)
 		}
 	}
 }

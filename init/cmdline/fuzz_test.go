@@ -19,6 +19,7 @@ func FuzzParse(f *testing.F) {
 		"tprouter.exempt=192.0.2.0/33 tprouter.spoof tprouter.nat= tprouter.shell=on",
 		"tprouter.status.port=3129 tprouter.proxy.port=3129 tprouter.dhcpd=off tprouter.ra=1",
 		"tprouter.wan=02:00:00:00:02:01 tprouter.lan=02:00:00:00:02:01",
+		"tprouter.wan=eth0@02:00:00:00:02:01 tprouter.lan=eth0@02:00:00:00:01:01,eth1@,@02:00:00:00:01:02",
 		"tprouter.lan.addr=192.0.2.1/32,2001:db8::1/128 tprouter.bogus=1 Tprouter.x",
 		"\"\"\"=\"= = tprouter.=\x00\xff -- tprouter.wan=",
 		"tprouter.exempt=::ffff:1.2.3.4 tprouter.exempt=1.2.3.4/8",
@@ -37,9 +38,14 @@ func FuzzParse(f *testing.F) {
 		if r.WAN.Name == "" && len(r.WAN.MAC) == 0 {
 			t.Error("WAN without name or MAC")
 		}
-		for _, l := range r.LAN {
-			if l.Same(r.WAN) {
-				t.Errorf("LAN link %v is the WAN", l)
+		for i, l := range r.LAN {
+			if l.Same(r.WAN) || l.SameName(r.WAN) {
+				t.Errorf("LAN link %v is the WAN or has its name", l)
+			}
+			for _, o := range r.LAN[:i] {
+				if l.Same(o) || l.SameName(o) {
+					t.Errorf("LAN links %v and %v are one or share a name", o, l)
+				}
 			}
 		}
 		if c.StatusPort != 0 && c.StatusPort == r.ProxyPort {

@@ -12,81 +12,106 @@ import (
 	"tprouter/init/config"
 )
 
-// key is one tprouter.* key: how to set it and what to do when its value
-// is bad.
+// key is one tprouter.* key: how to read it, how to write it, and what to
+// do when its value is bad.
 type key struct {
 	name string
 	want string                             // the expected form, for Problem.Want
 	set  func(*config.Config, string) error // parses the value into the config
-	bad  func(*config.Config) string        // applies the safe state, says which
+	// value writes the key's value in c as the command line would give it
+	// ("" for an empty list, which only the key's absence gives); the
+	// README's table shows value(config.Default()) as the default.
+	value func(config.Config) string
+	// safe applies the safe state for a bad value and says what it is.
+	// nil means the default (see fallback).
+	safe func(*config.Config) string
 }
 
-// keys is the command-line reference. Each bad func documents the choice
-// made for a value that does not parse. Parse applies them in this order.
+// fallback applies k's safe state to c and says what it is, for
+// Problem.Using. A key without a safe func of its own falls back to its
+// default, and the text names the default as value writes it, so the
+// console cannot tell of a default the code no longer has.
+func (k *key) fallback(c *config.Config) string {
+	if k.safe != nil {
+		return k.safe(c)
+	}
+	v := k.value(config.Default())
+	k.set(c, v) // the default's own value parses (TestDefaultValues)
+	return "using " + v
+}
+
+// keys is the command-line reference. Each safe func documents the
+// choice made for a value that does not parse. Parse applies the keys in
+// this order.
 var keys = []key{
-	{"tprouter.hostname", "a host name: letters, digits and '-' in dot-separated labels, at most 64 bytes",
-		func(c *config.Config, v string) error { return hostname(&c.Hostname, v) },
-		func(c *config.Config) string { c.Hostname = "tprouter"; return "using tprouter" }},
+	{name: "tprouter.hostname", want: "a host name: letters, digits and '-' in dot-separated labels, at most 64 bytes",
+		set:   func(c *config.Config, v string) error { return hostname(&c.Hostname, v) },
+		value: func(c config.Config) string { return c.Hostname }},
 
-	{"tprouter.wan", "an interface name (eth0) or MAC (02:00:00:00:02:01)",
-		func(c *config.Config, v string) error { return link(&c.Network.WAN, v) },
-		// There is no "WAN off"; the default is what the board documents.
-		func(c *config.Config) string { c.Network.WAN = config.Default().Network.WAN; return "using eth0" }},
+	// There is no "WAN off"; the default is what the board documents.
+	{name: "tprouter.wan", want: "an interface name (eth0), a MAC (02:00:00:00:02:01), or name@MAC to rename the link with that MAC (wan0@02:00:00:00:02:01)",
+		set:   func(c *config.Config, v string) error { return link(&c.Network.WAN, v) },
+		value: func(c config.Config) string { return c.Network.WAN.String() }},
 
-	{"tprouter.lan", "comma-separated interface names or MACs (eth1 or eth1,eth2)",
-		func(c *config.Config, v string) error { return links(&c.Network.LAN, v) },
-		func(c *config.Config) string { c.Network.LAN = config.Default().Network.LAN; return "using eth1" }},
+	{name: "tprouter.lan", want: "comma-separated interface names, MACs or name@MAC (eth1 or eth1,eth2 or lan0@02:00:00:00:01:01)",
+		set:   func(c *config.Config, v string) error { return links(&c.Network.LAN, v) },
+		value: func(c config.Config) string { return config.Commas(c.Network.LAN) }},
 
-	{"tprouter.wan.addr", "dhcp, or comma-separated addresses with prefix length (198.51.100.2/24,2001:db8:2::2/64)",
-		func(c *config.Config, v string) error {
+	{name: "tprouter.wan.addr", want: "dhcp, or comma-separated addresses with prefix length (198.51.100.2/24,2001:db8:2::2/64)",
+		set: func(c *config.Config, v string) error {
 			if v == "dhcp" {
 				c.Network.WANAddrs = nil
 				return nil
 			}
 			return prefixes(&c.Network.WANAddrs, v, false)
 		},
+		value: func(c config.Config) string {
+			if c.Network.WANDHCP() {
+				return "dhcp"
+			}
+			return config.Commas(c.Network.WANAddrs)
+		},
 		// DHCP configures the WAN from what the network offers; a guessed
 		// static address could take someone else's.
-		func(c *config.Config) string { c.Network.WANAddrs = nil; return "using dhcp" }},
+		safe: func(c *config.Config) string { c.Network.WANAddrs = nil; return "using dhcp" }},
 
-	{"tprouter.wan.gw", "comma-separated gateway addresses, at most one IPv4 and one IPv6 (198.51.100.1,fe80::1)",
-		func(c *config.Config, v string) error { return gateways(&c.Network.Gateways, v) },
+	{name: "tprouter.wan.gw", want: "comma-separated gateway addresses, at most one IPv4 and one IPv6 (198.51.100.1,fe80::1)",
+		set:   func(c *config.Config, v string) error { return gateways(&c.Network.Gateways, v) },
+		value: func(c config.Config) string { return config.Commas(c.Network.Gateways) },
 		// No static default route: a wrong one sends everything astray,
 		// none leaves the default route to DHCP and RA.
-		func(c *config.Config) string { c.Network.Gateways = nil; return "no static gateway" }},
+		safe: func(c *config.Config) string { c.Network.Gateways = nil; return "no static gateway" }},
 
-	{"tprouter.dns", "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
-		func(c *config.Config, v string) error { return addrs(&c.Network.DNS, v) },
-		func(c *config.Config) string { c.Network.DNS = nil; return "no static DNS servers" }},
+	{name: "tprouter.dns", want: "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
+		set:   func(c *config.Config, v string) error { return addrs(&c.Network.DNS, v) },
+		value: func(c config.Config) string { return config.Commas(c.Network.DNS) },
+		safe:  func(c *config.Config) string { c.Network.DNS = nil; return "no static DNS servers" }},
 
-	{"tprouter.lan.addr", "comma-separated addresses with prefix length, at most one per family (192.168.1.1/24,2001:db8:1::1/64)",
-		func(c *config.Config, v string) error { return prefixes(&c.Network.LANAddrs, v, true) },
-		func(c *config.Config) string {
-			c.Network.LANAddrs = config.Default().Network.LANAddrs
-			return "using 192.168.1.1/24"
-		}},
+	{name: "tprouter.lan.addr", want: "comma-separated addresses with prefix length, at most one per family (192.168.1.1/24,2001:db8:1::1/64)",
+		set:   func(c *config.Config, v string) error { return prefixes(&c.Network.LANAddrs, v, true) },
+		value: func(c config.Config) string { return config.Commas(c.Network.LANAddrs) }},
 
-	{"tprouter.nat", "on or off",
-		func(c *config.Config, v string) error { return boolean(&c.Network.NAT, v) },
+	{name: "tprouter.nat", want: "on or off",
+		set:   func(c *config.Config, v string) error { return boolean(&c.Network.NAT, v) },
+		value: func(c config.Config) string { return config.OnOff(c.Network.NAT) },
 		// On: without NAT, private LAN addresses leak onto the uplink.
-		func(c *config.Config) string { c.Network.NAT = true; return "NAT on" }},
+		safe: func(c *config.Config) string { c.Network.NAT = true; return "NAT on" }},
 
-	{"tprouter.intercept", "off, or comma-separated TCP ports (80 or 80,8080)",
-		func(c *config.Config, v string) error { return ports(&c.Network.Intercept, v) },
-		func(c *config.Config) string {
-			c.Network.Intercept = config.Default().Network.Intercept
-			return "intercepting port 80"
+	{name: "tprouter.intercept", want: "off, or comma-separated TCP ports (80 or 80,8080)",
+		set: func(c *config.Config, v string) error { return ports(&c.Network.Intercept, v) },
+		value: func(c config.Config) string {
+			if len(c.Network.Intercept) == 0 {
+				return "off"
+			}
+			return config.Commas(c.Network.Intercept)
 		}},
 
-	{"tprouter.proxy.port", "a TCP port, 1-65535",
-		func(c *config.Config, v string) error { return port(&c.Network.ProxyPort, v, false) },
-		func(c *config.Config) string {
-			c.Network.ProxyPort = config.Default().Network.ProxyPort
-			return "using 3129"
-		}},
+	{name: "tprouter.proxy.port", want: "a TCP port, 1-65535",
+		set:   func(c *config.Config, v string) error { return port(&c.Network.ProxyPort, v, false) },
+		value: func(c config.Config) string { return strconv.Itoa(int(c.Network.ProxyPort)) }},
 
-	{"tprouter.failmode", "open or closed",
-		func(c *config.Config, v string) error {
+	{name: "tprouter.failmode", want: "open or closed",
+		set: func(c *config.Config, v string) error {
 			switch v {
 			case "open":
 				c.Network.FailMode = config.FailOpen
@@ -97,45 +122,66 @@ var keys = []key{
 			}
 			return nil
 		},
+		value: func(c config.Config) string { return c.Network.FailMode.String() },
 		// Closed: only an operator who wants closed sets this key (open is
 		// the default), and a closed router shows its failure (reset
 		// connections while the proxy is down) where an open one would
 		// silently let traffic bypass the proxy.
-		func(c *config.Config) string { c.Network.FailMode = config.FailClosed; return "using closed" }},
+		safe: func(c *config.Config) string { c.Network.FailMode = config.FailClosed; return "using closed" }},
 
-	{"tprouter.spoof", "on or off",
-		func(c *config.Config, v string) error { return boolean(&c.Spoof, v) },
+	{name: "tprouter.spoof", want: "on or off",
+		set:   func(c *config.Config, v string) error { return boolean(&c.Spoof, v) },
+		value: func(c config.Config) string { return config.OnOff(c.Spoof) },
 		// Off: the upstream then sees the router's address, which always
 		// routes back; only an operator who wants it off sets this key.
-		func(c *config.Config) string { c.Spoof = false; return "spoofing off" }},
+		safe: func(c *config.Config) string { c.Spoof = false; return "spoofing off" }},
 
-	{"tprouter.exempt", "comma-separated addresses or prefixes (192.0.2.10,198.51.100.0/24)",
-		func(c *config.Config, v string) error { return exempt(&c.Network.Exempt, v) },
+	// After tprouter.intercept, so that nothing turns interception back on.
+	{name: "tprouter.exempt", want: "none, or comma-separated addresses or prefixes (192.0.2.10,198.51.100.0/24)",
+		set: func(c *config.Config, v string) error { return exempt(&c.Network.Exempt, v) },
+		value: func(c config.Config) string {
+			if len(c.Network.Exempt) == 0 {
+				return "none"
+			}
+			return config.Commas(c.Network.Exempt)
+		},
 		// Interception off: what the operator exempted must never be
 		// intercepted, and without the list there is no knowing what it is.
-		func(c *config.Config) string { c.Network.Exempt = nil; return "interception off" }},
+		safe: func(c *config.Config) string {
+			c.Network.Exempt, c.Network.Intercept = nil, nil
+			return "interception off"
+		}},
 
-	{"tprouter.dhcpd", "on or off",
-		func(c *config.Config, v string) error { return boolean(&c.DHCPD, v) },
+	{name: "tprouter.dhcpd", want: "on or off",
+		set:   func(c *config.Config, v string) error { return boolean(&c.DHCPD, v) },
+		value: func(c config.Config) string { return config.OnOff(c.DHCPD) },
 		// Off: a second DHCP server on a LAN breaks it; a missing one is
 		// noticed and harmless.
-		func(c *config.Config) string { c.DHCPD = false; return "DHCP server off" }},
+		safe: func(c *config.Config) string { c.DHCPD = false; return "DHCP server off" }},
 
-	{"tprouter.ra", "on or off",
-		func(c *config.Config, v string) error { return boolean(&c.RA, v) },
+	{name: "tprouter.ra", want: "on or off",
+		set:   func(c *config.Config, v string) error { return boolean(&c.RA, v) },
+		value: func(c config.Config) string { return config.OnOff(c.RA) },
 		// Off, for the same reason as tprouter.dhcpd.
-		func(c *config.Config) string { c.RA = false; return "router advertisements off" }},
+		safe: func(c *config.Config) string { c.RA = false; return "router advertisements off" }},
 
-	{"tprouter.status.port", "off, or a TCP port 1-65535",
-		func(c *config.Config, v string) error { return port(&c.StatusPort, v, true) },
+	{name: "tprouter.status.port", want: "off, or a TCP port 1-65535",
+		set: func(c *config.Config, v string) error { return port(&c.StatusPort, v, true) },
+		value: func(c config.Config) string {
+			if c.StatusPort == 0 {
+				return "off"
+			}
+			return strconv.Itoa(int(c.StatusPort))
+		},
 		// Off: the endpoint shows client addresses and URLs; a typo in an
 		// attempt to move or close it must not leave it open.
-		func(c *config.Config) string { c.StatusPort = 0; return "status endpoint off" }},
+		safe: func(c *config.Config) string { c.StatusPort = 0; return "status endpoint off" }},
 
-	{"tprouter.shell", "on or off",
-		func(c *config.Config, v string) error { return boolean(&c.Shell, v) },
+	{name: "tprouter.shell", want: "on or off",
+		set:   func(c *config.Config, v string) error { return boolean(&c.Shell, v) },
+		value: func(c config.Config) string { return config.OnOff(c.Shell) },
 		// Off: it is a root shell on the console.
-		func(c *config.Config) string { c.Shell = false; return "no rescue shell" }},
+		safe: func(c *config.Config) string { c.Shell = false; return "no rescue shell" }},
 }
 
 func findKey(name string) *key {
@@ -221,29 +267,44 @@ func hostname(dst *string, v string) error {
 	return nil
 }
 
-// link parses an interface name or MAC. Colons cannot appear in interface
-// names, so a value with a colon is a MAC. A link given by MAC keeps its
-// kernel name (Name is empty: netconf does not rename it).
+// link parses an interface name, a MAC, or name@MAC: the link with that
+// MAC, renamed to name (netconf renames it). Colons cannot appear in
+// interface names, so a value with a colon and no '@' is a MAC; a link
+// given by MAC alone keeps its kernel name.
 func link(dst *config.Link, v string) error {
-	if strings.Contains(v, ":") {
-		mac, err := net.ParseMAC(v)
-		if err != nil || len(mac) != 6 {
-			return fmt.Errorf("%q is not an Ethernet MAC", v)
-		}
-		*dst = config.Link{MAC: mac}
-		return nil
+	name, mac, rename := strings.Cut(v, "@")
+	if !rename && strings.Contains(v, ":") {
+		name, mac = "", v
 	}
-	// The kernel's dev_valid_name: 1 to 15 bytes, not . or .., no '/',
-	// ':' or white space.
+	var l config.Link
+	if rename || mac == "" {
+		if err := ifname(name); err != nil {
+			return err
+		}
+		l.Name = name
+	}
+	if rename || mac != "" {
+		hw, err := net.ParseMAC(mac)
+		if err != nil || len(hw) != 6 {
+			return fmt.Errorf("%q is not an Ethernet MAC", mac)
+		}
+		l.MAC = hw
+	}
+	*dst = l
+	return nil
+}
+
+// ifname checks an interface name as the kernel's dev_valid_name does: 1
+// to 15 bytes, not . or .., no '/', ':' or white space.
+func ifname(v string) error {
 	if v == "" || v == bare || len(v) > 15 || v == "." || v == ".." {
 		return fmt.Errorf("%q is not an interface name (1 to 15 bytes)", v)
 	}
 	for _, r := range v {
-		if r == '/' || r <= ' ' || r >= 0x7f {
+		if r == '/' || r == ':' || r <= ' ' || r >= 0x7f {
 			return fmt.Errorf("%q is not allowed in an interface name", r)
 		}
 	}
-	*dst = config.Link{Name: v}
 	return nil
 }
 
@@ -255,7 +316,7 @@ func links(dst *[]config.Link, v string) error {
 			return err
 		}
 		for _, o := range ls {
-			if o.Same(l) {
+			if o.Same(l) || o.SameName(l) {
 				return fmt.Errorf("%s given twice", f)
 			}
 		}
@@ -330,7 +391,7 @@ func prefixes(dst *[]netip.Prefix, v string, onePerFamily bool) error {
 		if host && p.Addr() == p.Masked().Addr() {
 			return fmt.Errorf("%s is the network, not an address on it (e.g. %s/%d)", f, p.Addr().Next(), p.Bits())
 		}
-		if host && p.Addr().Is4() && p.Addr() == broadcast(p) {
+		if host && p.Addr().Is4() && p.Addr() == config.LastAddr(p) {
 			return fmt.Errorf("%s is the broadcast address of its prefix", f)
 		}
 		for _, o := range ps {
@@ -348,14 +409,6 @@ func prefixes(dst *[]netip.Prefix, v string, onePerFamily bool) error {
 	}
 	*dst = ps
 	return nil
-}
-
-func broadcast(p netip.Prefix) netip.Addr {
-	a := p.Masked().Addr().As4()
-	for i := p.Bits(); i < 32; i++ {
-		a[i/8] |= 0x80 >> (i % 8)
-	}
-	return netip.AddrFrom4(a)
 }
 
 // exempt parses prefixes to exempt from interception. A bare address means

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"slices"
 	"unicode/utf8"
 )
 
@@ -46,12 +45,20 @@ func (c *Config) Check() []Problem {
 	n := &c.Network
 
 	// A LAN link that is also the WAN would put the DHCP server and the
-	// open LAN side on the uplink.
+	// open LAN side on the uplink; one that takes the WAN's name cannot
+	// be renamed.
 	var lan []Link
 	for _, l := range n.LAN {
-		if l.Same(n.WAN) {
+		why := ""
+		switch {
+		case l.Same(n.WAN):
+			why = "it is also the WAN (tprouter.wan)"
+		case l.SameName(n.WAN):
+			why = "it has the WAN's name (tprouter.wan)"
+		}
+		if why != "" {
 			probs = append(probs, Problem{Key: "tprouter.lan", Value: l.String(),
-				Why: "it is also the WAN (tprouter.wan)", Using: "not using it as a LAN link"})
+				Why: why, Using: "not using it as a LAN link"})
 			continue
 		}
 		lan = append(lan, l)
@@ -88,20 +95,4 @@ func (c *Config) Check() []Problem {
 		c.StatusPort = 0
 	}
 	return probs
-}
-
-// Same reports whether l and o name the same link: by MAC when either
-// has one, else by name.
-func (l Link) Same(o Link) bool {
-	if len(l.MAC) > 0 || len(o.MAC) > 0 {
-		return slices.Equal(l.MAC, o.MAC)
-	}
-	return l.Name == o.Name
-}
-
-func (l Link) String() string {
-	if len(l.MAC) > 0 {
-		return l.MAC.String()
-	}
-	return l.Name
 }

@@ -8,6 +8,7 @@ package config
 import (
 	"net"
 	"net/netip"
+	"slices"
 )
 
 // FailMode says what happens to an intercepted connection when no proxy
@@ -30,10 +31,34 @@ func (m FailMode) String() string {
 }
 
 // Link names a network interface by name or, when MAC is set, by hardware
-// address (then Name is what the link is renamed to, if it differs).
+// address; then Name, if set, is what netconf renames the link to.
 type Link struct {
 	Name string
 	MAC  net.HardwareAddr
+}
+
+// Same reports whether l and o name the same link: by MAC when either
+// has one, else by name.
+func (l Link) Same(o Link) bool {
+	if len(l.MAC) > 0 || len(o.MAC) > 0 {
+		return slices.Equal(l.MAC, o.MAC)
+	}
+	return l.Name == o.Name
+}
+
+// SameName reports whether l and o end up with the same name: two links
+// cannot, the kernel refuses the second rename.
+func (l Link) SameName(o Link) bool { return l.Name != "" && l.Name == o.Name }
+
+// String writes l as the command line gives it: name, MAC, or name@MAC.
+func (l Link) String() string {
+	switch {
+	case len(l.MAC) == 0:
+		return l.Name
+	case l.Name == "":
+		return l.MAC.String()
+	}
+	return l.Name + "@" + l.MAC.String()
 }
 
 // Config is everything the router is configured with.
@@ -120,4 +145,15 @@ func (c Config) ProxyStatusPort() uint16 {
 		return 9092
 	}
 	return 9091
+}
+
+// LastAddr returns the highest address of p: for IPv4, the broadcast
+// address of the prefix.
+func LastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }

@@ -21,18 +21,24 @@ func (c Config) Summary() string {
 	if len(n.DNS) > 0 {
 		fmt.Fprintf(&b, "; dns %s", join(n.DNS))
 	}
-	fmt.Fprintf(&b, "; nat %s; intercept %s to :%d, fail %s, spoof %s", onOff(n.NAT), join(n.Intercept), n.ProxyPort, n.FailMode, onOff(c.Spoof))
+	fmt.Fprintf(&b, "; nat %s; intercept %s to :%d, fail %s, spoof %s", OnOff(n.NAT), join(n.Intercept), n.ProxyPort, n.FailMode, OnOff(c.Spoof))
 	if len(n.Exempt) > 0 {
 		fmt.Fprintf(&b, ", exempt %s", join(n.Exempt))
 	}
-	fmt.Fprintf(&b, "; dhcpd %s; ra %s; status port %s; shell %s", onOff(c.DHCPD), onOff(c.RA), portString(c.StatusPort), onOff(c.Shell))
+	fmt.Fprintf(&b, "; dhcpd %s; ra %s; status port %s; shell %s", OnOff(c.DHCPD), OnOff(c.RA), portString(c.StatusPort), OnOff(c.Shell))
 	return b.String()
 }
 
+// join is Commas, or none.
 func join[T any](s []T) string {
 	if len(s) == 0 {
 		return "none"
 	}
+	return Commas(s)
+}
+
+// Commas writes a list as the command line gives it: comma-separated.
+func Commas[T any](s []T) string {
 	var parts []string
 	for _, v := range s {
 		parts = append(parts, fmt.Sprint(v))
@@ -40,7 +46,8 @@ func join[T any](s []T) string {
 	return strings.Join(parts, ",")
 }
 
-func onOff(b bool) string {
+// OnOff writes a boolean as the command line gives it.
+func OnOff(b bool) string {
 	if b {
 		return "on"
 	}

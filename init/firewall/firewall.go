@@ -22,10 +22,8 @@
 //     upstream connections) are marked too.
 //   - output (priority raw): the proxy's side of the intercepted
 //     connections, which leaves for the LAN from the server's address, is
-//     tracked in zone InterceptZone as well. The proxy's upstream
-//     connection has the same addresses and ports as the client's
-//     whenever the kernel picks the client's port for it; in one zone,
-//     conntrack would take both for one connection (see InterceptZone).
+//     tracked in zone InterceptZone as well, apart from the proxy's
+//     upstream connections, which may have the very same tuple.
 //   - the proxy: listens with IP_TRANSPARENT/IPV6_TRANSPARENT on the
 //     wildcard address and ProxyPort (tproxy without an address looks the
 //     listener up by the LAN link's own address), finds the original
@@ -38,7 +36,8 @@
 //     open), or, with FailClosed, the forward chain answers it with a TCP
 //     reset.
 //
-// Everything happens in the network namespace of the calling OS thread.
+// docs/firewall.md gives the reasons for each part at length. Everything
+// happens in the network namespace of the calling OS thread.
 package firewall
 
 import (
@@ -53,34 +52,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/init/config"
+	"tprouter/init/internal/oneline"
 )
 
 // Table is the name of tprouter's table (family inet).
 const Table = "tprouter"
 
-// InterceptZone is the conntrack zone of the intercepted connections, on
-// the LAN side: client to proxy. Everything else, the proxy's upstream
-// connections among it, stays in the default zone 0.
-//
-// The proxy connects upstream from the client's own address with a port
-// the kernel picks; when it picks the client's port, the upstream
-// connection client:port -> server:port has exactly the tuple of the
-// intercepted one. In a single zone, conntrack then takes the proxy's SYN
-// for a packet of the client's connection: with masquerade, that entry has
-// no NAT, so the SYN leaves with the client's LAN address and the
-// connection times out; without, the two connections share one entry,
-// and when one of them ends (a reset, then the entry's close timeout) the
-// other's packets from the server arrive as new and the input chain drops
-// them. Two zones keep the two apart.
-//
-// It is the intercepted side that gets the zone of its own, not the
-// upstream side: that side is all on the LAN and local to the router,
-// never NATed, and its packets are recognised exactly (the tproxy
-// statement itself on the way in, the server's address as source on the
-// way out). The upstream connections leave through masquerade, whose
-// choice of a unique WAN port holds within a zone only, and the server's
-// replies, addressed to the WAN address, can be told apart before
-// conntrack (which must know the zone) by nothing but their NAT entry.
+// InterceptZone is the conntrack zone of the intercepted connections'
+// client side, so that a spoofed upstream connection with the same tuple
+// is not taken for it (docs/firewall.md, "Two conntrack zones").
 const InterceptZone = 1
 
 // Apply replaces table inet tprouter with the ruleset for c, whose WAN and
@@ -127,25 +107,25 @@ func newRuleset(c config.Network, wan string, lan []string) (*ruleset, error) {
 	var errs []error
 	for _, n := range append([]string{wan}, lan...) {
 		if n == "" || len(n) >= unix.IFNAMSIZ {
-			errs = append(errs, fmt.Errorf("firewall: invalid interface name %q", n))
+			errs = append(errs, fmt.Errorf("invalid interface name %q", n))
 		}
 	}
 	if len(lan) == 0 {
-		errs = append(errs, errors.New("firewall: no LAN interface"))
+		errs = append(errs, errors.New("no LAN interface"))
 	}
 	if c.ProxyPort == 0 {
-		errs = append(errs, errors.New("firewall: ProxyPort is 0"))
+		errs = append(errs, errors.New("ProxyPort is 0"))
 	}
 	if c.Mark == 0 {
-		errs = append(errs, errors.New("firewall: Mark is 0; diverted packets would not reach the policy route"))
+		errs = append(errs, errors.New("Mark is 0; diverted packets would not reach the policy route"))
 	}
 	ports := slices.Clone(c.Intercept)
 	slices.Sort(ports)
 	ports = slices.Compact(ports)
 	if slices.Contains(ports, 0) {
-		errs = append(errs, errors.New("firewall: intercepted port 0"))
+		errs = append(errs, errors.New("intercepted port 0"))
 	}
-	if err := errors.Join(errs...); err != nil {
+	if err := oneline.Join(errs...); err != nil {
 		return nil, err
 	}
 	v4, v6 := ranges(c.Exempt)
@@ -261,9 +241,7 @@ func (r *ruleset) prerouting(b *batch, exempt4, exempt6, intercept *nftables.Set
 
 	// fib daddr type local accept
 	//
-	// Traffic to the router itself is never intercepted; fib follows
-	// address changes (DHCP) without a rebuild. accept ends this chain
-	// only: the divert chain still sees the packet.
+	// The router's own traffic; accept ends this chain only, divert still sees it.
 	add(fibDaddrLocal(), accept())
 
 	// ip saddr @exempt4 accept, ip daddr @exempt4 accept,
@@ -275,12 +253,7 @@ func (r *ruleset) prerouting(b *batch, exempt4, exempt6, intercept *nftables.Set
 
 	// iifname "<lan>" tcp dport @intercept tproxy to :<port> meta mark set <mark> ct zone set <zone> accept
 	//
-	// One rule serves both families, and every packet of an intercepted
-	// connection from the client: tproxy finds the accepted socket (or
-	// its TIME_WAIT) first, the listener for a new connection. When no
-	// socket takes the packet, tproxy breaks the rule before the mark and
-	// the zone: the packet is forwarded, tracked in zone 0 like all
-	// forwarded traffic, whose replies come back from the WAN.
+	// Both families; no socket: the rule breaks before the mark (fail open).
 	for _, lan := range r.lan {
 		add(iifname(lan), tcpDportIn(intercept), tproxyToPort(r.proxyPort), setMark(r.mark), ctZoneSet(InterceptZone), accept())
 	}
@@ -295,31 +268,13 @@ func (r *ruleset) divert(b *batch) {
 
 	// meta l4proto tcp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
 	//
-	// Packets of connections a transparent socket already owns go to it:
-	// the rest of an accepted client connection (tproxy in prerouting has
-	// marked those already), and the server's replies to the proxy's
-	// spoofed upstream connections. With masquerade, such a reply arrives
-	// addressed to the router's WAN address (the NAT is undone after this
-	// hook), and the socket lookup, which undoes SNAT for replies, is what
-	// finds the proxy's socket; it needs the packet's conntrack entry,
-	// hence this chain's priority. prerouting's "fib daddr type local
-	// accept" does not keep the reply from this chain.
-	// Only sockets bound to a specific address count: the accepted and
-	// spoofed connections, never the wildcard-bound listener itself.
+	// DIVERT: accepted and spoofed connections, never the listener (docs/firewall.md).
 	b.rule(c, l4proto(unix.IPPROTO_TCP), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
 
 	// meta l4proto icmp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
 	// meta l4proto ipv6-icmp socket transparent 1 socket wildcard 0 meta mark set <mark> accept
 	//
-	// ICMP errors about the proxy's spoofed upstream connections, found
-	// by the socket lookup through the packet they quote. A hop with a
-	// smaller MTU addresses "fragmentation needed" or "packet too big" to
-	// the client's address, which the upstream connection has; forwarded
-	// to the client, who has no such connection, it would be lost, and
-	// path MTU discovery with it: uploads through the proxy would stall
-	// behind any smaller link. Delivered here, the kernel applies it to
-	// the proxy's socket. Errors about the client's own connections find
-	// no transparent socket and are forwarded as before.
+	// ICMP errors quoting the proxy's upstream packets: path MTU discovery.
 	b.rule(c, l4proto(unix.IPPROTO_ICMP), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
 	b.rule(c, l4proto(unix.IPPROTO_ICMPV6), socketTransparent(), socketNotWildcard(), setMark(r.mark), accept())
 }
@@ -332,27 +287,14 @@ func (r *ruleset) output(b *batch, intercept *nftables.Set) {
 
 	// oifname "<lan>" tcp sport @intercept fib saddr type != local ct zone set <zone>
 	//
-	// The proxy answers an intercepted connection from the server's
-	// address, which the router does not own (prerouting never diverts
-	// traffic to the router's own addresses): a TCP packet the router
-	// sends to the LAN from an intercepted port and a foreign address is
-	// the proxy's. The source address, unlike "socket transparent 1",
-	// also catches what the kernel sends on the accepted sockets' behalf
-	// (a reset for an orphaned socket, the ACK of a TIME_WAIT), which
-	// kernels may send from a control socket of their own, not a
-	// transparent one. The router's own
-	// services answer from its own addresses and stay in zone 0, as do
-	// the proxy's upstream connections, which leave through the WAN.
+	// From a foreign address: the proxy's, and the kernel's on its behalf.
 	for _, lan := range r.lan {
 		b.rule(c, oifname(lan), tcpSportIn(intercept), fibSaddrNotLocal(), ctZoneSet(InterceptZone))
 	}
 }
 
 // input is the router's own packet filter: the LAN may use every service
-// on the router, the WAN none. In particular, WAN packets that the
-// socket rule in divert marked for the transparent listener (any
-// destination address, port ProxyPort) are new connections from the WAN
-// and are dropped here.
+// on the router, the WAN none, not even the proxy's listener.
 func (r *ruleset) input(b *batch) error {
 	c := b.chain("input", nftables.ChainTypeFilter, nftables.ChainHookInput,
 		nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
@@ -369,8 +311,7 @@ func (r *ruleset) input(b *batch) error {
 	// parameter-problem, echo-request, nd-router-solicit, nd-router-advert,
 	// nd-neighbor-solicit, nd-neighbor-advert } accept
 	//
-	// Conntrack leaves neighbour discovery untracked, so it is not
-	// "invalid" above.
+	// Neighbour discovery is untracked, so not "invalid" above.
 	icmp6, err := icmpSet(b, nftables.TypeICMP6Type, icmp6Errors, icmp6Echo, icmp6ND)
 	if err != nil {
 		return err
@@ -392,8 +333,7 @@ func (r *ruleset) input(b *batch) error {
 
 	// iifname "<lan>" accept
 	//
-	// Includes the intercepted connections: their packets arrive marked,
-	// addressed to the original destination.
+	// The intercepted connections too: marked, to the original destination.
 	for _, lan := range r.lan {
 		add(iifname(lan), accept())
 	}
@@ -410,10 +350,7 @@ func (r *ruleset) forward(b *batch, exempt4, exempt6, intercept *nftables.Set) e
 		// iifname "<lan>" tcp dport @intercept ip saddr != @exempt4 ip daddr != @exempt4 reject with tcp reset
 		// iifname "<lan>" tcp dport @intercept ip6 saddr != @exempt6 ip6 daddr != @exempt6 reject with tcp reset
 		//
-		// An intercepted packet that reaches forward was taken by no
-		// proxy socket. reject is only valid in input, forward and
-		// output, hence here and not in prerouting. This also resets
-		// established intercepted connections whose proxy went away.
+		// Taken by no proxy socket; reject is not valid in prerouting.
 		for _, lan := range r.lan {
 			add(iifname(lan), tcpDportIn(intercept),
 				nfproto(unix.NFPROTO_IPV4),
@@ -436,8 +373,7 @@ func (r *ruleset) forward(b *batch, exempt4, exempt6, intercept *nftables.Set) e
 	// icmpv6 type { destination-unreachable, packet-too-big, time-exceeded,
 	// parameter-problem, echo-request } accept
 	//
-	// RFC 4890 4.3.1: IPv6 needs these end to end (path MTU discovery
-	// above all), and there is no NAT to hide the LAN behind.
+	// RFC 4890 4.3.1: IPv6 needs these end to end.
 	icmp6, err := icmpSet(b, nftables.TypeICMP6Type, icmp6Errors, icmp6Echo)
 	if err != nil {
 		return err
@@ -512,7 +448,7 @@ func ranges(prefixes []netip.Prefix) (v4, v6 []ipRange) {
 			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
 		}
 		p = p.Masked()
-		all = append(all, ipRange{p.Addr(), lastAddr(p)})
+		all = append(all, ipRange{p.Addr(), config.LastAddr(p)})
 	}
 	slices.SortFunc(all, func(a, b ipRange) int { return a.from.Compare(b.from) })
 	var merged []ipRange
@@ -540,16 +476,6 @@ func ranges(prefixes []netip.Prefix) (v4, v6 []ipRange) {
 		}
 	}
 	return v4, v6
-}
-
-// lastAddr returns the highest address in p (masked).
-func lastAddr(p netip.Prefix) netip.Addr {
-	b := p.Addr().AsSlice()
-	for i := p.Bits(); i < len(b)*8; i++ {
-		b[i/8] |= 0x80 >> (i % 8)
-	}
-	a, _ := netip.AddrFromSlice(b)
-	return a
 }
 
 // intervalElements encodes ranges as nft does for an interval set: each

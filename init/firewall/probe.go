@@ -22,7 +22,8 @@ type feature struct {
 	rule   func(*batch) ([]expr.Any, error)
 }
 
-// hook is where a probe's chain hangs, as in the real table.
+// hook is where a probe's chain hangs, as in the real table; the hooks
+// are named for the table's chains.
 type hook struct {
 	typ  nftables.ChainType
 	hook *nftables.ChainHook
@@ -30,11 +31,11 @@ type hook struct {
 }
 
 var (
-	rawPreroutingChain = hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityRaw}
-	preroutingChain    = hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityMangle}
-	inputChain         = hook{nftables.ChainTypeFilter, nftables.ChainHookInput, nftables.ChainPriorityFilter}
-	forwardChain       = hook{nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter}
-	postroutingChain   = hook{nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource}
+	preroutingHook  = hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityRaw}
+	divertHook      = hook{nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityMangle}
+	inputHook       = hook{nftables.ChainTypeFilter, nftables.ChainHookInput, nftables.ChainPriorityFilter}
+	forwardHook     = hook{nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter}
+	postroutingHook = hook{nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource}
 )
 
 func exprs(e ...[]expr.Any) func(*batch) ([]expr.Any, error) {
@@ -43,12 +44,12 @@ func exprs(e ...[]expr.Any) func(*batch) ([]expr.Any, error) {
 
 // baseFeature is nftables itself: when a table with an accepting filter
 // chain cannot be added, no feature is to blame.
-var baseFeature = feature{"inet tables", "nf_tables, CONFIG_NF_TABLES_INET", preroutingChain, exprs(accept())}
+var baseFeature = feature{"inet tables", "nf_tables, CONFIG_NF_TABLES_INET", divertHook, exprs(accept())}
 
 // features returns what r's ruleset uses, in the order the table uses it.
 func (r *ruleset) features() []feature {
 	f := []feature{
-		{"interval sets", "nf_tables set backends (nft_set_rbtree)", preroutingChain,
+		{"interval sets", "nf_tables set backends (nft_set_rbtree)", divertHook,
 			func(b *batch) ([]expr.Any, error) {
 				s := &nftables.Set{Name: "probe", KeyType: nftables.TypeIPAddr, Interval: true}
 				if err := b.addSet(s, intervalElements(r.exempt4)); err != nil {
@@ -56,25 +57,25 @@ func (r *ruleset) features() []feature {
 				}
 				return rule(nfproto(unix.NFPROTO_IPV4), []expr.Any{loadNetwork(ip4Saddr, ip4Length), lookup(s, false)}), nil
 			}},
-		{"socket matching", "nft_socket, CONFIG_NFT_SOCKET", preroutingChain,
+		{"socket matching", "nft_socket, CONFIG_NFT_SOCKET", divertHook,
 			exprs(l4proto(unix.IPPROTO_TCP), socketTransparent(), setMark(r.mark))},
-		{"fib", "nft_fib_inet, CONFIG_NFT_FIB_INET", rawPreroutingChain,
+		{"fib", "nft_fib_inet, CONFIG_NFT_FIB_INET", preroutingHook,
 			exprs(fibDaddrLocal(), accept())},
-		{"TPROXY", "nft_tproxy, CONFIG_NFT_TPROXY", rawPreroutingChain,
+		{"TPROXY", "nft_tproxy, CONFIG_NFT_TPROXY", preroutingHook,
 			exprs(l4proto(unix.IPPROTO_TCP), tproxyToPort(r.proxyPort))},
-		{"conntrack", "nft_ct, CONFIG_NFT_CT", inputChain,
+		{"conntrack", "nft_ct, CONFIG_NFT_CT", inputHook,
 			exprs(ctState(ctEstablished|ctRelated), accept())},
-		{"conntrack zones", "nft_ct with CONFIG_NF_CONNTRACK_ZONES", rawPreroutingChain,
+		{"conntrack zones", "nft_ct with CONFIG_NF_CONNTRACK_ZONES", preroutingHook,
 			exprs(ctZoneSet(InterceptZone))},
 	}
 	if r.failClosed {
-		f = append(f, feature{"reject", "nft_reject_inet, CONFIG_NFT_REJECT", forwardChain,
+		f = append(f, feature{"reject", "nft_reject_inet, CONFIG_NFT_REJECT", forwardHook,
 			exprs(l4proto(unix.IPPROTO_TCP), rejectTCPReset())})
 	}
 	if r.nat {
 		f = append(f,
-			feature{"NAT chains", "nft_chain_nat, CONFIG_NFT_NAT", postroutingChain, nil},
-			feature{"masquerade", "nft_masq, CONFIG_NFT_MASQ", postroutingChain,
+			feature{"NAT chains", "nft_chain_nat, CONFIG_NFT_NAT", postroutingHook, nil},
+			feature{"masquerade", "nft_masq, CONFIG_NFT_MASQ", postroutingHook,
 				exprs(nfproto(unix.NFPROTO_IPV4), masquerade())})
 	}
 	return f

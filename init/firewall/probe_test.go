@@ -86,7 +86,7 @@ func TestProbes(t *testing.T) {
 func TestProbeFindsMissing(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{})
-	f := feature{"nothing", "no module", preroutingChain,
+	f := feature{"nothing", "no module", divertHook,
 		exprs([]expr.Any{&expr.Match{Name: "tprouter_none", Info: &xt.Unknown{}}})}
 	err := l.Router.Do(func() error { return probe(f) })
 	if err == nil {
@@ -171,5 +171,20 @@ func TestNewRulesetRejects(t *testing.T) {
 	}
 	if _, err := newRuleset(ok, "wan0", []string{"lan0", "lan1"}); err != nil {
 		t.Errorf("default config: %v", err)
+	}
+}
+
+// TestApplyErrorOneLine checks that Apply reports every problem of its
+// input on one line, without naming itself: the caller says "firewall".
+func TestApplyErrorOneLine(t *testing.T) {
+	c := config.Default().Network
+	c.Mark, c.ProxyPort = 0, 0
+	err := Apply(c, "", nil)
+	if err == nil {
+		t.Fatal("Apply accepted mark 0, proxy port 0 and no links")
+	}
+	s := err.Error()
+	if strings.Contains(s, "\n") || strings.Count(s, "; ") < 3 || strings.Contains(s, "firewall") {
+		t.Errorf("Apply: %q, want the problems on one line, separated by \"; \", and no \"firewall\"", s)
 	}
 }

@@ -1,7 +1,6 @@
 package netconf
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -9,6 +8,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"tprouter/init/internal/oneline"
 )
 
 // addrs makes want the permanent global addresses of link. Stale addresses
@@ -34,7 +35,7 @@ func (a *applier) addrs(link netlink.Link, want []netip.Prefix) error {
 			errs = append(errs, fmt.Errorf("AddrReplace(%s, %s): %w", name, p, err))
 		}
 	}
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }
 
 // stale says whether ad is an address Apply owns but the configuration no

@@ -1,8 +1,11 @@
-// Package netconf applies the network part of a config.Network to the
-// kernel: it finds the WAN and LAN links, brings them up, gives them their
-// addresses and default routes, sets the sysctls of a forwarding TPROXY
-// router, and installs the policy routing that delivers packets marked by
-// the firewall's tproxy rules to local sockets.
+// Package netconf applies a config.Network to the kernel: it finds the
+// WAN and LAN links, renames those matched by MAC, brings them up, gives
+// them their addresses and default routes, sets the sysctls of a TPROXY
+// router, installs the policy routing that delivers packets marked by the
+// firewall's tproxy rules to local sockets, and turns forwarding on or
+// off. It is the one writer of the forwarding sysctls: a router forwards
+// only with its firewall in place, so router.Configure applies the
+// firewall first and asks for forwarding only when that succeeded.
 //
 // It talks netlink and writes /proc/sys directly, because the firmware image
 // has no ip(8). Everything happens in the network namespace of the calling
@@ -27,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/init/config"
+	"tprouter/init/internal/oneline"
 )
 
 // Protocol marks the routes and policy rules that Apply installs ("proto
@@ -38,22 +42,54 @@ const Protocol = unix.RTPROT_STATIC
 // (32766), so marked packets never follow a default route.
 const RulePriority = 100
 
-// Apply configures the calling thread's network namespace as c says. It
-// goes through every step even when one fails and returns all failures,
-// each naming the call and arguments that failed.
-func Apply(c config.Network) error {
+// Apply configures the calling thread's network namespace as c says, with
+// forwarding on. It goes through every step even when one fails and
+// returns all failures, each naming the call and arguments that failed.
+func Apply(c config.Network) error { return ApplyForward(c, true) }
+
+// ApplyForward is Apply with IPv4 and IPv6 forwarding set to forward:
+// turned off before anything else, or on after everything else (the
+// policy routing of intercepted packets among it). It never turns
+// forwarding on for a moment when forward is false.
+func ApplyForward(c config.Network, forward bool) error {
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
 		return fmt.Errorf("netlink.NewHandle(NETLINK_ROUTE): %w", err)
 	}
 	defer h.Close()
 	a := &applier{nl: h, procSys: "/proc/sys"}
-	return a.apply(c)
+	return a.apply(c, forward)
+}
+
+// Rename gives the links that c matches by MAC their configured names,
+// and changes nothing else; Apply does it too. Calling it before Resolve
+// gives the names the links keep, for a firewall applied before Apply.
+// Links that cannot be found are left to Apply to report.
+func Rename(c config.Network) error {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("netlink.NewHandle(NETLINK_ROUTE): %w", err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		return fmt.Errorf("LinkList: %w", err)
+	}
+	a := &applier{nl: h}
+	var errs []error
+	for _, l := range append([]config.Link{c.WAN}, c.LAN...) {
+		if k, err := findLink(links, l); err == nil {
+			_, err = a.rename(k, l)
+			errs = append(errs, err)
+		}
+	}
+	return oneline.Join(errs...)
 }
 
 // Resolve returns the kernel's names of c's WAN and LAN links, for rules
 // that match interfaces by name (the firewall). It changes nothing; call it
-// after Apply, which renames links matched by MAC to their configured Name.
+// after Rename or Apply, which rename links matched by MAC to their
+// configured Name.
 // A link that cannot be found is reported in err and named by its
 // configured Name, so rules built from the names still match it should it
 // appear under that name.
@@ -80,7 +116,7 @@ func Resolve(c config.Network) (wan string, lan []string, err error) {
 	for _, l := range c.LAN {
 		lan = append(lan, name(l))
 	}
-	return wan, lan, errors.Join(errs...)
+	return wan, lan, oneline.Join(errs...)
 }
 
 // applier holds what Apply works with; tests replace its fields.
@@ -89,12 +125,15 @@ type applier struct {
 	procSys string // root of the sysctl tree, normally /proc/sys
 }
 
-func (a *applier) apply(c config.Network) error {
+func (a *applier) apply(c config.Network, forward bool) error {
 	var errs []error
 	addErr := func(err error) {
 		if err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if !forward {
+		addErr(a.write(forwarding(false)))
 	}
 
 	// Local delivery of TPROXYed packets goes through lo.
@@ -124,10 +163,13 @@ func (a *applier) apply(c config.Network) error {
 		addErr(a.addrs(l, want))
 	}
 
-	addErr(a.sysctls(name(wan), names(lan)))
+	addErr(a.write(sysctls(name(wan), names(lan))))
 	addErr(a.routes(c, lo, wan, lan))
 	addErr(a.rules(c))
-	return errors.Join(errs...)
+	if forward {
+		addErr(a.write(forwarding(true)))
+	}
+	return oneline.Join(errs...)
 }
 
 // links finds c's links, renames those matched by MAC to their configured
@@ -157,7 +199,7 @@ func (a *applier) links(c config.Network) (wan netlink.Link, lan []netlink.Link,
 	for _, l := range c.LAN {
 		lan = append(lan, setup(l))
 	}
-	return wan, lan, errors.Join(errs...)
+	return wan, lan, oneline.Join(errs...)
 }
 
 // findLink returns the link l names: by MAC when set (the lowest index

@@ -188,17 +188,18 @@ func TestRename(t *testing.T) {
 	}
 }
 
-// TestApplyCollectsErrors checks that a missing link is reported with its
-// name and does not stop the configuration of the others.
+// TestApplyCollectsErrors checks that missing links are reported with
+// their names, on one line, and do not stop the configuration of the
+// others.
 func TestApplyCollectsErrors(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{})
 	r := l.Router
 	c := labConfig()
-	c.LAN = append(c.LAN, config.Link{Name: "nope0"})
+	c.LAN = append(c.LAN, config.Link{Name: "nope0"}, config.Link{Name: "nope1"})
 	err := r.Do(func() error { return netconf.Apply(c) })
-	if err == nil || !strings.Contains(err.Error(), `no link named "nope0"`) {
-		t.Fatalf("Apply with a missing link: err = %v, want one naming nope0", err)
+	if err == nil || !strings.Contains(err.Error(), `no link named "nope0"; no link named "nope1"`) {
+		t.Fatalf("Apply with two missing links: err = %q, want both named on one line", err)
 	}
 	if got := addrs(t, r); !slices.Contains(got, "wan0 198.51.100.1/24 global") {
 		t.Errorf("WAN not configured after a LAN error: %q", got)
@@ -215,7 +216,28 @@ func TestApplyCollectsErrors(t *testing.T) {
 		wan, lan, err = netconf.Resolve(c)
 		return err
 	})
-	if err == nil || wan != "wan0" || !slices.Equal(lan, []string{"lan0", "nope0"}) {
-		t.Errorf("Resolve = %q, %q, %v; want wan0, [lan0 nope0] and an error", wan, lan, err)
+	if err == nil || wan != "wan0" || !slices.Equal(lan, []string{"lan0", "nope0", "nope1"}) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("Resolve = %q, %q, %q; want wan0, [lan0 nope0 nope1] and an error on one line", wan, lan, err)
 	}
+}
+
+// TestApplyForwardOff turns forwarding off on a router that forwards:
+// every link stops forwarding, and the rest of the configuration stays.
+func TestApplyForwardOff(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{})
+	r := l.Router
+	c := labConfig()
+	apply(t, r, c)
+	if err := r.Do(func() error { return netconf.ApplyForward(c, false) }); err != nil {
+		t.Fatalf("ApplyForward(off): %v", err)
+	}
+	for _, key := range []string{"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding",
+		"net/ipv4/conf/lan0/forwarding", "net/ipv6/conf/wan0/forwarding"} {
+		if got := sysctl(t, r, key); got != "0" {
+			t.Errorf("sysctl %s = %s, want 0", key, got)
+		}
+	}
+	checkLines(t, "ip route show default", r.IP(t, "route", "show", "default"),
+		"default via 198.51.100.2 dev wan0 proto static")
 }

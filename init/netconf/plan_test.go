@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,14 +101,14 @@ func TestCheckPolicy(t *testing.T) {
 	}
 }
 
-// TestSysctls writes into a fake /proc/sys: every setting is attempted, and
-// a missing file (a link without IPv6, say) is reported by key without
-// stopping the others or being created.
-func TestSysctls(t *testing.T) {
+// fakeProcSys makes the files of ss under a new directory, each holding
+// "x", except those named in missing.
+func fakeProcSys(t *testing.T, ss []sysctl, missing ...string) string {
+	t.Helper()
 	root := t.TempDir()
-	for _, s := range sysctls("wan0", []string{"lan0"}) {
-		if s.key == "net/ipv6/conf/wan0/accept_ra" {
-			continue // missing on purpose
+	for _, s := range ss {
+		if slices.Contains(missing, s.key) {
+			continue
 		}
 		p := filepath.Join(root, s.key)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -117,8 +118,17 @@ func TestSysctls(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return root
+}
+
+// TestSysctls writes into a fake /proc/sys: every setting is attempted, and
+// a missing file (a link without IPv6, say) is reported by key without
+// stopping the others or being created.
+func TestSysctls(t *testing.T) {
+	ss := append(sysctls("wan0", []string{"lan0"}), forwarding(true)...)
+	root := fakeProcSys(t, ss, "net/ipv6/conf/wan0/accept_ra")
 	a := &applier{procSys: root}
-	err := a.sysctls("wan0", []string{"lan0"})
+	err := a.write(ss)
 	if err == nil || !strings.Contains(err.Error(), "sysctl net/ipv6/conf/wan0/accept_ra=2") {
 		t.Errorf("sysctls: err = %v, want one naming accept_ra", err)
 	}
@@ -135,6 +145,39 @@ func TestSysctls(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(root, key))
 		if err != nil || string(b) != want {
 			t.Errorf("%s = %q, %v; want %q", key, b, err, want)
+		}
+	}
+}
+
+// TestForwarding checks the plan: forwarding is two settings, which only
+// forwarding writes; off, both are 0, so no step of an Apply that keeps
+// forwarding off writes a 1 into either.
+func TestForwarding(t *testing.T) {
+	keys := []string{"net/ipv4/ip_forward", "net/ipv6/conf/all/forwarding"}
+	for _, on := range []bool{false, true} {
+		want := map[bool]string{false: "0", true: "1"}[on]
+		f := forwarding(on)
+		if len(f) != len(keys) {
+			t.Fatalf("forwarding(%v) = %v, want %v", on, f, keys)
+		}
+		for i, s := range f {
+			if s.key != keys[i] || s.value != want {
+				t.Errorf("forwarding(%v) sets %s=%s, want %s=%s", on, s.key, s.value, keys[i], want)
+			}
+		}
+	}
+	for _, s := range sysctls("wan0", []string{"lan0", "lan1"}) {
+		if strings.HasSuffix(s.key, "forwarding") || strings.HasSuffix(s.key, "ip_forward") {
+			t.Errorf("sysctls sets %s: forwarding is forwarding's alone", s.key)
+		}
+	}
+	root := fakeProcSys(t, forwarding(true))
+	if err := (&applier{procSys: root}).write(forwarding(false)); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if b, _ := os.ReadFile(filepath.Join(root, k)); string(b) != "0" {
+			t.Errorf("%s = %q after forwarding(false), want 0", k, b)
 		}
 	}
 }

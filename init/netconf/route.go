@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/init/config"
+	"tprouter/init/internal/oneline"
 )
 
 // linkPrefixes is a link with the prefixes the configuration gives it.
@@ -83,7 +84,7 @@ func wantRoutes(c config.Network, lo, wan netlink.Link, lan []netlink.Link) ([]n
 			})
 		}
 	}
-	return want, errors.Join(errs...)
+	return want, oneline.Join(errs...)
 }
 
 // checkPolicy rejects a Mark or Table that would break routing for
@@ -149,7 +150,7 @@ func (a *applier) routes(c config.Network, lo, wan netlink.Link, lan []netlink.L
 			errs = append(errs, fmt.Errorf("RouteReplace(%s): %w", routeKey(r), err))
 		}
 	}
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }
 
 // wantRule returns the rule "fwmark Mark/Mark lookup Table" for family.
@@ -211,7 +212,7 @@ func (a *applier) rules(c config.Network) error {
 		}
 	}
 	// The policy error is reported once, by wantRoutes.
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }
 
 func familyName(f int) string {

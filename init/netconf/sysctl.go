@@ -1,19 +1,20 @@
 package netconf
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"tprouter/init/internal/oneline"
 )
 
 // sysctl is one /proc/sys setting; key uses slashes, so interface names
 // with dots (VLANs) need no escaping.
 type sysctl struct{ key, value string }
 
-// sysctls returns the settings of a forwarding TPROXY router whose links
-// are named wan and lan (empty names, links that were not found, are
-// skipped).
+// sysctls returns the settings of a TPROXY router whose links are named
+// wan and lan (empty names, links that were not found, are skipped);
+// forwarding has its own (see forwarding).
 //
 // Reverse-path filtering is off on the LAN and in "all" (the kernel uses
 // the maximum of "all" and the link's value): packets that TPROXY diverts
@@ -23,11 +24,7 @@ type sysctl struct{ key, value string }
 // that are not routable at all. accept_ra=2 lets the WAN take its IPv6
 // default route from router advertisements although forwarding is on.
 func sysctls(wan string, lan []string) []sysctl {
-	s := []sysctl{
-		{"net/ipv4/ip_forward", "1"},
-		{"net/ipv6/conf/all/forwarding", "1"},
-		{"net/ipv4/conf/all/rp_filter", "0"},
-	}
+	s := []sysctl{{"net/ipv4/conf/all/rp_filter", "0"}}
 	for _, l := range lan {
 		if l != "" {
 			s = append(s, sysctl{"net/ipv4/conf/" + l + "/rp_filter", "0"})
@@ -41,9 +38,21 @@ func sysctls(wan string, lan []string) []sysctl {
 	return s
 }
 
-func (a *applier) sysctls(wan string, lan []string) error {
+// forwarding returns the settings that turn IPv4 and IPv6 forwarding on
+// or off, on every link. netconf is their only writer on the router.
+func forwarding(on bool) []sysctl {
+	v := "0"
+	if on {
+		v = "1"
+	}
+	return []sysctl{{"net/ipv4/ip_forward", v}, {"net/ipv6/conf/all/forwarding", v}}
+}
+
+// write makes each setting, goes on after a failure and returns all of
+// them.
+func (a *applier) write(ss []sysctl) error {
 	var errs []error
-	for _, s := range sysctls(wan, lan) {
+	for _, s := range ss {
 		// Not os.WriteFile: sysctl files must not be created.
 		path := filepath.Join(a.procSys, s.key)
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
@@ -57,5 +66,5 @@ func (a *applier) sysctls(wan string, lan []string) error {
 			errs = append(errs, fmt.Errorf("sysctl %s=%s: %w", s.key, s.value, err))
 		}
 	}
-	return errors.Join(errs...)
+	return oneline.Join(errs...)
 }

@@ -2,14 +2,17 @@ package router
 
 import (
 	"errors"
+	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
-
-	"tprouter/internal/syncbuf"
 
 	"golang.org/x/sys/unix"
 
@@ -17,6 +20,7 @@ import (
 	"tprouter/init/config"
 	"tprouter/init/console"
 	"tprouter/init/supervise"
+	"tprouter/internal/syncbuf"
 )
 
 func TestListening(t *testing.T) {
@@ -36,96 +40,166 @@ func TestListening(t *testing.T) {
 	}
 }
 
+// started runs startServices for c on links l, with /bin as Bin and
+// shell as the shell found, and returns what it added.
+func started(c config.Config, shell string, l links) ([]supervise.Service, string) {
+	var buf syncbuf.Buffer
+	con := console.New(&buf)
+	sup := &fakeSupervisor{}
+	r := &Router{Config: c, Log: con.Log("init", 10), Supervisor: sup, bin: "/bin",
+		findShell: func() string { return shell }, started: map[string]bool{}}
+	r.startServices(l)
+	con.Flush(time.Second)
+	return sup.services(), buf.String()
+}
+
 func TestServices(t *testing.T) {
 	c, probs := cmdline.Parse("tprouter.hostname=gw tprouter.proxy.port=80 tprouter.spoof=off " +
 		"tprouter.lan.addr=192.0.2.1/24,2001:db8:1::1/64 tprouter.dns=198.51.100.53,2001:db8:2::53")
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	r := &Router{Config: c, bin: "/bin", runDir: "/run/tprouter"}
-	p := r.proxy()
-	want := supervise.Service{
-		Name: "proxy", Path: "/bin/proxy",
-		Args: []string{"-listen=:80", "-access-log=-", "-spoof=false", "-status=127.0.0.1:9091", "-name=gw"},
-		User: &supervise.User{UID: 3129, GID: 3129, Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE}},
-	}
-	if !reflect.DeepEqual(p, want) {
-		t.Errorf("proxy:\n%+v\nwant\n%+v", p, want)
-	}
-
+	svcs, _ := started(c, "", links{WAN: "wan0", LAN: []string{"lan0"}})
 	// dhcp4d and radvd hand out the router's own address (no -dns,
 	// -rdnss), where dnsfwd forwards to tprouter.dns and the lease's
 	// servers.
-	got := names(r.services("wan0", []string{"lan0"}))
-	wantSvcs := strings.Join([]string{
+	want := strings.Join([]string{
+		"proxy /bin/proxy -listen=:80 -access-log=- -spoof=false -status=127.0.0.1:9091 -name=gw",
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c/lease.json",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
 		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c/lease.json",
 	}, "\n")
-	if got != wantSvcs {
-		t.Errorf("services:\n%s\nwant\n%s", got, wantSvcs)
+	if got := names(svcs); got != want {
+		t.Errorf("services:\n%s\nwant\n%s", got, want)
 	}
 	// Every service runs as its own user with only the capabilities
-	// its sockets need.
+	// its sockets need; the proxy's port 80 needs CAP_NET_BIND_SERVICE.
 	users := map[string]supervise.User{
+		"proxy":  {UID: 3129, GID: 3129, Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE}},
 		"dhcp4c": {UID: 3068, GID: 3068, Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}},
 		"dhcp4d": {UID: 3067, GID: 3067, Caps: []supervise.Cap{unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}},
 		"radvd":  {UID: 3134, GID: 3134, Caps: []supervise.Cap{unix.CAP_NET_RAW}},
 		"dnsfwd": {UID: 3053, GID: 3053, Caps: []supervise.Cap{unix.CAP_NET_BIND_SERVICE}},
 	}
-	for _, svc := range r.services("wan0", []string{"lan0"}) {
+	for _, svc := range svcs {
 		if svc.User == nil || !reflect.DeepEqual(*svc.User, users[svc.Name]) {
 			t.Errorf("%s: User %+v, want %+v", svc.Name, svc.User, users[svc.Name])
 		}
 	}
 
-	// Static WAN, DHCP server off, IPv4-only LAN: only the DNS
-	// forwarder, without upstream servers (it says so) and no lease.
-	c, _ = cmdline.Parse("tprouter.wan.addr=198.51.100.1/24 tprouter.dhcpd=off")
-	r = &Router{Config: c, bin: "/bin", runDir: "/run/tprouter"}
-	if got, want := names(r.services("eth0", []string{"eth1"})), "dnsfwd /bin/dnsfwd -iface=eth1 -listen=192.168.1.1"; got != want {
+	// The proxy on its default port needs no CAP_NET_BIND_SERVICE, and
+	// its status port moves out of the way of its listener.
+	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
+	svcs, _ = started(c, "", links{})
+	if got, want := names(svcs), "proxy /bin/proxy -listen=:9091 -access-log=- -spoof=true -status=127.0.0.1:9092 -name=tprouter"; got != want {
 		t.Errorf("services %s, want %s", got, want)
 	}
-	// Links not known yet: nothing.
+	if got := svcs[0].User.Caps; !reflect.DeepEqual(got, []supervise.Cap{unix.CAP_NET_ADMIN}) {
+		t.Errorf("proxy on port 9091: caps %v, want CAP_NET_ADMIN only", got)
+	}
+
+	// Static WAN, DHCP server off, IPv4-only LAN: only the proxy and the
+	// DNS forwarder, without upstream servers (it says so) and no lease.
+	c, _ = cmdline.Parse("tprouter.wan.addr=198.51.100.1/24 tprouter.dhcpd=off")
+	svcs, _ = started(c, "", links{WAN: "eth0", LAN: []string{"eth1"}})
+	if got, want := names(svcs[1:]), "dnsfwd /bin/dnsfwd -iface=eth1 -listen=192.168.1.1"; got != want {
+		t.Errorf("services %s, want %s", got, want)
+	}
+	// links not known yet: the proxy only; a WAN but no LAN: no dnsfwd.
 	c, _ = cmdline.Parse("")
-	r = &Router{Config: c}
-	if got := names(r.services("", nil)); got != "" {
-		t.Errorf("services %s, want none", got)
+	if svcs, _ := started(c, "", links{}); len(svcs) != 1 || svcs[0].Name != "proxy" {
+		t.Errorf("services %s with no links, want the proxy only", names(svcs))
 	}
-	if got := names(r.services("eth0", []string{""})); strings.Contains(got, "dnsfwd") {
-		t.Errorf("services %s before the LAN link is known, want no dnsfwd", got)
+	if svcs, _ := started(c, "", links{WAN: "eth0", LAN: []string{""}}); strings.Contains(names(svcs), "dnsfwd") {
+		t.Errorf("services %s before the LAN link is known, want no dnsfwd", names(svcs))
 	}
-	// The proxy's status port moves out of the way of its listener.
-	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
-	if got := (&Router{Config: c}).proxyStatusAddr(); got != "127.0.0.1:9092" {
-		t.Errorf("proxyStatusAddr = %s", got)
+}
+
+// TestShell: tprouter.shell=on runs the shell found as root on the
+// console, in init's environment with TERM and HOME; without one, init
+// says where it looked.
+func TestShell(t *testing.T) {
+	c, _ := cmdline.Parse("tprouter.shell")
+	svcs, _ := started(c, "/bbin/sh", links{})
+	if len(svcs) != 2 {
+		t.Fatalf("services %s, want the proxy and the shell", names(svcs))
+	}
+	sh := svcs[1]
+	if sh.Name != "shell" || sh.Path != "/bbin/sh" || sh.TTY != "/dev/console" || sh.User != nil ||
+		!slices.Contains(sh.Env, "TERM=vt100") || !slices.Contains(sh.Env, "HOME=/") || len(sh.Env) < 3 {
+		t.Errorf("shell: %+v", sh)
+	}
+	svcs, log := started(c, "", links{})
+	if len(svcs) != 1 || !strings.Contains(log, "init: tprouter.shell=on, but there is no shell at [/bbin/sh /bin/sh /bbin/gosh]") {
+		t.Errorf("no shell: services %s, console %q", names(svcs), log)
+	}
+}
+
+// TestReadme checks README.md's table of services against the table:
+// the same services in the same order, each row as rendered here.
+func TestReadme(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	in := false
+	for _, line := range strings.Split(string(b), "\n") {
+		switch {
+		case strings.HasPrefix(line, "| service | runs as |"):
+			in = true
+		case in && strings.HasPrefix(line, "| `"):
+			got = append(got, line)
+		case in && !strings.HasPrefix(line, "|"):
+			in = false
+		}
+	}
+	var want []string
+	d := config.Default()
+	for _, s := range services {
+		state := "none"
+		if s.StateDir != "" {
+			state = "`" + s.StateDir + "`"
+		}
+		want = append(want, fmt.Sprintf("| `%s` | %s | %s | %s | %s |", s.Name, s.runsAs(d), state, s.When, s.What))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("README's services table:\n%s\nwant (from services.go):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
 func names(svcs []supervise.Service) string {
 	var s []string
 	for _, svc := range svcs {
-		s = append(s, svc.Name+" "+svc.Path+" "+strings.Join(svc.Args, " "))
+		s = append(s, strings.TrimSpace(svc.Name+" "+svc.Path+" "+strings.Join(svc.Args, " ")))
 	}
 	return strings.Join(s, "\n")
 }
 
 type fakeSupervisor struct {
 	mu    sync.Mutex
-	added []string
+	added []supervise.Service
 }
 
 func (f *fakeSupervisor) Add(s supervise.Service) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.added = append(f.added, s.Name)
+	f.added = append(f.added, s)
+}
+
+func (f *fakeSupervisor) services() []supervise.Service {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.added)
 }
 
 func (f *fakeSupervisor) names() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.added...)
+	var n []string
+	for _, s := range f.services() {
+		n = append(n, s.Name)
+	}
+	return n
 }
 
 // TestStart runs the bring-up with a network that fails twice (the LAN
@@ -140,6 +214,7 @@ func TestStart(t *testing.T) {
 	calls := 0
 	proxyUp := false
 	sup := &fakeSupervisor{}
+	root := t.TempDir()
 	r := &Router{
 		Config: c, Log: con.Log("init", 100), Supervisor: sup,
 		apply: func(config.Network) (string, []string, error) {
@@ -156,7 +231,7 @@ func TestStart(t *testing.T) {
 			defer mu.Unlock()
 			return port == 3129 && proxyUp
 		},
-		runDir: t.TempDir(), retry: 10 * time.Millisecond, readyWarn: 100 * time.Millisecond,
+		root: root, retry: 10 * time.Millisecond, readyWarn: 100 * time.Millisecond,
 	}
 	r.Start()
 	deadline := time.Now().Add(5 * time.Second)
@@ -185,5 +260,13 @@ func TestStart(t *testing.T) {
 	}
 	if i, j := strings.Index(out, "network configured"), strings.Index(out, "tprouter: ready"); i > j {
 		t.Errorf("ready before the network was configured:\n%s", out)
+	}
+	// The state directories of the services that run, owned by their
+	// users.
+	for dir, uid := range map[string]uint32{"run/tprouter/dhcp4c": 3068, "run/tprouter/dhcp4d": 3067} {
+		st, err := os.Stat(filepath.Join(root, dir))
+		if err != nil || !st.IsDir() || st.Sys().(*syscall.Stat_t).Uid != uid {
+			t.Errorf("state directory %s: %v, want a directory owned by uid %d", dir, err, uid)
+		}
 	}
 }

@@ -4,6 +4,7 @@
 //	/metrics     the proxy's metrics and init's own, in Prometheus text format
 //	/access.log  the proxy's recent access log lines (Squid's native format)
 //	/logs        init's and each service's recent lines (?service=NAME for one)
+//	/services    init's service table and the state of each service
 //
 // The proxy keeps its metrics and access log on its own status address on
 // loopback; this endpoint fetches them from there, so the proxy never
@@ -18,6 +19,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -34,8 +36,10 @@ type Server struct {
 	ProxyStatus string
 	// Logs returns the logs for /logs (init's and each service's).
 	Logs func() []*console.Log
-	// Services returns the services' state, for /metrics.
+	// Services returns the services' state, for /metrics and /services.
 	Services func() []supervise.Status
+	// Table is init's service table, for /services and /metrics.
+	Table []Service
 	// Orphans returns how many orphans init has reaped, for /metrics.
 	Orphans func() uint64
 	// Start is when init started, for the uptime metric.
@@ -46,6 +50,16 @@ type Server struct {
 	Client *http.Client
 }
 
+// Service is a row of init's service table (init/router).
+type Service struct {
+	Name   string
+	RunsAs string // "uid 3129, CAP_NET_ADMIN"
+	When   string // when it runs, in words
+	// Enabled: the configuration asks for it (it may still wait for its
+	// link).
+	Enabled bool
+}
+
 // maxUpstream caps what is copied from the proxy, in case it misbehaves.
 const maxUpstream = 16 << 20
 
@@ -54,9 +68,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, "tprouter status\n\n/metrics     Prometheus metrics\n/access.log  the proxy's recent access log\n/logs        recent log lines (?service=NAME)\n")
+		fmt.Fprint(w, "tprouter status\n\n/metrics     Prometheus metrics\n/access.log  the proxy's recent access log\n/logs        recent log lines (?service=NAME)\n/services    the services and their state\n")
 	})
 	mux.HandleFunc("GET /metrics", s.metrics)
+	mux.HandleFunc("GET /services", s.services)
 	mux.HandleFunc("GET /access.log", s.accessLog)
 	mux.HandleFunc("GET /logs", s.logs)
 	return mux
@@ -115,8 +130,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		metric("tprouter_init_orphans_reaped_total", "counter", "Orphaned processes init reaped.")
 		fmt.Fprintf(&b, "tprouter_init_orphans_reaped_total %d\n", s.Orphans())
 	}
-	if s.Services != nil {
-		st := s.Services()
+	if st := s.states(); st != nil {
 		metric("tprouter_service_restarts_total", "counter", "Restarts of each supervised service since boot.")
 		for _, sv := range st {
 			fmt.Fprintf(&b, "tprouter_service_restarts_total{service=%s} %d\n", label(sv.Name), sv.Restarts)
@@ -131,6 +145,57 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	io.WriteString(w, b.String())
+}
+
+// states returns the state of every service: those the supervisor runs
+// and, not running, those of the table that the configuration asks for
+// but that wait for their link.
+func (s *Server) states() []supervise.Status {
+	var st []supervise.Status
+	if s.Services != nil {
+		st = s.Services()
+	}
+	for _, t := range s.Table {
+		if t.Enabled && !slices.ContainsFunc(st, func(v supervise.Status) bool { return v.Name == t.Name }) {
+			st = append(st, supervise.Status{Name: t.Name})
+		}
+	}
+	return st
+}
+
+// services lists the table with each service's state.
+func (s *Server) services(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var st []supervise.Status
+	if s.Services != nil {
+		st = s.Services()
+	}
+	var b strings.Builder
+	for _, t := range s.Table {
+		i := slices.IndexFunc(st, func(v supervise.Status) bool { return v.Name == t.Name })
+		var state string
+		switch {
+		case i >= 0:
+			state = describe(st[i])
+		case t.Enabled:
+			state = "not started: waiting for its link"
+		default:
+			state = "off"
+		}
+		fmt.Fprintf(&b, "%s: %s\n\truns as %s; runs when %s\n", t.Name, state, t.RunsAs, t.When)
+	}
+	io.WriteString(w, b.String())
+}
+
+// describe says what state a supervised service is in.
+func describe(v supervise.Status) string {
+	switch {
+	case v.PID != 0:
+		return fmt.Sprintf("running (pid %d since %s, %d restarts)", v.PID, v.Since.UTC().Format(console.TimeFormat), v.Restarts)
+	case v.Stopped:
+		return fmt.Sprintf("stopped: %s, a usage error; not restarted (its last line is in /logs?service=%s)", v.LastExit, v.Name)
+	}
+	return fmt.Sprintf("restarting (%s, %d restarts)", v.LastExit, v.Restarts)
 }
 
 // label quotes a label value as the text format wants.

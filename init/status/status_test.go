@@ -68,7 +68,15 @@ func newServer(proxy string) *Server {
 		ProxyStatus: proxy,
 		Logs:        con.Logs,
 		Services: func() []supervise.Status {
-			return []supervise.Status{{Name: "proxy", PID: 12, Restarts: 3}, {Name: "dhcp4d", CrashLoop: true}}
+			return []supervise.Status{{Name: "proxy", PID: 12, Restarts: 3}, {Name: "dhcp4d", CrashLoop: true, LastExit: "exit status 1"},
+				{Name: "radvd", Stopped: true, LastExit: "exit status 125"}}
+		},
+		Table: []Service{
+			{Name: "proxy", RunsAs: "uid 3129, CAP_NET_ADMIN", When: "always", Enabled: true},
+			{Name: "dhcp4c", RunsAs: "uid 3068", When: "tprouter.wan.addr=dhcp"},
+			{Name: "dhcp4d", RunsAs: "uid 3067", When: "tprouter.dhcpd=on", Enabled: true},
+			{Name: "radvd", RunsAs: "uid 3134", When: "tprouter.ra=on", Enabled: true},
+			{Name: "dnsfwd", RunsAs: "uid 3053", When: "a LAN address", Enabled: true},
 		},
 		Orphans: func() uint64 { return 7 },
 		Start:   time.Now().Add(-time.Minute),
@@ -91,9 +99,31 @@ func TestMetrics(t *testing.T) {
 		"tprouter_service_up{service=\"proxy\"} 1\n",
 		"tprouter_service_up{service=\"dhcp4d\"} 0\n",
 		"tprouter_service_crash_looping{service=\"dhcp4d\"} 1\n",
+		"tprouter_service_up{service=\"dnsfwd\"} 0\n", // in the table, waiting for its link
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "dhcp4c") {
+		t.Errorf("/metrics has dhcp4c, which the configuration does not ask for:\n%s", body)
+	}
+}
+
+// TestServices lists the table with each service's state.
+func TestServices(t *testing.T) {
+	url := serve(t, newServer(fakeProxy(t)))
+	code, body := get(t, url+"/services")
+	want := []string{
+		"proxy: running (pid 12 since 0001-01-01T00:00:00.000Z, 3 restarts)\n\truns as uid 3129, CAP_NET_ADMIN; runs when always\n",
+		"dhcp4c: off\n",
+		"dhcp4d: restarting (exit status 1, 0 restarts)\n",
+		"radvd: stopped: exit status 125, a usage error; not restarted (its last line is in /logs?service=radvd)\n",
+		"dnsfwd: not started: waiting for its link\n",
+	}
+	for i, w := range want {
+		if !strings.Contains(body, w) || i > 0 && strings.Index(body, w) < strings.Index(body, want[i-1]) {
+			t.Errorf("/services (%d) lacks %q in order:\n%s", code, w, body)
 		}
 	}
 }

@@ -54,6 +54,9 @@ func helper(mode, arg string) {
 		var code int
 		fmt.Sscan(arg, &code)
 		os.Exit(code)
+	case "panic": // a Go panic: exit status 2
+		fmt.Println("panicking")
+		panic("on purpose")
 	case "sleep": // run until killed (SIGTERM kills a Go program)
 		fmt.Println("up")
 		time.Sleep(time.Hour)

@@ -6,6 +6,12 @@
 // a crash loop. Its standard output and error are read line by line into
 // the service's ring and copied to the console under its name.
 //
+// A program that exits with status ExitDontRestart (125, gokrazy's "do
+// not supervise") says that running it again cannot help: its command
+// line or environment is wrong, and its last line says how. The
+// supervisor reports that once and does not restart it. Any other exit,
+// a panic's status 2 among them, is restarted.
+//
 // The Reaper does all waiting, so that PID 1 can reap orphans without
 // stealing its services' exit statuses.
 package supervise
@@ -52,6 +58,11 @@ type User struct {
 	Caps     []Cap
 }
 
+// ExitDontRestart is the exit status of a program that must not be
+// restarted: a usage error, in its command line or its environment. The
+// services exit with it through services/internal/cli (ExitUsage).
+const ExitDontRestart = 125
+
 // The supervision policy.
 const (
 	MinBackoff  = 100 * time.Millisecond
@@ -93,6 +104,7 @@ type service struct {
 	starts   int
 	lastExit string
 	looping  bool
+	stopped  bool   // exited with ExitDontRestart: not restarted
 	capWhy   string // the capability problem last reported
 }
 
@@ -135,7 +147,14 @@ func (s *Supervisor) supervise(sv *service) {
 			short++
 		}
 		s.mu.Lock()
-		exit := sv.lastExit
+		exit, stopped := sv.lastExit, sv.stopped
+		s.mu.Unlock()
+		if stopped {
+			s.log.Printf("%s exited after %v (%s): its command line or environment is wrong, as its last line says; not restarting it",
+				sv.Name, ran.Round(time.Millisecond), exit)
+			return
+		}
+		s.mu.Lock()
 		if short == s.crashLoop {
 			sv.looping = true
 			s.log.Printf("%s is crash-looping: %d runs in a row ended within %v; restarts slow down to one every %v",
@@ -208,31 +227,20 @@ wait:
 	defer s.mu.Unlock()
 	sv.pid, sv.since = 0, time.Time{}
 	sv.lastExit = e.String()
+	sv.stopped = e.Status.Exited() && e.Status.ExitStatus() == ExitDontRestart
 	return time.Since(start), true, !s.stopping
 }
 
-// start starts one run of sv; s.mu is held.
+// start starts one run of sv. s.mu is held across the fork and exec, so
+// that Shutdown cannot miss a process that starts at that moment (and
+// Status waits for a fork to finish).
 func (s *Supervisor) start(sv *service) (int, <-chan Exit, error) {
 	sys := &syscall.SysProcAttr{Setpgid: true}
 	env := sv.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	var caps []Cap
-	if u := sv.User; u != nil {
-		var why []string
-		caps, why = checkCaps(s.procStatus, u.Caps)
-		if w := strings.Join(why, "; "); w != sv.capWhy {
-			sv.capWhy = w
-			for _, w := range why {
-				s.log.Printf("%s: cannot grant %s; starting it without", sv.Name, w)
-			}
-		}
-		sys.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
-		for _, c := range caps {
-			sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
-		}
-	}
+	caps := s.credentials(sv, sys)
 
 	var files []*os.File
 	var out *os.File // the read end of the output pipe
@@ -292,6 +300,28 @@ func (s *Supervisor) start(sv *service) (int, <-chan Exit, error) {
 	}
 	s.log.Printf("started %s (pid %d)%s", sv.Name, pid, who)
 	return pid, exit, nil
+}
+
+// credentials sets sys to run sv as its User, if it has one, with the
+// capabilities that can be granted, which it returns. It reports the
+// ones that cannot, once for each change.
+func (s *Supervisor) credentials(sv *service, sys *syscall.SysProcAttr) []Cap {
+	u := sv.User
+	if u == nil {
+		return nil
+	}
+	caps, why := checkCaps(s.procStatus, u.Caps)
+	if w := strings.Join(why, "; "); w != sv.capWhy {
+		sv.capWhy = w
+		for _, w := range why {
+			s.log.Printf("%s: cannot grant %s; starting it without", sv.Name, w)
+		}
+	}
+	sys.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: []uint32{}}
+	for _, c := range caps {
+		sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
+	}
+	return caps
 }
 
 // readLines calls emit with each line read from r, without the newline.
@@ -368,6 +398,8 @@ type Status struct {
 	Restarts  int
 	LastExit  string
 	CrashLoop bool
+	// Stopped: it exited with ExitDontRestart and is not restarted.
+	Stopped bool
 }
 
 // Status returns a snapshot of every service, in the order they were
@@ -380,6 +412,7 @@ func (s *Supervisor) Status() []Status {
 		st = append(st, Status{
 			Name: sv.Name, PID: sv.pid, Since: sv.since,
 			Restarts: max(sv.starts-1, 0), LastExit: sv.lastExit, CrashLoop: sv.looping,
+			Stopped: sv.stopped,
 		})
 	}
 	return st

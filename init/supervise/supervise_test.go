@@ -32,6 +32,30 @@ func TestRestart(t *testing.T) {
 	}
 }
 
+// TestDontRestart runs a service that exits with ExitDontRestart, as a
+// usage error does, and one that panics (exit status 2): the first is
+// reported once and not restarted, the second is restarted.
+func TestDontRestart(t *testing.T) {
+	s, buf := newSupervisor(t)
+	s.Add(helperService(t, "usage", "exit", fmt.Sprint(ExitDontRestart)))
+	s.Add(helperService(t, "panicky", "panic", ""))
+	waitFor(t, "panicky's restarts", func() bool { return status(s, "panicky").Restarts >= 3 })
+	waitConsole(t, buf, "usage exited after")
+	if st := status(s, "usage"); st.Restarts != 0 || !st.Stopped || st.PID != 0 || st.LastExit != "exit status 125" {
+		t.Errorf("usage: %+v, want stopped after one run with exit status 125", st)
+	}
+	if st := status(s, "panicky"); st.Stopped || st.LastExit != "exit status 2" {
+		t.Errorf("panicky: %+v, want restarted after exit status 2", st)
+	}
+	out := buf.String()
+	if n := strings.Count(out, "init: usage exited"); n != 1 || !strings.Contains(out, "not restarting it") {
+		t.Errorf("usage's exit reported %d times, want once, with \"not restarting it\"", n)
+	}
+	if n := strings.Count(out, "init: started usage"); n != 1 {
+		t.Errorf("usage started %d times, want once", n)
+	}
+}
+
 // TestBackoff runs a service that exits at once three times and then runs
 // longer than stableAfter: the delays double up to the maximum, three
 // short runs are a crash loop, and a long run ends it and resets the

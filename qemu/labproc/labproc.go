@@ -195,7 +195,9 @@ func (p *Proc) Kill() {
 
 // CheckUsage checks a program's command line as init and people see it:
 // -h prints the usage and exits 0, and each of bad (one bad command line
-// each) exits 2 with a single line on stderr that names the program.
+// each) exits 125 (services/internal/cli.ExitUsage: init does not restart
+// it) with a single line on stderr that does not start with the program's
+// name (init's console adds it).
 func CheckUsage(t *testing.T, bin string, bad ...[]string) {
 	t.Helper()
 	name := filepath.Base(bin)
@@ -209,11 +211,11 @@ func CheckUsage(t *testing.T, bin string, bad ...[]string) {
 		cmd.Stderr = &stderr
 		err := cmd.Run()
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-			t.Errorf("%s %s: %v, want exit status 2", name, strings.Join(args, " "), err)
+		if !errors.As(err, &ee) || ee.ExitCode() != 125 {
+			t.Errorf("%s %s: %v, want exit status 125", name, strings.Join(args, " "), err)
 		}
-		if s := stderr.String(); strings.Count(s, "\n") != 1 || !strings.HasPrefix(s, name+": ") {
-			t.Errorf("%s %s: stderr %q, want one line starting with %q", name, strings.Join(args, " "), s, name+": ")
+		if s := stderr.String(); strings.Count(s, "\n") != 1 || strings.HasPrefix(s, name+":") {
+			t.Errorf("%s %s: stderr %q, want one line, not starting with %q", name, strings.Join(args, " "), s, name+":")
 		}
 	}
 }

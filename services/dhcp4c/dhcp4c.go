@@ -8,30 +8,25 @@ import (
 	"context"
 	"flag"
 	"log"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"tprouter/services/dhcp4c/client"
 	"tprouter/services/internal/cli"
 )
 
 func main() {
-	log.SetFlags(0)
 	fs := flag.NewFlagSet("dhcp4c", flag.ContinueOnError)
 	iface := fs.String("iface", "eth0", "WAN `link` to configure")
-	state := fs.String("state", "/run/tprouter/dhcp4c.json", "state `file`: the current lease, for other services and the next start")
+	state := fs.String("state", client.DefaultState, "state `file`: the current lease, for other services and the next start")
 	verbose := fs.Bool("v", false, "log every DHCP message")
-	cli.Parse(fs, nil)
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	c, err := client.New(client.Config{Iface: *iface, State: *state, Verbose: *verbose}, log.Default())
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := c.Run(ctx); err != nil {
-		log.Fatal(err)
-	}
-	log.Print("stopping; the lease stays applied")
+	cli.Main(fs, nil, func(ctx context.Context) error {
+		c, err := client.New(client.Config{Iface: *iface, State: *state, Verbose: *verbose}, log.Default())
+		if err != nil {
+			return err
+		}
+		if err := c.Run(ctx); err != nil {
+			return err
+		}
+		log.Print("stopping; the lease stays applied")
+		return nil
+	})
 }

@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -22,27 +19,22 @@ import (
 )
 
 func main() {
-	log.SetFlags(0)
 	fs := flag.NewFlagSet("dhcp4d", flag.ContinueOnError)
 	iface := fs.String("iface", "eth1", "LAN `link` to serve; its IPv4 address gives the pool, gateway and netmask")
-	leases := fs.String("leases", "/run/tprouter/dhcp4d.json", "lease `file`, kept across restarts")
+	leases := fs.String("leases", server.DefaultLeases, "lease `file`, kept across restarts")
 	var dns cli.Addrs
 	fs.Var(&dns, "dns", "comma-separated DNS server `addresses` to hand out (default: the router's LAN address)")
 	lease := fs.Duration("lease", 12*time.Hour, "lease `time` handed out")
 	verbose := fs.Bool("v", false, "log every DHCP message received")
-	cli.Parse(fs, func() error {
+	check := func() error {
 		if *lease < time.Second || *lease > 0xffffffff*time.Second {
 			return fmt.Errorf("invalid value %v for flag -lease: want between 1s and 136y", *lease)
 		}
 		return nil
-	})
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	if err := run(ctx, *iface, server.Config{DNS: dns.List, Lease: *lease, Path: *leases}, *verbose); err != nil {
-		log.Print(err)
-		os.Exit(1)
 	}
+	cli.Main(fs, check, func(ctx context.Context) error {
+		return run(ctx, *iface, server.Config{DNS: dns.List, Lease: *lease, Path: *leases}, *verbose)
+	})
 }
 
 func run(ctx context.Context, iface string, cfg server.Config, verbose bool) error {

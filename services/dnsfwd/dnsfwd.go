@@ -16,17 +16,13 @@ import (
 	"fmt"
 	"log"
 	"net/netip"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"tprouter/services/dnsfwd/forward"
 	"tprouter/services/internal/cli"
 )
 
 func main() {
-	log.SetFlags(0)
 	fs := flag.NewFlagSet("dnsfwd", flag.ContinueOnError)
 	iface := fs.String("iface", "", "LAN `link`: the sockets take only packets that arrive on it; without -listen, listen on its addresses")
 	var listen, upstream addrPorts
@@ -38,7 +34,7 @@ func main() {
 	inflight := fs.Int("max-inflight", forward.DefaultMaxInFlight, "queries forwarded at once; more UDP queries are dropped, TCP ones answered SERVFAIL")
 	tcpConns := fs.Int("max-tcp-conns", forward.DefaultMaxTCPConns, "client TCP connections open at once; more are closed")
 	verbose := fs.Bool("v", false, "log every query")
-	cli.Parse(fs, func() error {
+	check := func() error {
 		switch {
 		case len(listen) == 0 && *iface == "":
 			return errors.New("nothing to listen on: set -listen or -iface")
@@ -48,25 +44,24 @@ func main() {
 			return errors.New("-max-inflight and -max-tcp-conns must be at least 1")
 		}
 		return nil
-	})
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	f := forward.New(forward.Config{
-		Upstream:       upstream,
-		Lease:          *lease,
-		AttemptTimeout: *attempt,
-		QueryTimeout:   *query,
-		MaxInFlight:    *inflight,
-		MaxTCPConns:    *tcpConns,
-		Verbose:        *verbose,
-	}, log.Default())
-	go f.Watch(ctx)
-	if err := f.Serve(ctx, listen, *iface); err != nil {
-		log.Print(err)
-		os.Exit(1)
 	}
-	log.Print("stopping")
+	cli.Main(fs, check, func(ctx context.Context) error {
+		f := forward.New(forward.Config{
+			Upstream:       upstream,
+			Lease:          *lease,
+			AttemptTimeout: *attempt,
+			QueryTimeout:   *query,
+			MaxInFlight:    *inflight,
+			MaxTCPConns:    *tcpConns,
+			Verbose:        *verbose,
+		}, log.Default())
+		go f.Watch(ctx)
+		if err := f.Serve(ctx, listen, *iface); err != nil {
+			return err
+		}
+		log.Print("stopping")
+		return nil
+	})
 }
 
 // addrPorts is a flag of comma-separated addresses with optional ports:

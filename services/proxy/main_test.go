@@ -5,10 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"tprouter/services/internal/cli"
 )
 
 func TestFlagDefaults(t *testing.T) {
-	c, err := parseFlags(nil, nil)
+	c, err := parseFlags(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +21,8 @@ func TestFlagDefaults(t *testing.T) {
 }
 
 // TestBadFlags checks that every mistake gives one line that names the
-// flag, and exit status 2.
+// flag, not the program, and exit status 125 (cli.ExitUsage), which init
+// does not restart.
 func TestBadFlags(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -47,8 +50,8 @@ func TestBadFlags(t *testing.T) {
 		var out bytes.Buffer
 		code := run(tc.args, &out)
 		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-		if code != 2 || len(lines) != 1 || !strings.Contains(lines[0], tc.says) {
-			t.Errorf("%q: exit %d, output %q; want exit 2 and one line naming %s", tc.args, code, out.String(), tc.says)
+		if code != cli.ExitUsage || len(lines) != 1 || !strings.Contains(lines[0], tc.says) || strings.HasPrefix(lines[0], "proxy:") {
+			t.Errorf("%q: exit %d, output %q; want exit %d and one line naming %s", tc.args, code, out.String(), cli.ExitUsage, tc.says)
 		}
 	}
 }

@@ -8,24 +8,19 @@ import (
 	"context"
 	"flag"
 	"log"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"tprouter/services/internal/cli"
 	"tprouter/services/radvd/ra"
 )
 
 func main() {
-	log.SetFlags(0)
 	fs := flag.NewFlagSet("radvd", flag.ContinueOnError)
 	iface := fs.String("iface", "eth1", "LAN `link` to advertise on; its global /64 addresses are the prefixes")
 	rdnss := cli.Addrs{V6: true}
 	fs.Var(&rdnss, "rdnss", "comma-separated IPv6 DNS server `addresses` to advertise (default: the router's address on the link)")
-	cli.Parse(fs, nil)
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
-	ra.New(ra.Config{Iface: *iface, RDNSS: rdnss.List}, log.Default()).Run(ctx)
-	log.Print("stopping")
+	cli.Main(fs, nil, func(ctx context.Context) error {
+		ra.New(ra.Config{Iface: *iface, RDNSS: rdnss.List}, log.Default()).Run(ctx)
+		log.Print("stopping")
+		return nil
+	})
 }

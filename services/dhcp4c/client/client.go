@@ -26,10 +26,15 @@ import (
 	"tprouter/services/internal/statefile"
 )
 
+// DefaultState is the state file on the router: in dhcp4c's own state
+// directory, where dnsfwd reads the lease's DNS servers. It is dhcp4c's
+// -state default and what init passes.
+const DefaultState = "/run/tprouter/dhcp4c/lease.json"
+
 // Config says where the client runs.
 type Config struct {
 	Iface string // link to configure
-	State string // state file
+	State string // state file, DefaultState on the router
 	// Verbose logs every DHCP message sent and received.
 	Verbose bool
 }

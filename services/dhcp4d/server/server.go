@@ -26,6 +26,10 @@ const (
 	declineHold = 10 * time.Minute
 )
 
+// DefaultLeases is the lease file on the router, in dhcp4d's own state
+// directory: dhcp4d's -leases default and what init passes.
+const DefaultLeases = "/run/tprouter/dhcp4d/leases.json"
+
 // Config describes the LAN a Server serves.
 type Config struct {
 	// Addr is the router's address on the LAN and its prefix, e.g.

@@ -1,0 +1,285 @@
+package router
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"tprouter/init/boot"
+	"tprouter/init/config"
+	"tprouter/init/status"
+	"tprouter/init/supervise"
+	"tprouter/services/dhcp4c/client"
+	"tprouter/services/dhcp4d/server"
+)
+
+// Bin holds the service programs.
+const Bin = "/bin"
+
+// service is one program init supervises: who it runs as, what it keeps,
+// when it runs and with which arguments. The table below is the only
+// description of the services: the bring-up, the status endpoint and
+// README.md's table (TestReadme) use it.
+type service struct {
+	Name string
+	// Program is the program's file name in Bin. The rescue shell has
+	// none: it is the first of boot.Shells that exists.
+	Program string
+	// UID is the service's own user and group (uid = gid); 0 is root.
+	UID uint32
+	// Caps are the capabilities it gets, as ambient capabilities.
+	Caps []supervise.Cap
+	// Port, if set, is the port it binds: below 1024, it also gets
+	// CAP_NET_BIND_SERVICE.
+	Port func(config.Config) uint16
+	// StateDir, if set, is made and given to the service's user before
+	// it starts: its state outlives its runs (not reboots: /run is tmpfs).
+	StateDir string
+	// Needs is the link that must be known before it starts.
+	Needs need
+	// Enabled says whether the configuration asks for it.
+	Enabled func(config.Config) bool
+	// Args are its arguments, from the configuration and the links;
+	// nil: none.
+	Args func(config.Config, links) []string
+	// TTY is a terminal it runs on (supervise.Service.TTY); Env is added
+	// to init's environment.
+	TTY string
+	Env []string
+	// When and What say in words when it runs and what it is.
+	When, What string
+}
+
+// need is a link a service needs.
+type need int
+
+const (
+	noLink need = iota
+	wanLink
+	lanLink // the first LAN link
+)
+
+// links are the kernel's names of the WAN and LAN links (Configure); a
+// link not found yet has the name "".
+type links struct {
+	WAN string
+	LAN []string
+}
+
+// lan0 is the first LAN link, where the LAN services run.
+func (l links) lan0() string {
+	if len(l.LAN) == 0 {
+		return ""
+	}
+	return l.LAN[0]
+}
+
+func (l links) has(n need) bool {
+	switch n {
+	case wanLink:
+		return l.WAN != ""
+	case lanLink:
+		return l.lan0() != ""
+	}
+	return true
+}
+
+// services is the service table, in the order the services start. dhcp4d
+// and radvd hand out the router's own LAN address as the DNS server
+// (their default), where dnsfwd answers, also when tprouter.dns is set: a
+// DHCP client keeps its lease's servers for hours, so servers handed out
+// directly would linger after tprouter.dns or the WAN lease changed.
+var services = []service{
+	{
+		Name: "proxy", Program: "proxy", UID: 3129,
+		Caps:    []supervise.Cap{unix.CAP_NET_ADMIN}, // IP_TRANSPARENT
+		Port:    func(c config.Config) uint16 { return c.Network.ProxyPort },
+		Enabled: func(config.Config) bool { return true },
+		Args: func(c config.Config, _ links) []string {
+			return []string{
+				fmt.Sprintf("-listen=:%d", c.Network.ProxyPort),
+				"-access-log=-",
+				fmt.Sprintf("-spoof=%t", c.Spoof),
+				fmt.Sprintf("-status=127.0.0.1:%d", c.ProxyStatusPort()),
+				"-name=" + c.Hostname,
+			}
+		},
+		When: "always, first: it needs no link to listen",
+		What: "the TPROXY HTTP proxy; with `tprouter.proxy.port` below 1024 it also gets CAP_NET_BIND_SERVICE",
+	},
+	{
+		Name: "dhcp4c", Program: "dhcp4c", UID: 3068,
+		// Packet socket and SO_BINDTODEVICE; it applies the lease.
+		Caps:     []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW},
+		Port:     port(68),
+		StateDir: filepath.Dir(client.DefaultState),
+		Needs:    wanLink,
+		Enabled:  func(c config.Config) bool { return c.Network.WANDHCP() },
+		Args: func(_ config.Config, l links) []string {
+			return []string{"-iface=" + l.WAN, "-state=" + client.DefaultState}
+		},
+		When: "`tprouter.wan.addr=dhcp`, once the WAN link is found",
+		What: "DHCPv4 client on the WAN; the lease in `" + client.DefaultState + "`",
+	},
+	{
+		Name: "dhcp4d", Program: "dhcp4d", UID: 3067,
+		Caps:     []supervise.Cap{unix.CAP_NET_RAW},
+		Port:     port(67),
+		StateDir: filepath.Dir(server.DefaultLeases),
+		Needs:    lanLink,
+		Enabled:  func(c config.Config) bool { return c.DHCPD && hasFamily(c, true) },
+		Args: func(_ config.Config, l links) []string {
+			return []string{"-iface=" + l.lan0(), "-leases=" + server.DefaultLeases}
+		},
+		When: "`tprouter.dhcpd=on` and an IPv4 LAN address, once the LAN link is found",
+		What: "DHCPv4 server on the LAN; leases in `" + server.DefaultLeases + "`, kept across its restarts",
+	},
+	{
+		Name: "radvd", Program: "radvd", UID: 3134,
+		Caps:    []supervise.Cap{unix.CAP_NET_RAW},
+		Needs:   lanLink,
+		Enabled: func(c config.Config) bool { return c.RA && hasFamily(c, false) },
+		Args:    func(_ config.Config, l links) []string { return []string{"-iface=" + l.lan0()} },
+		When:    "`tprouter.ra=on` and an IPv6 LAN /64, once the LAN link is found",
+		What:    "router advertisements for the LAN /64 (SLAAC, RDNSS)",
+	},
+	{
+		// It only forwards, and reads dhcp4c's lease, which everyone may
+		// read; it binds the LAN addresses before netconf adds them.
+		Name: "dnsfwd", Program: "dnsfwd", UID: 3053,
+		Port:    port(53),
+		Needs:   lanLink,
+		Enabled: func(c config.Config) bool { return len(c.Network.LANAddrs) > 0 },
+		Args:    dnsfwdArgs,
+		When:    "a LAN address, once the LAN link is found",
+		What:    "DNS forwarder on the LAN addresses to `tprouter.dns` and the WAN lease's servers",
+	},
+	{
+		Name: "shell", TTY: "/dev/console", Env: []string{"TERM=vt100", "HOME=/"},
+		Enabled: func(c config.Config) bool { return c.Shell },
+		When:    "`tprouter.shell=on`",
+		What:    "a rescue shell on the console: the first of " + strings.Join(boot.Shells, ", "),
+	},
+}
+
+func port(p uint16) func(config.Config) uint16 { return func(config.Config) uint16 { return p } }
+
+// hasFamily reports whether the LAN has an IPv4 (or IPv6) address.
+func hasFamily(c config.Config, v4 bool) bool {
+	return slices.ContainsFunc(c.Network.LANAddrs, func(p netip.Prefix) bool { return p.Addr().Is4() == v4 })
+}
+
+// dnsfwdArgs: listen on the LAN addresses of the first LAN link, ask the
+// servers of tprouter.dns first, then those of the WAN lease.
+func dnsfwdArgs(c config.Config, l links) []string {
+	var listen, upstream []string
+	for _, p := range c.Network.LANAddrs {
+		listen = append(listen, p.Addr().String())
+	}
+	for _, a := range c.Network.DNS {
+		upstream = append(upstream, a.String())
+	}
+	args := []string{"-iface=" + l.lan0(), "-listen=" + strings.Join(listen, ",")}
+	if len(upstream) > 0 {
+		args = append(args, "-upstream="+strings.Join(upstream, ","))
+	}
+	if c.Network.WANDHCP() {
+		args = append(args, "-lease="+client.DefaultState)
+	}
+	return args
+}
+
+// caps are the capabilities s gets with c.
+func (s service) caps(c config.Config) []supervise.Cap {
+	caps := slices.Clone(s.Caps)
+	if s.Port != nil && s.Port(c) < 1024 {
+		caps = append(caps, unix.CAP_NET_BIND_SERVICE)
+	}
+	return caps
+}
+
+// runsAs says who s runs as with c: "uid 3129, CAP_NET_ADMIN".
+func (s service) runsAs(c config.Config) string {
+	if s.UID == 0 {
+		if s.TTY != "" {
+			return "root, on " + s.TTY
+		}
+		return "root"
+	}
+	w := []string{fmt.Sprintf("uid %d", s.UID)}
+	for _, c := range s.caps(c) {
+		w = append(w, c.String())
+	}
+	return strings.Join(w, ", ")
+}
+
+// supervised returns s as the supervisor runs it, with c on links l, or
+// false when its program is missing (only the shell's can be).
+func (r *Router) supervised(s service, l links) (supervise.Service, bool) {
+	path := filepath.Join(r.bin, s.Program)
+	if s.Program == "" {
+		if path = r.findShell(); path == "" {
+			return supervise.Service{}, false
+		}
+	}
+	svc := supervise.Service{Name: s.Name, Path: path, TTY: s.TTY}
+	if s.Args != nil {
+		svc.Args = s.Args(r.Config, l)
+	}
+	if s.Env != nil {
+		svc.Env = append(os.Environ(), s.Env...)
+	}
+	if s.UID != 0 {
+		svc.User = &supervise.User{UID: s.UID, GID: s.UID, Caps: s.caps(r.Config)}
+	}
+	return svc, true
+}
+
+// startServices adds the enabled services that links l allow and that
+// have not been added yet.
+func (r *Router) startServices(l links) {
+	for _, s := range services {
+		if r.started[s.Name] || !s.Enabled(r.Config) || !l.has(s.Needs) {
+			continue
+		}
+		r.started[s.Name] = true
+		svc, ok := r.supervised(s, l)
+		if !ok {
+			r.Log.Printf("tprouter.shell=on, but there is no shell at %v", boot.Shells)
+			continue
+		}
+		r.Supervisor.Add(svc)
+	}
+}
+
+// stateDirs makes the state directories of the enabled services, owned by
+// their users.
+func (r *Router) stateDirs() {
+	for _, s := range services {
+		if s.StateDir == "" || !s.Enabled(r.Config) {
+			continue
+		}
+		dir := filepath.Join(r.root, s.StateDir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			r.Log.Printf("mkdir %s: %v", dir, err)
+			continue
+		}
+		if err := os.Chown(dir, int(s.UID), int(s.UID)); err != nil {
+			r.Log.Printf("chown %s: %v", dir, err)
+		}
+	}
+}
+
+// table describes the services for the status endpoint.
+func (r *Router) table() []status.Service {
+	var t []status.Service
+	for _, s := range services {
+		t = append(t, status.Service{Name: s.Name, RunsAs: s.runsAs(r.Config), When: s.When, Enabled: s.Enabled(r.Config)})
+	}
+	return t
+}
