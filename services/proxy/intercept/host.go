@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"unsafe"
 
+	"tprouter/internal/ascii"
 	"tprouter/services/proxy/h1"
 )
 
@@ -92,7 +93,7 @@ func unsafeString(b []byte) string {
 // it loop detection; the request has been through this proxy already.
 func viaHas(fs []h1.Field, name string) bool {
 	for _, f := range fs {
-		if !eqFold(f.Name, "via") {
+		if !ascii.EqualFold(f.Name, "via") {
 			continue
 		}
 		v := f.Value
@@ -112,7 +113,7 @@ func viaHas(fs []h1.Field, name string) bool {
 			for j < len(e) && e[j] != ' ' && e[j] != '\t' {
 				j++
 			}
-			if eqFold(e[i:j], name) {
+			if ascii.EqualFold(e[i:j], name) {
 				return true
 			}
 		}
@@ -147,26 +148,6 @@ func trim(b []byte) []byte {
 		b = b[:len(b)-1]
 	}
 	return b
-}
-
-// eqFold reports whether b equals s ignoring ASCII case.
-func eqFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // appendURL appends the absolute URL Squid logs for r: the target when it
@@ -210,7 +191,7 @@ func appendHostPort(b []byte, dst netip.AddrPort, defPort uint16) []byte {
 // %mt logs it.
 func appendMIME(b []byte, fs []h1.Field) []byte {
 	for _, f := range fs {
-		if !eqFold(f.Name, "content-type") {
+		if !ascii.EqualFold(f.Name, "content-type") {
 			continue
 		}
 		for _, c := range f.Value {

@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"tprouter/internal/ascii"
 	"tprouter/services/proxy/h1"
 	pm "tprouter/services/proxy/metrics"
 )
@@ -183,13 +184,13 @@ func reusable(r *h1.Request) bool {
 // serve another client connection.
 func pins(fs []h1.Field) bool {
 	for _, f := range fs {
-		if !eqFold(f.Name, "Authorization") && !eqFold(f.Name, "WWW-Authenticate") {
+		if !ascii.EqualFold(f.Name, "Authorization") && !ascii.EqualFold(f.Name, "WWW-Authenticate") {
 			continue
 		}
 		for v := f.Value; len(v) > 0; {
 			var elem []byte
 			elem, v = cutComma(v)
-			if scheme, _, _ := cutSpace(trim(elem)); eqFold(scheme, "NTLM") || eqFold(scheme, "Negotiate") {
+			if scheme, _, _ := cutSpace(trim(elem)); ascii.EqualFold(scheme, "NTLM") || ascii.EqualFold(scheme, "Negotiate") {
 				return true
 			}
 		}

@@ -1,6 +1,10 @@
 package intercept
 
-import "bytes"
+import (
+	"bytes"
+
+	"tprouter/internal/ascii"
+)
 
 // shape is what the first bytes of a connection look like.
 type shape int
@@ -29,7 +33,7 @@ func classify(b []byte, limit int) shape {
 		i++
 	}
 	s := i
-	for i < len(b) && i-s <= maxMethod && isTchar(b[i]) {
+	for i < len(b) && i-s <= maxMethod && ascii.IsTchar(b[i]) {
 		i++
 	}
 	switch {
@@ -53,12 +57,4 @@ func classify(b []byte, limit int) shape {
 		return shapeHTTP // head limit reached in the first line: 431
 	}
 	return shapeOther
-}
-
-func isTchar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
 }
