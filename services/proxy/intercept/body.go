@@ -201,7 +201,7 @@ func (c *conn) relay(l leg) (int64, error) {
 	}
 	var done int64
 	if spliced {
-		defer func() { c.s.spliced.Add(done) }()
+		defer func() { c.s.Stats.Spliced.Add(uint64(done)) }()
 	}
 	for {
 		now := time.Now()

@@ -252,7 +252,7 @@ func TestNonHTTPTunnel(t *testing.T) {
 		c.Close()
 	}
 	es := h.waitLines(t, 3) // each after its tunnel ended
-	if n := h.s.spliced.Load(); n < 3*2*more {
+	if n := h.s.Stats.Spliced.Value(); n < 3*2*more {
 		t.Errorf("%d bytes spliced, want the %d after the first ones", n, 3*2*more)
 	}
 	for _, e := range es {
@@ -500,7 +500,7 @@ func TestLargeBodiesSplice(t *testing.T) {
 	// All but what came with the heads went socket to socket (counted
 	// when each copy ends, before its transaction is logged).
 	h.waitLines(t, 2)
-	if n := h.s.spliced.Load(); n < 2*size-64<<10 {
+	if n := h.s.Stats.Spliced.Value(); n < 2*size-64<<10 {
 		t.Errorf("%d of %d body bytes spliced", n, 2*size)
 	}
 }

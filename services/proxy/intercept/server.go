@@ -80,7 +80,6 @@ type Server struct {
 	perClient map[netip.Addr]int
 	wg        sync.WaitGroup
 	warned    [numKinds]atomic.Int64 // unix seconds of the last Logf per kind
-	spliced   atomic.Int64           // bytes moved socket to socket: a test seam
 }
 
 // Defaults used for zero fields.

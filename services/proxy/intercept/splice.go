@@ -27,6 +27,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		got                int64
 		errno              unix.Errno
 	)
+	defer func() { c.s.Stats.Spliced.Add(uint64(done)) }()
 	fill := func(fd uintptr) bool {
 		for {
 			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, fd, 0, uintptr(p.W), 0, uintptr(want), spliceFlags)
@@ -85,7 +86,6 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		}
 	}
 	pipes.Put(p, true)
-	c.s.spliced.Add(done)
 	return done, okay
 }
 
