@@ -19,7 +19,7 @@ import (
 // stop ends the watch; the caller must call it before it reads from the
 // upstream connection again.
 func (c *conn) watchEarly() (stop func()) {
-	up, rc := c.up, c.upRC
+	up, rc := c.up.nc, c.up.rc
 	var spoke atomic.Bool
 	done, quit := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -53,9 +53,9 @@ func (c *conn) watchEarly() (stop func()) {
 		close(quit)
 		up.SetReadDeadline(time.Unix(1, 0)) // wakes the watcher if it waits
 		<-done
-		up.SetReadDeadline(c.urd)
+		up.SetReadDeadline(c.up.rd)
 		if spoke.Load() {
-			c.uwd = time.Unix(1, 0)
+			c.up.wd = time.Unix(1, 0)
 		}
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"tprouter/internal/ascii"
@@ -30,7 +29,7 @@ import (
 // client connection and close with it.
 type pool struct {
 	mu      sync.Mutex
-	idle    map[poolKey][]pooled // per key, oldest first
+	idle    map[poolKey][]upstream // per key, oldest first
 	n       int
 	max     int
 	timeout time.Duration
@@ -44,28 +43,19 @@ type poolKey struct {
 	dst    netip.AddrPort
 }
 
-// pooled is an idle upstream connection and what conn keeps of it.
-type pooled struct {
-	nc     net.Conn
-	tcp    *net.TCPConn
-	rc     syscall.RawConn
-	last   time.Time // when its last response ended
-	rd, wd time.Time // deadlines last set on it
-}
-
 func newPool(max int, timeout time.Duration, g *pm.Gauge) *pool {
-	return &pool{idle: map[poolKey][]pooled{}, max: max, timeout: timeout, gauge: g}
+	return &pool{idle: map[poolKey][]upstream{}, max: max, timeout: timeout, gauge: g}
 }
 
 // get returns the most recently used idle connection for k, the
 // likeliest to be still open, unless it has expired; then so have the
 // others for k, and they are closed.
-func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
+func (p *pool) get(k poolKey, now time.Time) (upstream, bool) {
 	p.mu.Lock()
 	l := p.idle[k]
 	if len(l) == 0 {
 		p.mu.Unlock()
-		return pooled{}, false
+		return upstream{}, false
 	}
 	e := l[len(l)-1]
 	if now.Sub(e.last) >= p.timeout {
@@ -76,9 +66,9 @@ func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
 		for _, e := range l {
 			retire(e.nc)
 		}
-		return pooled{}, false
+		return upstream{}, false
 	}
-	l[len(l)-1] = pooled{}
+	l[len(l)-1] = upstream{}
 	p.store(k, l[:len(l)-1])
 	p.n--
 	p.gauge.Dec()
@@ -86,7 +76,7 @@ func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
 	return e, true
 }
 
-func (p *pool) store(k poolKey, l []pooled) {
+func (p *pool) store(k poolKey, l []upstream) {
 	if len(l) == 0 {
 		delete(p.idle, k)
 	} else {
@@ -96,7 +86,7 @@ func (p *pool) store(k poolKey, l []pooled) {
 
 // put keeps e for k. It reports false, leaving e to the caller to close,
 // when the pool is full or closed.
-func (p *pool) put(k poolKey, e pooled) bool {
+func (p *pool) put(k poolKey, e upstream) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || p.n >= p.max {
@@ -145,7 +135,7 @@ func (p *pool) closeAll() {
 	p.mu.Lock()
 	p.closed = true
 	idle := p.idle
-	p.idle, p.n = map[poolKey][]pooled{}, 0
+	p.idle, p.n = map[poolKey][]upstream{}, 0
 	p.gauge.Set(0)
 	if p.timer != nil {
 		p.timer.Stop()

@@ -117,3 +117,48 @@ func peek(fd uintptr, b []byte) (int, syscall.Errno) {
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	return int(n), e
 }
+
+// peeker looks at a socket's waiting bytes with peek, through RawConn
+// callbacks made once per connection: a callback that keeps state is an
+// allocation each time one is made.
+type peeker struct {
+	woken bool // wait has run once since waitReadable began
+	quiet bool // check's finding: nothing waits, not even EOF
+	wait  func(fd uintptr) bool
+	check func(fd uintptr)
+}
+
+// waitReadable waits until bytes or EOF wait on rc, or its read deadline
+// passes, without reading them.
+func (p *peeker) waitReadable(rc syscall.RawConn) error {
+	if p.wait == nil {
+		p.wait = func(fd uintptr) bool {
+			// Called first to see whether bytes are waiting already (the
+			// poller's edge may have passed), then after each wakeup,
+			// which means readable: no second system call for that.
+			if p.woken {
+				return true
+			}
+			p.woken = true
+			var b [1]byte
+			_, e := peek(fd, b[:])
+			return e != syscall.EAGAIN
+		}
+	}
+	p.woken = false
+	return rc.Read(p.wait)
+}
+
+// isQuiet reports whether nothing waits on rc: no bytes and no EOF.
+func (p *peeker) isQuiet(rc syscall.RawConn) bool {
+	if p.check == nil {
+		p.check = func(fd uintptr) {
+			var b [1]byte
+			_, e := peek(fd, b[:])
+			p.quiet = e == syscall.EAGAIN
+		}
+	}
+	p.quiet = false
+	rc.Control(p.check)
+	return p.quiet
+}

@@ -201,12 +201,7 @@ func (s *Server) admit(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	c := &conn{s: s, c: nc, client: client, dst: dst, idleDeadline: time.Now().Add(s.IdleTimeout)}
-	if c.tcp, _ = nc.(*net.TCPConn); c.tcp != nil {
-		if r, err := newRawTCP(c.tcp); err == nil {
-			c.c, c.rc = r, r.rc
-		}
-	}
+	c := &conn{s: s, client: newEnd(nc), src: client, dst: dst, fd: -1, idleDeadline: time.Now().Add(s.IdleTimeout)}
 	s.mu.Lock()
 	switch {
 	case s.shutdown.Load():
@@ -235,7 +230,7 @@ func (s *Server) admit(nc net.Conn) {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	a := c.client.Addr()
+	a := c.src.Addr()
 	if s.perClient[a]--; s.perClient[a] <= 0 {
 		delete(s.perClient, a)
 	}
@@ -273,10 +268,15 @@ func isLocal(a netip.Addr) bool {
 	return unix.Bind(fd, sa) == nil
 }
 
-// fail counts an error of kind k and reports it through Logf, at most once
-// every 5 seconds per kind so that a flood cannot flood the log too.
+// fail counts an error of kind k and reports it.
 func (s *Server) fail(k kind, format string, args ...any) {
 	s.Stats.Errors[k].Inc()
+	s.report(k, format, args...)
+}
+
+// report passes a problem of kind k to Logf, at most once every 5 seconds
+// per kind so that a flood cannot flood the log too.
+func (s *Server) report(k kind, format string, args ...any) {
 	now := time.Now().Unix()
 	last := s.warned[k].Load()
 	if now-last < 5 || !s.warned[k].CompareAndSwap(last, now) {

@@ -60,10 +60,10 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 	}
 	for done < n {
 		now := time.Now()
-		extend(l.src, l.rd, true, now, c.s.ReadTimeout)
-		extend(l.dst, l.wd, false, now, c.s.ReadTimeout)
+		l.src.extendRead(now, c.s.ReadTimeout)
+		l.dst.extendWrite(now, c.s.ReadTimeout)
 		want = min(n-done, pipes.Size)
-		err := l.srcRC.Read(fill)
+		err := l.src.rc.Read(fill)
 		switch {
 		case err == nil && errno != 0:
 			err = errno
@@ -76,7 +76,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 			return done, readFail
 		}
 		queued = got
-		if err := l.dstRC.Write(drain); err != nil || errno != 0 {
+		if err := l.dst.rc.Write(drain); err != nil || errno != 0 {
 			if err == nil {
 				err = errno
 			}
@@ -86,22 +86,22 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		}
 	}
 	pipes.Put(p, true)
-	return done, okay
+	return done, copied
 }
 
 // step moves up to n bytes from src to dst through the read buffer, which
 // must be empty: one read, one write.
 func (c *conn) step(l leg, n int64) (int64, failure) {
-	extend(l.src, l.rd, true, time.Now(), c.s.ReadTimeout)
-	if _, err := l.b.fill(l.src, len(l.b.b)); err != nil {
+	l.src.extendRead(time.Now(), c.s.ReadTimeout)
+	if _, err := l.b.fill(l.src.nc, len(l.b.b)); err != nil {
 		c.w.lastErr = err
 		return 0, readFail
 	}
 	k := min(int64(l.b.len()), n)
 	m, f := c.write(l, nil, l.b.bytes()[:k])
-	if f != okay {
+	if f != copied {
 		return m, f
 	}
 	l.b.consume(int(k))
-	return k, okay
+	return k, copied
 }
