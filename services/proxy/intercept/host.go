@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"bytes"
 	"net/netip"
 	"strconv"
 	"unsafe"
@@ -101,7 +102,7 @@ func viaHas(fs []h1.Field, name string) bool {
 			var e []byte
 			e, v = cutComma(v)
 			// e is "protocol SP received-by [SP comment]".
-			e = trim(e)
+			e = bytes.Trim(e, " \t")
 			i := 0
 			for i < len(e) && e[i] != ' ' && e[i] != '\t' {
 				i++
@@ -138,16 +139,6 @@ func cutComma(v []byte) (elem, rest []byte) {
 		}
 	}
 	return v, nil
-}
-
-func trim(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // appendURL appends the absolute URL Squid logs for r: the target when it

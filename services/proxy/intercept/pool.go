@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"slices"
@@ -180,7 +181,7 @@ func pins(fs []h1.Field) bool {
 		for v := f.Value; len(v) > 0; {
 			var elem []byte
 			elem, v = cutComma(v)
-			if scheme, _, _ := cutSpace(trim(elem)); ascii.EqualFold(scheme, "NTLM") || ascii.EqualFold(scheme, "Negotiate") {
+			if scheme, _, _ := cutSpace(bytes.Trim(elem, " \t")); ascii.EqualFold(scheme, "NTLM") || ascii.EqualFold(scheme, "Negotiate") {
 				return true
 			}
 		}
