@@ -10,11 +10,9 @@ import (
 	"tprouter/services/proxy/h1"
 )
 
-// Hierarchy codes for the log. hierMismatch is ORIGINAL_DST with a prefix
-// in the style of Squid's "TIMEOUT_" hierarchy prefix: the request went to
-// the original destination although its Host named another IP address or
-// port (Squid's Host header forgery check, CVE-2009-0801, in its default
-// host_verify_strict off mode, which forwards to the original destination).
+// Hierarchy codes for the log. hierMismatch: sent to the original
+// destination although Host named another address or port (see "Loops and
+// limits" in docs/proxy.md).
 const (
 	hierNone     = "HIER_NONE"
 	hierDirect   = "ORIGINAL_DST"
@@ -22,9 +20,8 @@ const (
 )
 
 // hostMismatch reports whether host (a validated Host value) names an IP
-// literal other than dst's address or a port other than dst's. Names are not
-// resolved: the proxy never looks at DNS, so a name cannot choose the server
-// and there is nothing to verify.
+// literal other than dst's address or a port other than dst's. Names are
+// not resolved: a name cannot choose the server.
 func hostMismatch(host []byte, dst netip.AddrPort) bool {
 	if len(host) == 0 {
 		return false

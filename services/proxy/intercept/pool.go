@@ -15,19 +15,8 @@ import (
 
 // pool keeps upstream connections that outlived their client connection
 // for the next client connection from the same address to the same
-// destination, as Squid's server-side persistent connections do (its
-// pool, too, matches the spoofed local address, so a server never sees
-// one client's requests arrive from another's address). A new connection
-// per request costs the router two TCP handshakes and teardowns; a
-// pooled one, one.
-//
-// Only a request that may be sent twice takes a pooled connection (no
-// body, idempotent method): if the server closed it just as it was
-// reused, the request goes again on a new connection, which a client
-// could not do for the first request of its own connection. Connections
-// that carried connection-oriented authentication (NTLM, Negotiate) are
-// never pooled: like Squid's pinned connections they belong to their
-// client connection and close with it.
+// destination, and only for requests that may be sent twice (see
+// "Upstream connections and the pool" in docs/proxy.md).
 type pool struct {
 	mu      sync.Mutex
 	idle    map[poolKey][]upstream // per key, oldest first
@@ -151,11 +140,8 @@ func (p *pool) closeAll() {
 }
 
 // retire closes an idle upstream connection with a reset rather than a
-// FIN (SO_LINGER 0): nothing is in flight, and a FIN would leave the
-// router a TIME_WAIT socket with the client's address and a port the
-// client may use itself. Forwarded packets of the client's own connection
-// from that port (interception off, failing open) would be attached to
-// that socket and dropped for the minute it lasts.
+// FIN (SO_LINGER 0), so the router keeps no TIME_WAIT socket with the
+// client's address (see "Closing" in docs/proxy.md).
 func retire(nc net.Conn) {
 	if t, ok := nc.(interface{ SetLinger(int) error }); ok {
 		t.SetLinger(0)

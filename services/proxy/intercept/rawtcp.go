@@ -8,19 +8,10 @@ import (
 	"unsafe"
 )
 
-// rawTCP is a TCP connection whose Read and Write make raw system calls.
-// Go's own tell the scheduler that the call may block, and one that takes
-// longer than a sysmon tick (20 µs), as a write does when it runs the
-// network stack down to the peer's receive path, has its P handed to
-// another thread; sysmon, finding such work at every tick, then never
-// sleeps longer than 20 µs. With one P that buys nothing: in the keep-alive
-// benchmark (workload (a) of make bench) sysmon's sleeps and the handoffs
-// took 9 % of the proxy's CPU, 1.5 % with raw calls. The socket is
-// non-blocking, so the raw calls return at once; waiting for readiness,
-// deadlines and closing are still Go's, by way of syscall.RawConn.
-//
-// One Read and one Write may run at once (a tunnel's two directions), so
-// each has its own fields and callback, made once per connection.
+// rawTCP is a TCP connection whose Read and Write make raw system calls
+// on the non-blocking socket, so that a long write does not hand its P to
+// another thread (see "Raw system calls" in docs/proxy.md). One Read and
+// one Write may run at once: each has its own fields and callback.
 type rawTCP struct {
 	*net.TCPConn
 	rc syscall.RawConn

@@ -8,10 +8,12 @@
 // connection is dialled lazily, after the first request head parses (a
 // rejected request never reaches the server), belongs to that client
 // connection alone and is kept while both sides keep alive. While a client
-// connection is idle it holds no buffer: buffers come from a pool when a
-// request starts and go back when it ends; after parkAfter of silence the
-// goroutine goes too (see parker), so an idle keep-alive connection costs
-// its sockets and a few hundred bytes.
+// connection is idle it holds no buffer and, after parkAfter, no
+// goroutine: an idle keep-alive connection costs its sockets and a few
+// hundred bytes.
+//
+// docs/proxy.md has the design: the types and files, the steps of a
+// transaction, idle connections, the upstream pool, closing, moving bytes.
 package intercept
 
 import (
@@ -149,9 +151,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 var ErrServerClosed = errors.New("intercept: server closed")
 
 // Serve accepts connections on ln until Shutdown. An accept error never
-// stops it (a listener that dies on EMFILE is the bug of squid-cache/squid
-// PR #837): it is counted, reported at most every few seconds, and retried
-// after a pause that grows to a second.
+// stops it (a listener that gave up on EMFILE would leave the proxy deaf):
+// it is counted, reported at most every few seconds, and retried after a
+// pause that grows to a second.
 func (s *Server) Serve(ln net.Listener) error {
 	s.init()
 	s.mu.Lock()
@@ -241,7 +243,7 @@ func (s *Server) forget(c *conn) {
 
 // isSelf reports whether dst is one of this proxy's listening sockets: a
 // connection made to it directly would otherwise be forwarded to itself,
-// again and again (mitmproxy/mitmproxy#7874, istio/istio#23369).
+// again and again.
 func (s *Server) isSelf(dst netip.AddrPort) bool {
 	s.mu.Lock()
 	listening := s.ports[dst.Port()]

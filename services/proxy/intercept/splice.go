@@ -11,12 +11,10 @@ import (
 
 const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 
-// splice moves exactly n bytes from src to dst inside the kernel, through
-// a pipe, a pipe's worth at a time, moving the deadlines with progress so
-// that ReadTimeout limits inactivity, not the transfer. The calls are raw
-// for the reason rawTCP gives: a splice of a megabyte runs the network
-// stack for a long time. Without a pipe (descriptors exhausted) the bytes
-// go through the read buffer.
+// splice moves exactly n bytes from src to dst inside the kernel through
+// a pipe, a pipe's worth at a time, moving the deadlines with progress;
+// without a pipe (descriptors exhausted) they go through the read buffer.
+// The calls are raw, as rawTCP's are.
 func (c *conn) splice(l leg, n int64) (int64, failure) {
 	p, err := pipes.Get()
 	if err != nil {
