@@ -721,3 +721,35 @@ func TestEarlyResponse(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestNoBytesAcrossUpstreams: bytes a server sent after its response are
+// dropped with its connection; the next pipelined request, sent on a new
+// upstream connection, gets that connection's own response, not those
+// bytes read as one.
+func TestNoBytesAcrossUpstreams(t *testing.T) {
+	t.Parallel()
+	o := rawOrigin(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body := req.URL.Path
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			if req.URL.Path == "/first" { // and a response nobody asked for
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nunwanted!")
+			}
+		}
+	})
+	h := newProxy(t, o.addr)
+	c := h.dial(t)
+	br := bufio.NewReader(c)
+	// Both at once, so that the second is waiting when the first ends.
+	io.WriteString(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, want := range []string{"/first", "/second"} {
+		if resp, body := get(t, br, "GET"); resp.StatusCode != 200 || body != want {
+			t.Errorf("got %v %q, want 200 %q", resp.Status, body, want)
+		}
+	}
+}

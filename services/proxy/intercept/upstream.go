@@ -66,12 +66,16 @@ func (c *conn) connect(start time.Time, page bool) bool {
 	return c.setUp(u)
 }
 
-// closeUp closes the upstream connection, if any, and forgets it.
+// closeUp closes the upstream connection, if any, and forgets it with
+// what it sent that is still unread: that belongs to no other connection.
 func (c *conn) closeUp() {
 	nc := c.up.nc
 	c.setUp(upstream{})
 	if nc != nil {
 		nc.Close()
+	}
+	if c.w != nil {
+		c.w.up.reset()
 	}
 }
 
