@@ -102,7 +102,9 @@ func (c *conn) checkRequest(r *h1.Request, start time.Time) bool {
 		return c.refuse(errViaLoop, 403, "The request has passed through this proxy already (forwarding loop).", start, "TCP_DENIED")
 	}
 	if r.Body() == h1.BodyChunked && w.in.len() > r.HeadLen {
-		var v h1.Chunked // the bytes here already: a break in them reaches nobody
+		// Check the chunked bytes already here before connecting, so a
+		// request whose framing breaks in its first read reaches nobody.
+		var v h1.Chunked
 		if _, _, err := v.Scan(w.in.bytes()[r.HeadLen:]); err != nil {
 			return c.refuse(errBadRequest, 400, pageBadChunked, start, "TAG_NONE")
 		}
