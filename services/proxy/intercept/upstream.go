@@ -10,7 +10,7 @@ import (
 
 // upstream is a connection to the original destination and what the
 // proxy knows of it. The zero value is none: the connection's goroutine
-// forgets one with c.setUp(upstream{}). The pool keeps upstream values as
+// forgets one with c.setUp(&upstream{}). The pool keeps upstream values as
 // they are.
 type upstream struct {
 	end
@@ -35,17 +35,18 @@ func (s *Server) dialUpstream(src, dst netip.AddrPort) (upstream, error) {
 	return upstream{end: newEnd(nc)}, nil
 }
 
-// setUp makes u the upstream connection, under mu, so that abort always
+// setUp makes *u the upstream connection, under mu, so that abort always
 // finds the live socket. Once abort has run it closes u's socket instead
 // and reports false.
-func (c *conn) setUp(u upstream) bool {
+func (c *conn) setUp(u *upstream) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.aborted && u.nc != nil {
+		c.mu.Unlock()
 		u.nc.Close()
 		return false
 	}
-	c.up = u
+	c.up = *u
+	c.mu.Unlock()
 	return true
 }
 
@@ -63,14 +64,14 @@ func (c *conn) connect(start time.Time, page bool) bool {
 		}
 		return c.abandon(k, start, "TCP_TUNNEL_ABORTED")
 	}
-	return c.setUp(u)
+	return c.setUp(&u)
 }
 
 // closeUp closes the upstream connection, if any, and forgets it with
 // what it sent that is still unread: that belongs to no other connection.
 func (c *conn) closeUp() {
 	nc := c.up.nc
-	c.setUp(upstream{})
+	c.setUp(&upstream{})
 	if nc != nil {
 		nc.Close()
 	}
@@ -82,11 +83,12 @@ func (c *conn) closeUp() {
 // poolUp hands a clean upstream connection to the server's pool when its
 // client connection ends.
 func (c *conn) poolUp() {
-	p, u := c.s.pool, c.up
-	if p == nil || u.nc == nil || !u.clean || u.pinned || c.s.shutdown.Load() {
+	p := c.s.pool
+	if p == nil || c.up.nc == nil || !c.up.clean || c.up.pinned || c.s.shutdown.Load() {
 		return
 	}
-	c.setUp(upstream{})
+	u := c.up
+	c.setUp(&upstream{})
 	if !p.put(poolKey{c.src.Addr(), c.dst}, u) {
 		retire(u.nc) // the pool is full
 	}
@@ -98,7 +100,7 @@ func (c *conn) takeUp(now time.Time, r *h1.Request) {
 	k := poolKey{c.src.Addr(), c.dst}
 	for range 4 { // each stale one costs a peek; then dial
 		u, ok := c.s.pool.get(k, now)
-		if !ok || !c.setUp(u) {
+		if !ok || !c.setUp(&u) {
 			return
 		}
 		if c.upUsable(now, r) {
