@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
+
+	"tprouter/internal/ascii"
 )
 
 // Defaults for the zero fields of Config.
@@ -369,30 +371,10 @@ func matches(msg []byte, id uint16, qs []dnsmessage.Question) bool {
 	if len(got) == 0 && h.RCode != dnsmessage.RCodeSuccess {
 		return true
 	}
+	// DNS names compare ignoring ASCII case only (RFC 4343).
 	return slices.EqualFunc(got, qs, func(a, b dnsmessage.Question) bool {
-		return a.Type == b.Type && a.Class == b.Class && equalFold(a.Name.String(), b.Name.String())
+		return a.Type == b.Type && a.Class == b.Class && ascii.EqualFold(a.Name.String(), b.Name.String())
 	})
-}
-
-// equalFold compares DNS names, whose case-insensitivity is ASCII only
-// (RFC 4343).
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range len(a) {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // reply builds an answer of its own to the query with header h and

@@ -3,6 +3,8 @@ package h1
 import (
 	"bytes"
 	"encoding/binary"
+
+	"tprouter/internal/ascii"
 )
 
 // Byte classes, looked up by table so the hot loops stay branch-light.
@@ -18,16 +20,16 @@ var class = func() (t [256]uint8) {
 		if c == '\t' || c >= 0x20 && c != 0x7f {
 			t[c] |= cValue
 		}
-	}
-	for _, c := range []byte("!#$%&'*+-.^_`|~") {
-		t[c] |= cToken
+		if ascii.IsTchar(byte(c)) {
+			t[c] |= cToken
+		}
 	}
 	for c := '0'; c <= '9'; c++ {
-		t[c] |= cToken | cHex | cHost
+		t[c] |= cHex | cHost
 	}
 	for c := 'a'; c <= 'z'; c++ {
-		t[c] |= cToken | cHost
-		t[c-32] |= cToken | cHost
+		t[c] |= cHost
+		t[c-32] |= cHost
 	}
 	for _, c := range []byte("abcdefABCDEF") {
 		t[c] |= cHex
@@ -40,50 +42,23 @@ var class = func() (t [256]uint8) {
 
 func isToken(c byte) bool { return class[c]&cToken != 0 }
 
-// token reports whether b is a non-empty token.
-func token(b []byte) bool {
-	for _, c := range b {
-		if class[c]&cToken == 0 {
-			return false
-		}
-	}
-	return len(b) > 0
-}
-
-// lowerTab maps ASCII upper case to lower case and every other byte to itself.
-var lowerTab = func() (t [256]byte) {
+// lower is ascii.Lower as a table.
+var lower = func() (t [256]byte) {
 	for c := range t {
-		t[c] = byte(c)
-		if 'A' <= c && c <= 'Z' {
-			t[c] += 'a' - 'A'
-		}
+		t[c] = ascii.Lower(byte(c))
 	}
 	return t
 }()
 
-func lower(c byte) byte { return lowerTab[c] }
-
-// eqFold reports whether b equals the lower-case ASCII string s, ignoring
-// ASCII case in b. It does not allocate.
-func eqFold(b []byte, s string) bool {
-	if len(b) != len(s) {
+// eqLower reports whether b equals lit, a lower-case literal, ignoring
+// ASCII case in b: ascii.EqualFold with one side folded already and the
+// other folded by table, for the field names of every head.
+func eqLower(b []byte, lit string) bool {
+	if len(b) != len(lit) {
 		return false
 	}
 	for i := 0; i < len(b); i++ {
-		if lower(b[i]) != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-// eqFoldBytes is eqFold for two arbitrary byte slices.
-func eqFoldBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if lower(a[i]) != lower(b[i]) {
+		if lower[b[i]] != lit[i] {
 			return false
 		}
 	}
@@ -111,24 +86,18 @@ func cut(v []byte) (elem, rest []byte, more bool) {
 	return trimOWS(v[:i]), v[i+1:], true
 }
 
-// hasToken reports whether the list v contains tok (lower case), ignoring case.
-func hasToken(v []byte, tok string) bool {
-	for more := true; more; {
-		var e []byte
-		e, v, more = cut(v)
-		if eqFold(e, tok) {
-			return true
-		}
-	}
-	return false
-}
+// List elements looked for in Expect and Connection.
+var (
+	tok100Continue = []byte("100-continue")
+	tokUpgrade     = []byte("upgrade")
+)
 
-// listHas is hasToken for a token given as bytes.
-func listHas(v, tok []byte) bool {
+// hasToken reports whether the list v contains tok, ignoring ASCII case.
+func hasToken(v, tok []byte) bool {
 	for more := true; more; {
 		var e []byte
 		e, v, more = cut(v)
-		if eqFoldBytes(e, tok) {
+		if ascii.EqualFold(e, tok) {
 			return true
 		}
 	}

@@ -286,7 +286,7 @@ func extEnd(b byte) (chunkState, error) {
 
 func (c *Chunked) addName(b byte) {
 	if c.nlen < len(c.name) {
-		c.name[c.nlen] = lower(b)
+		c.name[c.nlen] = lower[b]
 	}
 	c.nlen++
 }

@@ -1,5 +1,7 @@
 package h1
 
+import "tprouter/internal/ascii"
+
 // Field is one field line. Name and Value are slices of the parsed buffer
 // (they alias it: copy them before the buffer is reused). Value has leading
 // and trailing OWS removed.
@@ -113,32 +115,32 @@ func (m *meta) scan(fs []Field) error {
 		n, v := f.Name, f.Value
 		switch len(n) {
 		case 4:
-			if eqFold(n, "host") {
+			if eqLower(n, "host") {
 				m.hosts++
 				m.host = v
 			}
 		case 6:
-			if eqFold(n, "expect") && hasToken(v, "100-continue") {
+			if eqLower(n, "expect") && hasToken(v, tok100Continue) {
 				m.expect100 = true
 			}
 		case 7:
-			if eqFold(n, "upgrade") {
+			if eqLower(n, "upgrade") {
 				m.upgrade = true
 			}
 		case 10:
-			if eqFold(n, "connection") {
+			if eqLower(n, "connection") {
 				if err := m.connection(v); err != nil {
 					return err
 				}
 			}
 		case 14:
-			if eqFold(n, "content-length") {
+			if eqLower(n, "content-length") {
 				if err := m.contentLength(v); err != nil {
 					return err
 				}
 			}
 		case 17:
-			if eqFold(n, "transfer-encoding") {
+			if eqLower(n, "transfer-encoding") {
 				if err := m.transferEncoding(v); err != nil {
 					return err
 				}
@@ -189,14 +191,14 @@ func (m *meta) transferEncoding(v []byte) error {
 		switch {
 		case len(e) == 0:
 			return errTEEmpty
-		case !token(e):
+		case !ascii.IsToken(e):
 			return errTE
-		case m.chunked && eqFold(e, "chunked"):
+		case m.chunked && eqLower(e, "chunked"):
 			return errTETwice
 		case m.chunked:
 			return errTENotLast
 		}
-		m.chunked = eqFold(e, "chunked")
+		m.chunked = eqLower(e, "chunked")
 	}
 	return nil
 }
@@ -210,13 +212,13 @@ func (m *meta) connection(v []byte) error {
 		e, v, more = cut(v)
 		switch {
 		case len(e) == 0:
-		case !token(e):
+		case !ascii.IsToken(e):
 			return errConnection
-		case eqFold(e, "close"):
+		case eqLower(e, "close"):
 			m.close = true
-		case eqFold(e, "keep-alive"):
+		case eqLower(e, "keep-alive"):
 			m.keepAlive = true
-		case eqFold(e, "upgrade"):
+		case eqLower(e, "upgrade"):
 			m.upTok = true
 		}
 	}

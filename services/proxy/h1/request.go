@@ -245,7 +245,7 @@ func (r *Request) checkTarget() error {
 		if string(r.Method) != "OPTIONS" {
 			return errAsterisk
 		}
-	case len(t) >= 7 && eqFold(t[:7], "http://"):
+	case len(t) >= 7 && eqLower(t[:7], "http://"):
 		a, _ := splitAbsolute(t)
 		if !validHost(a, false) {
 			return errTarget

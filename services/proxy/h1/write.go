@@ -1,6 +1,8 @@
 package h1
 
-import "strconv"
+import (
+	"strconv"
+)
 
 // IsHopByHop reports whether the field called name must not be forwarded.
 // fields are the message's own fields: every option listed in its
@@ -16,44 +18,44 @@ import "strconv"
 func IsHopByHop(name []byte, fields []Field, keepUpgrade bool) bool {
 	switch len(name) {
 	case 2:
-		if eqFold(name, "te") {
+		if eqLower(name, "te") {
 			return true
 		}
 	case 4:
-		if eqFold(name, "host") {
+		if eqLower(name, "host") {
 			return false
 		}
 	case 7:
-		if eqFold(name, "upgrade") {
+		if eqLower(name, "upgrade") {
 			return !keepUpgrade
 		}
 	case 10:
-		if eqFold(name, "connection") || eqFold(name, "keep-alive") {
+		if eqLower(name, "connection") || eqLower(name, "keep-alive") {
 			return true
 		}
 	case 14:
-		if eqFold(name, "content-length") {
+		if eqLower(name, "content-length") {
 			return false
 		}
 	case 16:
-		if eqFold(name, "proxy-connection") {
+		if eqLower(name, "proxy-connection") {
 			return true
 		}
 	case 17:
-		if eqFold(name, "transfer-encoding") {
+		if eqLower(name, "transfer-encoding") {
 			return false
 		}
 	case 18:
-		if eqFold(name, "proxy-authenticate") {
+		if eqLower(name, "proxy-authenticate") {
 			return true
 		}
 	case 19:
-		if eqFold(name, "proxy-authorization") {
+		if eqLower(name, "proxy-authorization") {
 			return true
 		}
 	}
 	for _, f := range fields {
-		if eqFold(f.Name, "connection") && listHas(f.Value, name) {
+		if eqLower(f.Name, "connection") && hasToken(f.Value, name) {
 			return true
 		}
 	}
@@ -112,11 +114,11 @@ func AppendResponse(dst []byte, r *Response, extra []Field, conn []byte) []byte 
 }
 
 func appendFields(dst []byte, fs []Field, cl int64, dropHost bool, conn []byte) []byte {
-	keepUp := hasToken(conn, "upgrade")
+	keepUp := hasToken(conn, tokUpgrade)
 	// IsHopByHop need only look at the span holding Connection fields.
 	lo, hi := len(fs), 0
 	for i, f := range fs {
-		if eqFold(f.Name, "connection") {
+		if eqLower(f.Name, "connection") {
 			lo, hi = min(lo, i), i+1
 		}
 	}
@@ -125,8 +127,8 @@ func appendFields(dst []byte, fs []Field, cl int64, dropHost bool, conn []byte) 
 	for _, f := range fs {
 		switch {
 		case IsHopByHop(f.Name, conns, keepUp):
-		case dropHost && eqFold(f.Name, "host"):
-		case cl >= 0 && eqFold(f.Name, "content-length"):
+		case dropHost && eqLower(f.Name, "host"):
+		case cl >= 0 && eqLower(f.Name, "content-length"):
 			if !clDone {
 				clDone = true
 				dst = append(dst, f.Name...)
@@ -134,7 +136,7 @@ func appendFields(dst []byte, fs []Field, cl int64, dropHost bool, conn []byte) 
 				dst = strconv.AppendInt(dst, cl, 10)
 				dst = append(dst, '\r', '\n')
 			}
-		case eqFold(f.Name, "transfer-encoding"):
+		case eqLower(f.Name, "transfer-encoding"):
 			if !teDone {
 				teDone = true
 				dst = appendCodings(dst, f.Name, fs)
@@ -153,7 +155,7 @@ func appendCodings(dst, name []byte, fs []Field) []byte {
 	dst = append(dst, name...)
 	sep := byte(':')
 	for _, f := range fs {
-		if !eqFold(f.Name, "transfer-encoding") {
+		if !eqLower(f.Name, "transfer-encoding") {
 			continue
 		}
 		for v, more := f.Value, true; more; {
@@ -161,7 +163,7 @@ func appendCodings(dst, name []byte, fs []Field) []byte {
 			e, v, more = cut(v)
 			dst = append(dst, sep, ' ')
 			for _, c := range e {
-				dst = append(dst, lower(c))
+				dst = append(dst, lower[c])
 			}
 			sep = ','
 		}

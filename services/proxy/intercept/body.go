@@ -3,7 +3,6 @@ package intercept
 import (
 	"io"
 	"net"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -11,42 +10,42 @@ import (
 	"tprouter/services/proxy/h1"
 )
 
-// failure says which end of a copy failed.
+// Bodies larger than spliceMin that are not buffered yet go by splice(2),
+// a pipe's worth per step (see splice); tunnels and bodies that end at the
+// close go in steps of spliceChunk (see relay). Each step must finish
+// within 3/4 of ReadTimeout: 1.5 KB/s with the default.
+const (
+	spliceMin   = 64 << 10
+	spliceChunk = 1 << 20
+)
+
+// failure says which end of a copy failed, if one did.
 type failure int
 
 const (
-	okay        failure = iota
-	readFail            // the source closed early, reset, or went silent
-	writeFail           // the destination closed, reset, or stopped reading
-	framingFail         // the source's chunked framing is malformed
+	copied      failure = iota // no end failed: all of it went
+	readFail                   // the source closed early, reset, or went silent
+	writeFail                  // the destination closed, reset, or stopped reading
+	framingFail                // the source's chunked framing is malformed
 )
 
-// leg is one direction of a transaction: where bytes come from, where
-// they go, the buffer holding what was read ahead, and the deadline
-// records of the two sockets involved.
+// leg is one direction of a transaction: the end bytes come from, the
+// end they go to, and the buffer holding what was read ahead from src.
 type leg struct {
-	dst, src       net.Conn
-	dstTCP, srcTCP *net.TCPConn
-	dstRC, srcRC   syscall.RawConn // for splice; nil unless TCP
-	b              *buffer
-	rd, wd         *time.Time // src read and dst write deadlines
-	lr             *io.LimitedReader
+	src, dst *end
+	b        *buffer
 }
 
-func (c *conn) toServer() leg {
-	return leg{dst: c.up, src: c.c, dstTCP: c.upTCP, srcTCP: c.tcp, dstRC: c.upRC, srcRC: c.rc, b: &c.w.in, rd: &c.crd, wd: &c.uwd, lr: &c.lr}
-}
+func (c *conn) toServer() leg { return leg{src: &c.client, dst: &c.up.end, b: &c.w.in} }
+func (c *conn) toClient() leg { return leg{src: &c.up.end, dst: &c.client, b: &c.w.up} }
 
-func (c *conn) toClient() leg {
-	return leg{dst: c.c, src: c.up, dstTCP: c.tcp, srcTCP: c.upTCP, dstRC: c.rc, srcRC: c.upRC, b: &c.w.up, rd: &c.urd, wd: &c.cwd, lr: &c.lr}
-}
-
-// sendBody forwards the request body after head (nil when already sent).
-// With watch, a final response that the server sends before it has read
-// the body that is still to come cuts the sending short (see watchEarly).
-func (c *conn) sendBody(bk h1.BodyKind, cl int64, head []byte, watch bool) (int64, failure) {
+// copyRequest forwards the request body after head (nil when already
+// sent). With watch, a final response that the server sends before it has
+// read the body that is still to come cuts the sending short (see
+// watchEarly).
+func (c *conn) copyRequest(bk h1.BodyKind, cl int64, head []byte, watch bool) (int64, failure) {
 	l := c.toServer()
-	if watch && c.upRC != nil && (bk == h1.BodyChunked || bk == h1.BodyLength && cl > int64(l.b.len())) {
+	if watch && c.up.rc != nil && (bk == h1.BodyChunked || bk == h1.BodyLength && cl > int64(l.b.len())) {
 		defer c.watchEarly()()
 	}
 	switch bk {
@@ -69,7 +68,7 @@ func (c *conn) copyResponse(rk h1.BodyKind, cl int64, head []byte) (int64, failu
 	case h1.BodyUntilClose:
 		n, f := c.write(l, head, l.b.bytes())
 		l.b.consume(l.b.len())
-		if f != okay {
+		if f != copied {
 			return n, f
 		}
 		m, err := c.relay(l)
@@ -77,7 +76,7 @@ func (c *conn) copyResponse(rk h1.BodyKind, cl int64, head []byte) (int64, failu
 			c.w.lastErr = err
 			return n + m, blame(l, err)
 		}
-		return n + m, okay
+		return n + m, copied
 	}
 	return c.write(l, head, nil)
 }
@@ -86,36 +85,37 @@ func (c *conn) copyResponse(rk h1.BodyKind, cl int64, head []byte) (int64, failu
 // else with writev.
 func (c *conn) write(l leg, a, b []byte) (int64, failure) {
 	if len(a) == 0 && len(b) == 0 {
-		return 0, okay
+		return 0, copied
 	}
-	extend(l.dst, l.wd, false, time.Now(), c.s.ReadTimeout)
+	l.dst.extendWrite(time.Now(), c.s.ReadTimeout)
+	dst := l.dst.nc
 	var n int64
 	var err error
 	w := c.w
 	switch {
 	case len(b) == 0:
 		var k int
-		k, err = l.dst.Write(a)
+		k, err = dst.Write(a)
 		n = int64(k)
 	case len(a) == 0:
 		var k int
-		k, err = l.dst.Write(b)
+		k, err = dst.Write(b)
 		n = int64(k)
 	case len(b) <= 4<<10 && cap(a)-len(a) >= len(b):
 		var k int
-		k, err = l.dst.Write(append(a, b...))
+		k, err = dst.Write(append(a, b...))
 		n = int64(k)
 	default:
 		w.bufs = [2][]byte{a, b}
 		w.nb = w.bufs[:]
-		n, err = w.nb.WriteTo(l.dst)
+		n, err = w.nb.WriteTo(dst)
 		w.bufs = [2][]byte{}
 	}
 	if err != nil {
 		w.lastErr = err
 		return n, writeFail
 	}
-	return n, okay
+	return n, copied
 }
 
 // copyLength forwards head and then exactly n body bytes: those already
@@ -123,25 +123,25 @@ func (c *conn) write(l leg, a, b []byte) (int64, failure) {
 func (c *conn) copyLength(l leg, n int64, head []byte) (int64, failure) {
 	k := min(int64(l.b.len()), n)
 	written, f := c.write(l, head, l.b.bytes()[:k])
-	if f != okay {
+	if f != copied {
 		return written, f
 	}
 	l.b.consume(int(k))
 	n -= k
 	for n > 0 {
 		var m int64
-		if n >= spliceMin && l.dstRC != nil && l.srcRC != nil {
+		if n >= spliceMin && l.dst.rc != nil && l.src.rc != nil {
 			m, f = c.splice(l, n)
 		} else {
 			m, f = c.step(l, n)
 		}
 		written += m
-		if f != okay {
+		if f != copied {
 			return written, f
 		}
 		n -= m
 	}
-	return written, okay
+	return written, copied
 }
 
 // copyChunked forwards head and then a chunked body byte for byte as ch
@@ -162,25 +162,25 @@ func (c *conn) copyChunked(l leg, ch *h1.Chunked, head []byte) (int64, failure) 
 			m, f := c.write(l, head, p[:n])
 			written += m
 			head = nil
-			if f != okay {
+			if f != copied {
 				return written, f
 			}
 			l.b.consume(n)
 		}
 		if done {
-			return written, okay
+			return written, copied
 		}
-		if dl := ch.DataLeft(); dl >= spliceMin && l.dstRC != nil && l.srcRC != nil {
+		if dl := ch.DataLeft(); dl >= spliceMin && l.dst.rc != nil && l.src.rc != nil {
 			m, f := c.splice(l, min(dl, spliceChunk))
 			ch.Skip(m)
 			written += m
-			if f != okay {
+			if f != copied {
 				return written, f
 			}
 			continue
 		}
-		extend(l.src, l.rd, true, time.Now(), c.s.ReadTimeout)
-		if _, err := l.b.fill(l.src, len(l.b.b)); err != nil {
+		l.src.extendRead(time.Now(), c.s.ReadTimeout)
+		if _, err := l.b.fill(l.src.nc, len(l.b.b)); err != nil {
 			c.w.lastErr = err
 			return written, readFail
 		}
@@ -194,22 +194,24 @@ func (c *conn) copyChunked(l leg, ch *h1.Chunked, head []byte) (int64, failure) 
 func (c *conn) relay(l leg) (int64, error) {
 	// Go splices between its own *net.TCPConn values only, not between
 	// the rawTCP wrappers around them.
-	src, dst := l.src, l.dst
-	spliced := l.srcTCP != nil && l.dstTCP != nil
+	var src io.Reader = l.src.nc
+	var dst io.Writer = l.dst.nc
+	spliced := l.src.tcp != nil && l.dst.tcp != nil
 	if spliced {
-		src, dst = l.srcTCP, l.dstTCP
+		src, dst = l.src.tcp, l.dst.tcp
 	}
 	var done int64
 	if spliced {
-		defer func() { c.s.spliced.Add(done) }()
+		defer func() { c.s.Stats.Spliced.Add(uint64(done)) }()
 	}
 	for {
 		now := time.Now()
-		extend(l.src, l.rd, true, now, c.s.ReadTimeout)
-		extend(l.dst, l.wd, false, now, c.s.ReadTimeout)
-		*l.lr = io.LimitedReader{R: src, N: spliceChunk}
-		m, err := io.Copy(dst, l.lr)
-		l.lr.R = nil
+		l.src.extendRead(now, c.s.ReadTimeout)
+		l.dst.extendWrite(now, c.s.ReadTimeout)
+		lr := &l.src.lr
+		*lr = io.LimitedReader{R: src, N: spliceChunk}
+		m, err := io.Copy(dst, lr)
+		lr.R = nil
 		done += m
 		if err != nil {
 			return done, err
@@ -226,12 +228,12 @@ func (c *conn) relay(l leg) (int64, error) {
 // POLLERR, POLLRDHUP) failed the read, else the destination the write.
 func blame(l leg, err error) failure {
 	if isTimeout(err) {
-		if !l.wd.IsZero() && !time.Now().Before(*l.wd) {
+		if wd := l.dst.wd; !wd.IsZero() && !time.Now().Before(wd) {
 			return writeFail
 		}
 		return readFail
 	}
-	if hungUp(l.srcTCP) {
+	if hungUp(l.src.tcp) {
 		return readFail
 	}
 	return writeFail

@@ -7,19 +7,11 @@ import (
 )
 
 // watchEarly watches the upstream connection while a request body goes
-// out. A server may answer before it has read the whole body (413, 401, a
-// redirect) and then stop reading: the body's writes would wait for
-// ReadTimeout before the answer reached the client. When a final response
-// starts to arrive (or the server closes), the watcher makes the pending
-// write fail at once with a past write deadline; the body is then cut
-// short, and the caller reads the answer and closes the connection after
-// it, as HAProxy and Squid do. An interim (1xx) response ends the watch
-// instead: the body goes on.
-//
-// stop ends the watch; the caller must call it before it reads from the
-// upstream connection again.
+// out and makes the body's writes fail at once when a final response
+// starts to arrive (see "Early responses" in docs/proxy.md). stop ends
+// the watch; call it before reading from the upstream connection again.
 func (c *conn) watchEarly() (stop func()) {
-	up, rc := c.up, c.upRC
+	up, rc := c.up.nc, c.up.rc
 	var spoke atomic.Bool
 	done, quit := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -53,9 +45,9 @@ func (c *conn) watchEarly() (stop func()) {
 		close(quit)
 		up.SetReadDeadline(time.Unix(1, 0)) // wakes the watcher if it waits
 		<-done
-		up.SetReadDeadline(c.urd)
+		up.SetReadDeadline(c.up.rd)
 		if spoke.Load() {
-			c.uwd = time.Unix(1, 0)
+			c.up.wd = time.Unix(1, 0)
 		}
 	}
 }

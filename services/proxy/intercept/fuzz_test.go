@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"tprouter/internal/ascii"
 	"tprouter/services/proxy/h1"
 	"tprouter/services/proxy/internal/badreq"
 )
@@ -138,7 +139,7 @@ func parseOne(b []byte, req *h1.Request, ch *h1.Chunked) (int, string) {
 	}
 	via := false
 	for _, f := range req.Fields {
-		if eqFold(f.Name, "via") && bytes.Contains(f.Value, []byte("test-proxy (tprouter)")) {
+		if ascii.EqualFold(f.Name, "via") && bytes.Contains(f.Value, []byte("test-proxy (tprouter)")) {
 			via = true
 		}
 	}

@@ -1,18 +1,18 @@
 package intercept
 
 import (
+	"bytes"
 	"net/netip"
 	"strconv"
 	"unsafe"
 
+	"tprouter/internal/ascii"
 	"tprouter/services/proxy/h1"
 )
 
-// Hierarchy codes for the log. hierMismatch is ORIGINAL_DST with a prefix
-// in the style of Squid's "TIMEOUT_" hierarchy prefix: the request went to
-// the original destination although its Host named another IP address or
-// port (Squid's Host header forgery check, CVE-2009-0801, in its default
-// host_verify_strict off mode, which forwards to the original destination).
+// Hierarchy codes for the log. hierMismatch: sent to the original
+// destination although Host named another address or port (see "Loops and
+// limits" in docs/proxy.md).
 const (
 	hierNone     = "HIER_NONE"
 	hierDirect   = "ORIGINAL_DST"
@@ -20,9 +20,8 @@ const (
 )
 
 // hostMismatch reports whether host (a validated Host value) names an IP
-// literal other than dst's address or a port other than dst's. Names are not
-// resolved: the proxy never looks at DNS, so a name cannot choose the server
-// and there is nothing to verify.
+// literal other than dst's address or a port other than dst's. Names are
+// not resolved: a name cannot choose the server.
 func hostMismatch(host []byte, dst netip.AddrPort) bool {
 	if len(host) == 0 {
 		return false
@@ -92,7 +91,7 @@ func unsafeString(b []byte) string {
 // it loop detection; the request has been through this proxy already.
 func viaHas(fs []h1.Field, name string) bool {
 	for _, f := range fs {
-		if !eqFold(f.Name, "via") {
+		if !ascii.EqualFold(f.Name, "via") {
 			continue
 		}
 		v := f.Value
@@ -100,7 +99,7 @@ func viaHas(fs []h1.Field, name string) bool {
 			var e []byte
 			e, v = cutComma(v)
 			// e is "protocol SP received-by [SP comment]".
-			e = trim(e)
+			e = bytes.Trim(e, " \t")
 			i := 0
 			for i < len(e) && e[i] != ' ' && e[i] != '\t' {
 				i++
@@ -112,7 +111,7 @@ func viaHas(fs []h1.Field, name string) bool {
 			for j < len(e) && e[j] != ' ' && e[j] != '\t' {
 				j++
 			}
-			if eqFold(e[i:j], name) {
+			if ascii.EqualFold(e[i:j], name) {
 				return true
 			}
 		}
@@ -137,36 +136,6 @@ func cutComma(v []byte) (elem, rest []byte) {
 		}
 	}
 	return v, nil
-}
-
-func trim(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
-		b = b[1:]
-	}
-	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
-		b = b[:len(b)-1]
-	}
-	return b
-}
-
-// eqFold reports whether b equals s ignoring ASCII case.
-func eqFold(b []byte, s string) bool {
-	if len(b) != len(s) {
-		return false
-	}
-	for i := range b {
-		x, y := b[i], s[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // appendURL appends the absolute URL Squid logs for r: the target when it
@@ -210,7 +179,7 @@ func appendHostPort(b []byte, dst netip.AddrPort, defPort uint16) []byte {
 // %mt logs it.
 func appendMIME(b []byte, fs []h1.Field) []byte {
 	for _, f := range fs {
-		if !eqFold(f.Name, "content-type") {
+		if !ascii.EqualFold(f.Name, "content-type") {
 			continue
 		}
 		for _, c := range f.Value {

@@ -12,15 +12,10 @@ import (
 // page) never wait that long between requests; those that do are parked.
 const parkAfter = 200 * time.Millisecond
 
-// parker holds idle client connections without a goroutine each. A
-// goroutine blocked in a read costs its stack, 4 to 8 KiB once it has
-// served a request, and 10,000 idle keep-alive connections would cost
-// more in stacks than in everything else together. A parked connection
-// costs its conn struct and socket: one goroutine waits in epoll_wait(2)
-// for all of them and starts a goroutine again for each that becomes
-// readable. Go's own poller keeps its registration of the same
-// descriptor; the two do not interfere, since nothing reads the socket
-// while it is parked.
+// parker holds idle client connections without a goroutine each: one
+// goroutine waits in epoll_wait(2) for all of them and starts a goroutine
+// again for each that becomes readable (see "Idle connections and the
+// parker" in docs/proxy.md).
 type parker struct {
 	s      *Server
 	epfd   int

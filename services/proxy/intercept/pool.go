@@ -1,35 +1,25 @@
 package intercept
 
 import (
+	"bytes"
 	"net"
 	"net/netip"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
+	"tprouter/internal/ascii"
 	"tprouter/services/proxy/h1"
 	pm "tprouter/services/proxy/metrics"
 )
 
 // pool keeps upstream connections that outlived their client connection
 // for the next client connection from the same address to the same
-// destination, as Squid's server-side persistent connections do (its
-// pool, too, matches the spoofed local address, so a server never sees
-// one client's requests arrive from another's address). A new connection
-// per request costs the router two TCP handshakes and teardowns; a
-// pooled one, one.
-//
-// Only a request that may be sent twice takes a pooled connection (no
-// body, idempotent method): if the server closed it just as it was
-// reused, the request goes again on a new connection, which a client
-// could not do for the first request of its own connection. Connections
-// that carried connection-oriented authentication (NTLM, Negotiate) are
-// never pooled: like Squid's pinned connections they belong to their
-// client connection and close with it.
+// destination, and only for requests that may be sent twice (see
+// "Upstream connections and the pool" in docs/proxy.md).
 type pool struct {
 	mu      sync.Mutex
-	idle    map[poolKey][]pooled // per key, oldest first
+	idle    map[poolKey][]upstream // per key, oldest first
 	n       int
 	max     int
 	timeout time.Duration
@@ -43,28 +33,19 @@ type poolKey struct {
 	dst    netip.AddrPort
 }
 
-// pooled is an idle upstream connection and what conn keeps of it.
-type pooled struct {
-	nc     net.Conn
-	tcp    *net.TCPConn
-	rc     syscall.RawConn
-	last   time.Time // when its last response ended
-	rd, wd time.Time // deadlines last set on it
-}
-
 func newPool(max int, timeout time.Duration, g *pm.Gauge) *pool {
-	return &pool{idle: map[poolKey][]pooled{}, max: max, timeout: timeout, gauge: g}
+	return &pool{idle: map[poolKey][]upstream{}, max: max, timeout: timeout, gauge: g}
 }
 
 // get returns the most recently used idle connection for k, the
 // likeliest to be still open, unless it has expired; then so have the
 // others for k, and they are closed.
-func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
+func (p *pool) get(k poolKey, now time.Time) (upstream, bool) {
 	p.mu.Lock()
 	l := p.idle[k]
 	if len(l) == 0 {
 		p.mu.Unlock()
-		return pooled{}, false
+		return upstream{}, false
 	}
 	e := l[len(l)-1]
 	if now.Sub(e.last) >= p.timeout {
@@ -75,9 +56,9 @@ func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
 		for _, e := range l {
 			retire(e.nc)
 		}
-		return pooled{}, false
+		return upstream{}, false
 	}
-	l[len(l)-1] = pooled{}
+	l[len(l)-1] = upstream{}
 	p.store(k, l[:len(l)-1])
 	p.n--
 	p.gauge.Dec()
@@ -85,7 +66,7 @@ func (p *pool) get(k poolKey, now time.Time) (pooled, bool) {
 	return e, true
 }
 
-func (p *pool) store(k poolKey, l []pooled) {
+func (p *pool) store(k poolKey, l []upstream) {
 	if len(l) == 0 {
 		delete(p.idle, k)
 	} else {
@@ -95,7 +76,7 @@ func (p *pool) store(k poolKey, l []pooled) {
 
 // put keeps e for k. It reports false, leaving e to the caller to close,
 // when the pool is full or closed.
-func (p *pool) put(k poolKey, e pooled) bool {
+func (p *pool) put(k poolKey, e upstream) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed || p.n >= p.max {
@@ -144,7 +125,7 @@ func (p *pool) closeAll() {
 	p.mu.Lock()
 	p.closed = true
 	idle := p.idle
-	p.idle, p.n = map[poolKey][]pooled{}, 0
+	p.idle, p.n = map[poolKey][]upstream{}, 0
 	p.gauge.Set(0)
 	if p.timer != nil {
 		p.timer.Stop()
@@ -159,11 +140,8 @@ func (p *pool) closeAll() {
 }
 
 // retire closes an idle upstream connection with a reset rather than a
-// FIN (SO_LINGER 0): nothing is in flight, and a FIN would leave the
-// router a TIME_WAIT socket with the client's address and a port the
-// client may use itself. Forwarded packets of the client's own connection
-// from that port (interception off, failing open) would be attached to
-// that socket and dropped for the minute it lasts.
+// FIN (SO_LINGER 0), so the router keeps no TIME_WAIT socket with the
+// client's address (see "Closing" in docs/proxy.md).
 func retire(nc net.Conn) {
 	if t, ok := nc.(interface{ SetLinger(int) error }); ok {
 		t.SetLinger(0)
@@ -183,13 +161,13 @@ func reusable(r *h1.Request) bool {
 // serve another client connection.
 func pins(fs []h1.Field) bool {
 	for _, f := range fs {
-		if !eqFold(f.Name, "Authorization") && !eqFold(f.Name, "WWW-Authenticate") {
+		if !ascii.EqualFold(f.Name, "Authorization") && !ascii.EqualFold(f.Name, "WWW-Authenticate") {
 			continue
 		}
 		for v := f.Value; len(v) > 0; {
 			var elem []byte
 			elem, v = cutComma(v)
-			if scheme, _, _ := cutSpace(trim(elem)); eqFold(scheme, "NTLM") || eqFold(scheme, "Negotiate") {
+			if scheme, _, _ := cutSpace(bytes.Trim(elem, " \t")); ascii.EqualFold(scheme, "NTLM") || ascii.EqualFold(scheme, "Negotiate") {
 				return true
 			}
 		}

@@ -252,7 +252,7 @@ func TestNonHTTPTunnel(t *testing.T) {
 		c.Close()
 	}
 	es := h.waitLines(t, 3) // each after its tunnel ended
-	if n := h.s.spliced.Load(); n < 3*2*more {
+	if n := h.s.Stats.Spliced.Value(); n < 3*2*more {
 		t.Errorf("%d bytes spliced, want the %d after the first ones", n, 3*2*more)
 	}
 	for _, e := range es {
@@ -500,7 +500,7 @@ func TestLargeBodiesSplice(t *testing.T) {
 	// All but what came with the heads went socket to socket (counted
 	// when each copy ends, before its transaction is logged).
 	h.waitLines(t, 2)
-	if n := h.s.spliced.Load(); n < 2*size-64<<10 {
+	if n := h.s.Stats.Spliced.Value(); n < 2*size-64<<10 {
 		t.Errorf("%d of %d body bytes spliced", n, 2*size)
 	}
 }
@@ -719,5 +719,37 @@ func TestEarlyResponse(t *testing.T) {
 		}
 		t.Logf("POST %s: %s after %v", tc.path, resp.Status, time.Since(t0).Round(time.Millisecond))
 		c.Close()
+	}
+}
+
+// TestNoBytesAcrossUpstreams: bytes a server sent after its response are
+// dropped with its connection; the next pipelined request, sent on a new
+// upstream connection, gets that connection's own response, not those
+// bytes read as one.
+func TestNoBytesAcrossUpstreams(t *testing.T) {
+	t.Parallel()
+	o := rawOrigin(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body := req.URL.Path
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			if req.URL.Path == "/first" { // and a response nobody asked for
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nunwanted!")
+			}
+		}
+	})
+	h := newProxy(t, o.addr)
+	c := h.dial(t)
+	br := bufio.NewReader(c)
+	// Both at once, so that the second is waiting when the first ends.
+	io.WriteString(c, "GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+	for _, want := range []string{"/first", "/second"} {
+		if resp, body := get(t, br, "GET"); resp.StatusCode != 200 || body != want {
+			t.Errorf("got %v %q, want 200 %q", resp.Status, body, want)
+		}
 	}
 }

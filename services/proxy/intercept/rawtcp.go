@@ -8,19 +8,10 @@ import (
 	"unsafe"
 )
 
-// rawTCP is a TCP connection whose Read and Write make raw system calls.
-// Go's own tell the scheduler that the call may block, and one that takes
-// longer than a sysmon tick (20 µs), as a write does when it runs the
-// network stack down to the peer's receive path, has its P handed to
-// another thread; sysmon, finding such work at every tick, then never
-// sleeps longer than 20 µs. With one P that buys nothing: in the keep-alive
-// benchmark (workload (a) of make bench) sysmon's sleeps and the handoffs
-// took 9 % of the proxy's CPU, 1.5 % with raw calls. The socket is
-// non-blocking, so the raw calls return at once; waiting for readiness,
-// deadlines and closing are still Go's, by way of syscall.RawConn.
-//
-// One Read and one Write may run at once (a tunnel's two directions), so
-// each has its own fields and callback, made once per connection.
+// rawTCP is a TCP connection whose Read and Write make raw system calls
+// on the non-blocking socket, so that a long write does not hand its P to
+// another thread (see "Raw system calls" in docs/proxy.md). One Read and
+// one Write may run at once: each has its own fields and callback.
 type rawTCP struct {
 	*net.TCPConn
 	rc syscall.RawConn
@@ -116,4 +107,49 @@ func peek(fd uintptr, b []byte) (int, syscall.Errno) {
 	n, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
 	return int(n), e
+}
+
+// peeker looks at a socket's waiting bytes with peek, through RawConn
+// callbacks made once per connection: a callback that keeps state is an
+// allocation each time one is made.
+type peeker struct {
+	woken bool // wait has run once since waitReadable began
+	quiet bool // check's finding: nothing waits, not even EOF
+	wait  func(fd uintptr) bool
+	check func(fd uintptr)
+}
+
+// waitReadable waits until bytes or EOF wait on rc, or its read deadline
+// passes, without reading them.
+func (p *peeker) waitReadable(rc syscall.RawConn) error {
+	if p.wait == nil {
+		p.wait = func(fd uintptr) bool {
+			// Called first to see whether bytes are waiting already (the
+			// poller's edge may have passed), then after each wakeup,
+			// which means readable: no second system call for that.
+			if p.woken {
+				return true
+			}
+			p.woken = true
+			var b [1]byte
+			_, e := peek(fd, b[:])
+			return e != syscall.EAGAIN
+		}
+	}
+	p.woken = false
+	return rc.Read(p.wait)
+}
+
+// isQuiet reports whether nothing waits on rc: no bytes and no EOF.
+func (p *peeker) isQuiet(rc syscall.RawConn) bool {
+	if p.check == nil {
+		p.check = func(fd uintptr) {
+			var b [1]byte
+			_, e := peek(fd, b[:])
+			p.quiet = e == syscall.EAGAIN
+		}
+	}
+	p.quiet = false
+	rc.Control(p.check)
+	return p.quiet
 }

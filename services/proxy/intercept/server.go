@@ -8,10 +8,12 @@
 // connection is dialled lazily, after the first request head parses (a
 // rejected request never reaches the server), belongs to that client
 // connection alone and is kept while both sides keep alive. While a client
-// connection is idle it holds no buffer: buffers come from a pool when a
-// request starts and go back when it ends; after parkAfter of silence the
-// goroutine goes too (see parker), so an idle keep-alive connection costs
-// its sockets and a few hundred bytes.
+// connection is idle it holds no buffer and, after parkAfter, no
+// goroutine: an idle keep-alive connection costs its sockets and a few
+// hundred bytes.
+//
+// docs/proxy.md has the design: the types and files, the steps of a
+// transaction, idle connections, the upstream pool, closing, moving bytes.
 package intercept
 
 import (
@@ -80,7 +82,6 @@ type Server struct {
 	perClient map[netip.Addr]int
 	wg        sync.WaitGroup
 	warned    [numKinds]atomic.Int64 // unix seconds of the last Logf per kind
-	spliced   atomic.Int64           // bytes moved socket to socket: a test seam
 }
 
 // Defaults used for zero fields.
@@ -150,9 +151,9 @@ func addrPort(a net.Addr) netip.AddrPort {
 var ErrServerClosed = errors.New("intercept: server closed")
 
 // Serve accepts connections on ln until Shutdown. An accept error never
-// stops it (a listener that dies on EMFILE is the bug of squid-cache/squid
-// PR #837): it is counted, reported at most every few seconds, and retried
-// after a pause that grows to a second.
+// stops it (a listener that gave up on EMFILE would leave the proxy deaf):
+// it is counted, reported at most every few seconds, and retried after a
+// pause that grows to a second.
 func (s *Server) Serve(ln net.Listener) error {
 	s.init()
 	s.mu.Lock()
@@ -202,12 +203,7 @@ func (s *Server) admit(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	c := &conn{s: s, c: nc, client: client, dst: dst, idleDeadline: time.Now().Add(s.IdleTimeout)}
-	if c.tcp, _ = nc.(*net.TCPConn); c.tcp != nil {
-		if r, err := newRawTCP(c.tcp); err == nil {
-			c.c, c.rc = r, r.rc
-		}
-	}
+	c := &conn{s: s, client: newEnd(nc), src: client, dst: dst, fd: -1, idleDeadline: time.Now().Add(s.IdleTimeout)}
 	s.mu.Lock()
 	switch {
 	case s.shutdown.Load():
@@ -236,7 +232,7 @@ func (s *Server) admit(nc net.Conn) {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
-	a := c.client.Addr()
+	a := c.src.Addr()
 	if s.perClient[a]--; s.perClient[a] <= 0 {
 		delete(s.perClient, a)
 	}
@@ -247,7 +243,7 @@ func (s *Server) forget(c *conn) {
 
 // isSelf reports whether dst is one of this proxy's listening sockets: a
 // connection made to it directly would otherwise be forwarded to itself,
-// again and again (mitmproxy/mitmproxy#7874, istio/istio#23369).
+// again and again.
 func (s *Server) isSelf(dst netip.AddrPort) bool {
 	s.mu.Lock()
 	listening := s.ports[dst.Port()]
@@ -274,10 +270,15 @@ func isLocal(a netip.Addr) bool {
 	return unix.Bind(fd, sa) == nil
 }
 
-// fail counts an error of kind k and reports it through Logf, at most once
-// every 5 seconds per kind so that a flood cannot flood the log too.
+// fail counts an error of kind k and reports it.
 func (s *Server) fail(k kind, format string, args ...any) {
 	s.Stats.Errors[k].Inc()
+	s.report(k, format, args...)
+}
+
+// report passes a problem of kind k to Logf, at most once every 5 seconds
+// per kind so that a flood cannot flood the log too.
+func (s *Server) report(k kind, format string, args ...any) {
 	now := time.Now().Unix()
 	last := s.warned[k].Load()
 	if now-last < 5 || !s.warned[k].CompareAndSwap(last, now) {

@@ -1,6 +1,10 @@
 package intercept
 
-import "bytes"
+import (
+	"bytes"
+
+	"tprouter/internal/ascii"
+)
 
 // shape is what the first bytes of a connection look like.
 type shape int
@@ -15,21 +19,17 @@ const (
 // of token characters is some other protocol.
 const maxMethod = 32
 
-// classify tells HTTP from other protocols on an intercepted port, like
-// Squid's on_unsupported_protocol: a request line is a method token, a
-// space (or, malformed, a tab), and a line that names HTTP/. Anything else (TLS, SSH, a game
-// protocol on port 80) is relayed untouched, so it keeps working; a line
-// that looks like HTTP but breaks the rules is malformed HTTP and gets 400,
-// so it cannot slip past the parser as a "tunnel". Leading empty lines are
-// skipped as the parser skips them. It decides at the end of the first line
-// and looks at no more than that.
+// classify tells HTTP from other protocols on an intercepted port (see
+// "Reading a request head" in docs/proxy.md): a method token, a space (or,
+// malformed, a tab) and a line that names HTTP/, after the empty lines the
+// parser skips. It decides at the end of the first line.
 func classify(b []byte, limit int) shape {
 	i := 0
 	for i < len(b) && i < 8 && (b[i] == '\r' || b[i] == '\n') {
 		i++
 	}
 	s := i
-	for i < len(b) && i-s <= maxMethod && isTchar(b[i]) {
+	for i < len(b) && i-s <= maxMethod && ascii.IsTchar(b[i]) {
 		i++
 	}
 	switch {
@@ -53,12 +53,4 @@ func classify(b []byte, limit int) shape {
 		return shapeHTTP // head limit reached in the first line: 431
 	}
 	return shapeOther
-}
-
-func isTchar(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), c) >= 0
 }

@@ -11,12 +11,10 @@ import (
 
 const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 
-// splice moves exactly n bytes from src to dst inside the kernel, through
-// a pipe, a pipe's worth at a time, moving the deadlines with progress so
-// that ReadTimeout limits inactivity, not the transfer. The calls are raw
-// for the reason rawTCP gives: a splice of a megabyte runs the network
-// stack for a long time. Without a pipe (descriptors exhausted) the bytes
-// go through the read buffer.
+// splice moves exactly n bytes from src to dst inside the kernel through
+// a pipe, a pipe's worth at a time, moving the deadlines with progress;
+// without a pipe (descriptors exhausted) they go through the read buffer.
+// The calls are raw, as rawTCP's are.
 func (c *conn) splice(l leg, n int64) (int64, failure) {
 	p, err := pipes.Get()
 	if err != nil {
@@ -27,6 +25,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		got                int64
 		errno              unix.Errno
 	)
+	defer func() { c.s.Stats.Spliced.Add(uint64(done)) }()
 	fill := func(fd uintptr) bool {
 		for {
 			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, fd, 0, uintptr(p.W), 0, uintptr(want), spliceFlags)
@@ -59,10 +58,10 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 	}
 	for done < n {
 		now := time.Now()
-		extend(l.src, l.rd, true, now, c.s.ReadTimeout)
-		extend(l.dst, l.wd, false, now, c.s.ReadTimeout)
+		l.src.extendRead(now, c.s.ReadTimeout)
+		l.dst.extendWrite(now, c.s.ReadTimeout)
 		want = min(n-done, pipes.Size)
-		err := l.srcRC.Read(fill)
+		err := l.src.rc.Read(fill)
 		switch {
 		case err == nil && errno != 0:
 			err = errno
@@ -75,7 +74,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 			return done, readFail
 		}
 		queued = got
-		if err := l.dstRC.Write(drain); err != nil || errno != 0 {
+		if err := l.dst.rc.Write(drain); err != nil || errno != 0 {
 			if err == nil {
 				err = errno
 			}
@@ -85,23 +84,22 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 		}
 	}
 	pipes.Put(p, true)
-	c.s.spliced.Add(done)
-	return done, okay
+	return done, copied
 }
 
 // step moves up to n bytes from src to dst through the read buffer, which
 // must be empty: one read, one write.
 func (c *conn) step(l leg, n int64) (int64, failure) {
-	extend(l.src, l.rd, true, time.Now(), c.s.ReadTimeout)
-	if _, err := l.b.fill(l.src, len(l.b.b)); err != nil {
+	l.src.extendRead(time.Now(), c.s.ReadTimeout)
+	if _, err := l.b.fill(l.src.nc, len(l.b.b)); err != nil {
 		c.w.lastErr = err
 		return 0, readFail
 	}
 	k := min(int64(l.b.len()), n)
 	m, f := c.write(l, nil, l.b.bytes()[:k])
-	if f != okay {
+	if f != copied {
 		return m, f
 	}
 	l.b.consume(int(k))
-	return k, okay
+	return k, copied
 }

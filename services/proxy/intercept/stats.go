@@ -44,6 +44,7 @@ type Stats struct {
 	Requests       [6]pm.Counter // by status class; [0] is "no status sent"
 	ToClient       pm.Counter    // bytes written to clients
 	ToServer       pm.Counter    // bytes written to servers
+	Spliced        pm.Counter    // bytes of both moved socket to socket (splice)
 	ConnsActive    pm.Gauge
 	ConnsTotal     pm.Counter
 	UpstreamConns  pm.Counter // upstream connections opened
@@ -83,6 +84,7 @@ func (st *Stats) WritePrometheus(out io.Writer) error {
 	w.Head("tprouter_proxy_sent_bytes_total", "counter", "Bytes the proxy wrote, heads included, by receiving side.")
 	w.Sample("tprouter_proxy_sent_bytes_total", `to="client"`, float64(st.ToClient.Value()))
 	w.Sample("tprouter_proxy_sent_bytes_total", `to="server"`, float64(st.ToServer.Value()))
+	w.Counter("tprouter_proxy_spliced_bytes_total", "Bytes of bodies and tunnels moved socket to socket (splice), without passing through the proxy's buffers.", &st.Spliced)
 	w.Gauge("tprouter_proxy_connections_active", "Client connections open now.", &st.ConnsActive)
 	w.Counter("tprouter_proxy_connections_total", "Client connections accepted, including those refused by a limit.", &st.ConnsTotal)
 	w.Counter("tprouter_proxy_upstream_connections_total", "Connections opened to original destinations.", &st.UpstreamConns)

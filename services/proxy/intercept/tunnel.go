@@ -31,15 +31,14 @@ func (c *conn) tunnel(start time.Time, head []byte, code string) {
 	e := &w.e
 	toClient, f := c.write(c.toClient(), head, w.up.bytes())
 	var toServer int64
-	if f == okay {
+	if f == copied {
 		toServer, f = c.write(c.toServer(), nil, w.in.bytes())
 	}
 	w.dropBuffers()
-	if f == okay {
+	if f == copied {
 		done := make(chan int64, 1)
 		go func() {
 			l := c.toServer()
-			l.lr = &c.lr2
 			n, err := c.relay(l)
 			c.endDirection(l, err)
 			done <- n
@@ -60,12 +59,10 @@ func (c *conn) tunnel(start time.Time, head []byte, code string) {
 // half-close on; after an error it closes both sockets, which also ends
 // the other direction's relay.
 func (c *conn) endDirection(l leg, err error) {
-	if err == nil {
-		if l.dstTCP != nil {
-			l.dstTCP.CloseWrite()
-			return
-		}
+	if err == nil && l.dst.tcp != nil {
+		l.dst.tcp.CloseWrite()
+		return
 	}
-	l.dst.Close()
-	l.src.Close()
+	l.dst.nc.Close()
+	l.src.nc.Close()
 }

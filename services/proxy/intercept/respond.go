@@ -8,6 +8,18 @@ import (
 	"os"
 	"strconv"
 	"syscall"
+	"time"
+)
+
+// pageTimeout bounds the write of a page of the proxy's own.
+const pageTimeout = 5 * time.Second
+
+// pageBadChunked answers a request body whose chunked framing breaks.
+const pageBadChunked = "The request body's chunked framing is invalid."
+
+var (
+	methodNone = []byte("NONE")
+	mimeHTML   = []byte("text/html")
 )
 
 var statusText = map[int]string{
@@ -71,4 +83,67 @@ func dialFailure(err error) (k kind, status int, detail string) {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// refuse ends a transaction with a response of the proxy's own: it counts
+// an error of kind k, sends the page (status, detail) and logs code. It
+// returns false, for callers to return: the connection closes.
+func (c *conn) refuse(k kind, status int, detail string, start time.Time, code string) bool {
+	c.s.Stats.Errors[k].Inc()
+	c.page(status, detail)
+	c.log(start, code)
+	return false
+}
+
+// abandon ends a transaction that can get no page (the client or the
+// response is gone): it counts an error of kind k and logs code.
+func (c *conn) abandon(k kind, start time.Time, code string) bool {
+	c.s.Stats.Errors[k].Inc()
+	c.log(start, code)
+	return false
+}
+
+// clientGone ends a transaction whose client went away or stalled.
+func (c *conn) clientGone(start time.Time) bool {
+	c.gone = true
+	return c.abandon(errClientAbort, start, "TCP_MISS_ABORTED")
+}
+
+// page sends a response of the proxy's own, which always ends the
+// connection.
+func (c *conn) page(status int, detail string) {
+	w := c.w
+	w.out = appendPage(w.out[:0], status, c.dst, detail)
+	c.client.wd = time.Now().Add(pageTimeout)
+	c.client.nc.SetWriteDeadline(c.client.wd)
+	n, err := c.client.nc.Write(w.out)
+	w.e.Bytes += int64(n)
+	w.e.Status = status
+	w.e.MIME = mimeHTML
+	if err != nil {
+		c.gone = true
+	}
+}
+
+// placeholders names a transaction whose request never parsed as Squid
+// does: method NONE and url, an "error:..." phrase.
+func (c *conn) placeholders(url string) {
+	w := c.w
+	w.e.Method = methodNone
+	w.url = append(w.url[:0], url...)
+	w.e.URL = w.url
+}
+
+// log writes the transaction's access log line with code and counts it.
+func (c *conn) log(start time.Time, code string) {
+	e := &c.w.e
+	e.Code = code
+	e.Time = time.Now()
+	e.Elapsed = e.Time.Sub(start)
+	st := c.s.Stats
+	st.request(e.Status)
+	st.ToClient.Add(uint64(e.Bytes))
+	if c.s.Log != nil {
+		c.s.Log.Write(e)
+	}
 }

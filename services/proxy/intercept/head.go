@@ -1,0 +1,115 @@
+package intercept
+
+import (
+	"bytes"
+	"errors"
+	"time"
+
+	"tprouter/services/proxy/h1"
+)
+
+// Results of reading a request head.
+type headResult int
+
+const (
+	headOK headResult = iota
+	headTunnel
+	headBad
+	headTooLarge
+	headTimeout
+	headGone
+	headMore // not whole yet: read on (readHead's own)
+)
+
+// readHead reads until a whole request head parses, within HeaderTimeout
+// of its first byte (start), parsing again only after a read that brought
+// a line end, and touching the read deadline only when it must (see
+// "Reading a request head" in docs/proxy.md).
+func (c *conn) readHead(first bool, start time.Time) (headResult, error) {
+	s, w := c.s, c.w
+	end := start.Add(s.HeaderTimeout)
+	if c.client.rd.After(end) || c.client.rd.IsZero() {
+		c.client.setReadDeadline(end)
+	}
+	try := w.in.len() > 0
+	for {
+		if try {
+			if res, err := c.parseHead(first); res != headMore {
+				return res, err
+			}
+		}
+		n, err := w.in.fill(c.client.nc, s.MaxHeaderSize)
+		if err != nil {
+			switch {
+			case err == errBufferFull:
+				return headTooLarge, h1.ErrHeadTooLarge
+			case isTimeout(err) && time.Now().Before(end):
+				c.client.setReadDeadline(end) // an earlier deadline, waitIdle's
+				try = false
+				continue
+			case isTimeout(err):
+				return headTimeout, err
+			}
+			return headGone, err
+		}
+		fresh := w.in.b[w.in.w-n : w.in.w]
+		try = bytes.IndexByte(fresh, '\n') >= 0 || w.in.len() <= 2*maxMethod || w.in.len() >= s.MaxHeaderSize
+	}
+}
+
+// parseHead parses what has come of the head so far. On a connection's
+// first bytes it also tells HTTP from other protocols (see classify).
+func (c *conn) parseHead(first bool) (headResult, error) {
+	s, w := c.s, c.w
+	err := h1.ParseRequest(w.in.bytes(), s.MaxHeaderSize, &w.req)
+	if err == nil {
+		return headOK, nil
+	}
+	if first && err != h1.ErrIncomplete {
+		switch classify(w.in.bytes(), s.MaxHeaderSize) {
+		case shapeOther:
+			return headTunnel, nil
+		case shapeUnknown:
+			err = h1.ErrIncomplete // judge the line when it ends
+		}
+	} else if first && classify(w.in.bytes(), s.MaxHeaderSize) == shapeOther {
+		return headTunnel, nil
+	}
+	switch {
+	case err == h1.ErrIncomplete:
+		return headMore, nil
+	case err == h1.ErrHeadTooLarge:
+		return headTooLarge, err
+	}
+	return headBad, err
+}
+
+// headFailed answers a request head that did not parse and logs it with
+// Squid's placeholders; a client that sent nothing gets nothing.
+func (c *conn) headFailed(res headResult, err error, start time.Time) {
+	if res == headGone {
+		c.gone = true
+	}
+	if c.w.in.len() == 0 {
+		return
+	}
+	switch res {
+	case headGone:
+		c.placeholders("error:transaction-end-before-headers")
+		c.abandon(errClientAbort, start, "TAG_NONE_ABORTED")
+	case headTimeout:
+		c.placeholders("error:request-too-slow")
+		c.refuse(errHeaderTimeout, 408, "The request head did not arrive in time.", start, "TAG_NONE")
+	case headTooLarge:
+		c.placeholders("error:request-too-large")
+		c.refuse(errHeadTooLarge, 431, "The request head is larger than this proxy accepts.", start, "TAG_NONE")
+	case headBad:
+		reason := "malformed request"
+		var he *h1.Error
+		if errors.As(err, &he) {
+			reason = he.Reason
+		}
+		c.placeholders("error:invalid-request")
+		c.refuse(errBadRequest, 400, "The request is not valid HTTP/1.1: "+reason+".", start, "TAG_NONE")
+	}
+}
