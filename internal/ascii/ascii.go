@@ -38,14 +38,21 @@ func IsToken[S Str](s S) bool {
 	return len(s) > 0
 }
 
+// lower maps ASCII upper case to lower case and every other byte to
+// itself: a table, so that folding costs no branch in the parsers' loops.
+var lower = func() (t [256]byte) {
+	for c := range t {
+		t[c] = byte(c)
+		if 'A' <= c && c <= 'Z' {
+			t[c] += 'a' - 'A'
+		}
+	}
+	return t
+}()
+
 // Lower maps an ASCII upper-case letter to lower case and every other
 // byte to itself.
-func Lower(c byte) byte {
-	if 'A' <= c && c <= 'Z' {
-		return c + 'a' - 'A'
-	}
-	return c
-}
+func Lower(c byte) byte { return lower[c] }
 
 // EqualFold reports whether a and b are equal ignoring ASCII case.
 func EqualFold[A, B Str](a A, b B) bool {
