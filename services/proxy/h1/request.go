@@ -80,38 +80,64 @@ func within(buf []byte, max int, parse func([]byte) error) error {
 }
 
 func parseRequest(b []byte, r *Request) error {
+	i, err := skipEmptyLines(b)
+	if err != nil {
+		return err
+	}
+	if i, err = r.parseLine(b, i); err != nil {
+		return err
+	}
+	if r.Fields, i, err = parseFields(b, i, r.Fields); err != nil {
+		return err
+	}
+	r.HeadLen = i
+	var m meta
+	if err := m.scan(r.Fields); err != nil {
+		return err
+	}
+	return r.frame(&m)
+}
+
+// skipEmptyLines skips the empty lines a request may follow (RFC 9112
+// §2.2), at most maxLeadingEmpty of them, and returns where the request
+// line starts.
+func skipEmptyLines(b []byte) (int, error) {
 	i := 0
 	for n := 0; ; n++ {
 		if i >= len(b) {
-			return errNeedMore
+			return 0, errNeedMore
 		}
 		if b[i] == '\n' {
-			return errBareLF
+			return 0, errBareLF
 		}
 		if b[i] != '\r' {
-			break
+			return i, nil
 		}
 		if i+1 >= len(b) {
-			return errNeedMore
+			return 0, errNeedMore
 		}
 		if b[i+1] != '\n' {
-			return errBareCR
+			return 0, errBareCR
 		}
 		if n == maxLeadingEmpty {
-			return errLeadingEmpty
+			return 0, errLeadingEmpty
 		}
 		i += 2
 	}
+}
 
+// parseLine parses the request line at b[i:] into r's Method, Target
+// and Minor, and returns where the fields start.
+func (r *Request) parseLine(b []byte, i int) (int, error) {
 	s := i
 	for i < len(b) && isToken(b[i]) {
 		i++
 	}
 	if i >= len(b) {
-		return errNeedMore
+		return 0, errNeedMore
 	}
 	if b[i] != ' ' || i == s {
-		return lineErr(b[i], errMethod)
+		return 0, lineErr(b[i], errMethod)
 	}
 	r.Method = b[s:i]
 	i++
@@ -119,38 +145,33 @@ func parseRequest(b []byte, r *Request) error {
 	s = i
 	i = targetEnd(b, i)
 	if i >= len(b) {
-		return errNeedMore
+		return 0, errNeedMore
 	}
 	if b[i] != ' ' {
-		return lineErr(b[i], errTarget)
+		return 0, lineErr(b[i], errTarget)
 	}
 	if i == s {
-		return errRequestLine // two SPs, or nothing between them
+		return 0, errRequestLine // two SPs, or nothing between them
 	}
 	r.Target = b[s:i]
 	if err := r.checkTarget(); err != nil {
-		return err
+		return 0, err
 	}
 	i++
 
 	minor, i, err := version(b, i)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	r.Minor = minor
-	if i, err = crlf(b, i, errVersion); err != nil {
-		return err
-	}
+	return crlf(b, i, errVersion)
+}
 
-	if r.Fields, i, err = parseFields(b, i, r.Fields); err != nil {
-		return err
-	}
-	r.HeadLen = i
-
-	var m meta
-	if err := m.scan(r.Fields); err != nil {
-		return err
-	}
+// frame checks the fields that decide r's host and framing (m) against
+// each other and sets r's Host, ContentLength, Chunked, KeepAlive,
+// ExpectContinue and Upgrade from them.
+func (r *Request) frame(m *meta) error {
+	minor := r.Minor
 	switch {
 	case m.hosts > 1:
 		return errHostDup
