@@ -77,13 +77,41 @@ var router = []string{
 	"nf_socket_ipv6",  //
 }
 
+// filesystems lists what init needs to mount its partitions (init/storage)
+// on every board, built in or not. There is no modprobe, so what the
+// kernel asks for by name at mount time must be loaded up front: FAT's
+// code pages (the Debian kernels' defaults are codepage=437 and
+// iocharset=ascii) and the crc32c algorithm that ext4's checksums use.
+var filesystems = []string{
+	"efivarfs",       // the boot loader's variables: which partition it started from
+	"vfat",           // the boot partition, /boot (EFI system partition, FAT32)
+	"nls_cp437",      // ... its default code page
+	"nls_ascii",      // ... and character set
+	"crc32c_generic", // ext4's metadata checksums
+	"ext4",           // the persistent partition, /perm
+}
+
+// pcDisks are the drivers of the disks an x86-64 box boots from.
+var pcDisks = []string{
+	"nvme",        // NVMe SSDs
+	"ahci",        // SATA SSDs and disks
+	"sd_mod",      // SCSI disks: SATA's and USB's
+	"xhci_pci",    // USB 3 controllers
+	"ehci_pci",    // USB 2 controllers
+	"usb_storage", // USB sticks and disks
+	"uas",         // USB 3 disks that speak UAS
+	"virtio_blk",  // a VM's disk
+}
+
 // boards is the table of all boards; keep it short and flat.
 var boards = []Board{
 	{
-		Name:    "qemu-x86_64",
-		Doc:     "QEMU x86-64 virtual machine with virtio NICs, as in the tests and make demo",
-		Kernel:  "linux-image-cloud-amd64", // small: virtio and netfilter, no real hardware
-		Modules: concat([]string{"virtio_pci", "virtio_net"}, router),
+		Name:   "qemu-x86_64",
+		Doc:    "QEMU x86-64 virtual machine with virtio NICs, as in the tests and make demo",
+		Kernel: "linux-image-cloud-amd64", // small: virtio and netfilter, no real hardware
+		// NVMe, ext4 and crc32c are built into the cloud kernel (listed
+		// anyway, and skipped); it has no AHCI or USB storage at all.
+		Modules: slices.Concat([]string{"virtio_pci", "virtio_net", "nvme", "virtio_blk"}, filesystems, router),
 		// panic=-1: a kernel panic, including PID 1 exiting, reboots at
 		// once, and QEMU's -no-reboot then ends the VM instead of
 		// leaving a test to wait for its timeout.
@@ -94,19 +122,17 @@ var boards = []Board{
 		Name:   "x86_64",
 		Doc:    "x86-64 router box (PC Engines APU, Protectli, small-form-factor PCs) with Intel or Realtek NICs",
 		Kernel: "linux-image-amd64",
-		Modules: concat([]string{
+		Modules: slices.Concat([]string{
 			"igb", "igc", "e1000e", "ixgbe", // Intel 1G/2.5G/10G
 			"r8169",                    // Realtek 1G/2.5G (some chips want firmware-realtek, not included)
 			"virtio_pci", "virtio_net", // the same image also boots in a VM
-		}, router),
+		}, pcDisks, filesystems, router),
 		// panic=10: a router reboots on its own after a panic instead of
 		// hanging until someone notices.
 		KernelArgs: "console=ttyS0,115200 panic=10",
 		NICs:       []NIC{{"eth0", WAN}, {"eth1", LAN}},
 	},
 }
-
-func concat(a, b []string) []string { return append(slices.Clip(a), b...) }
 
 // Names returns the names of all boards.
 func Names() []string {

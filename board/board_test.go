@@ -31,10 +31,21 @@ func TestBoards(t *testing.T) {
 				t.Errorf("%s: lacks router module %s", name, m)
 			}
 		}
-		for _, m := range []string{"virtio_pci", "virtio_net"} {
+		for _, m := range []string{"virtio_pci", "virtio_net", "nvme", "virtio_blk"} {
 			if !slices.Contains(b.Modules, m) {
-				t.Errorf("%s: lacks %s (both boards boot in QEMU)", name, m)
+				t.Errorf("%s: lacks %s (both boards boot in QEMU, from NVMe or virtio disks)", name, m)
 			}
+		}
+		for _, m := range filesystems {
+			if !slices.Contains(b.Modules, m) {
+				t.Errorf("%s: lacks %s: init could not mount its partitions", name, m)
+			}
+		}
+	}
+	x86, _ := Get("x86_64")
+	for _, m := range pcDisks {
+		if !slices.Contains(x86.Modules, m) {
+			t.Errorf("x86_64: lacks disk driver %s", m)
 		}
 	}
 }
