@@ -16,8 +16,11 @@ import (
 // do when its value is bad.
 type key struct {
 	name string
-	want string                             // the expected form, for Problem.Want
-	set  func(*config.Config, string) error // parses the value into the config
+	// example is a value that is not the default, for cmdline.txt's
+	// template and README.md's table (TestReadme).
+	example string
+	want    string                             // the expected form, for Problem.Want
+	set     func(*config.Config, string) error // parses the value into the config
 	// value writes the key's value in c as the command line would give it
 	// ("" for an empty list, which only the key's absence gives); the
 	// README's table shows value(config.Default()) as the default.
@@ -44,20 +47,20 @@ func (k *key) fallback(c *config.Config) string {
 // choice made for a value that does not parse. Parse applies the keys in
 // this order.
 var keys = []key{
-	{name: "tprouter.hostname", want: "a host name: letters, digits and '-' in dot-separated labels, at most 64 bytes",
+	{name: "tprouter.hostname", example: "gw.lan", want: "a host name: letters, digits and '-' in dot-separated labels, at most 64 bytes",
 		set:   func(c *config.Config, v string) error { return hostname(&c.Hostname, v) },
 		value: func(c config.Config) string { return c.Hostname }},
 
 	// There is no "WAN off"; the default is what the board documents.
-	{name: "tprouter.wan", want: "an interface name (eth0), a MAC (02:00:00:00:02:01), or name@MAC to rename the link with that MAC (wan0@02:00:00:00:02:01)",
+	{name: "tprouter.wan", example: "02:00:00:00:02:01", want: "an interface name (eth0), a MAC (02:00:00:00:02:01), or name@MAC to rename the link with that MAC (wan0@02:00:00:00:02:01)",
 		set:   func(c *config.Config, v string) error { return link(&c.Network.WAN, v) },
 		value: func(c config.Config) string { return c.Network.WAN.String() }},
 
-	{name: "tprouter.lan", want: "comma-separated interface names, MACs or name@MAC (eth1 or eth1,eth2 or lan0@02:00:00:00:01:01)",
+	{name: "tprouter.lan", example: "eth1,eth2", want: "comma-separated interface names, MACs or name@MAC (eth1 or eth1,eth2 or lan0@02:00:00:00:01:01)",
 		set:   func(c *config.Config, v string) error { return links(&c.Network.LAN, v) },
 		value: func(c config.Config) string { return config.Commas(c.Network.LAN) }},
 
-	{name: "tprouter.wan.addr", want: "dhcp, or comma-separated addresses with prefix length (198.51.100.2/24,2001:db8:2::2/64)",
+	{name: "tprouter.wan.addr", example: "198.51.100.2/24,2001:db8:2::2/64", want: "dhcp, or comma-separated addresses with prefix length (198.51.100.2/24,2001:db8:2::2/64)",
 		set: func(c *config.Config, v string) error {
 			if v == "dhcp" {
 				c.Network.WANAddrs = nil
@@ -75,29 +78,29 @@ var keys = []key{
 		// static address could take someone else's.
 		safe: func(c *config.Config) string { c.Network.WANAddrs = nil; return "using dhcp" }},
 
-	{name: "tprouter.wan.gw", want: "comma-separated gateway addresses, at most one IPv4 and one IPv6 (198.51.100.1,fe80::1)",
+	{name: "tprouter.wan.gw", example: "198.51.100.1,fe80::1", want: "comma-separated gateway addresses, at most one IPv4 and one IPv6 (198.51.100.1,fe80::1)",
 		set:   func(c *config.Config, v string) error { return gateways(&c.Network.Gateways, v) },
 		value: func(c config.Config) string { return config.Commas(c.Network.Gateways) },
 		// No static default route: a wrong one sends everything astray,
 		// none leaves the default route to DHCP and RA.
 		safe: func(c *config.Config) string { c.Network.Gateways = nil; return "no static gateway" }},
 
-	{name: "tprouter.dns", want: "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
+	{name: "tprouter.dns", example: "198.51.100.53", want: "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
 		set:   func(c *config.Config, v string) error { return addrs(&c.Network.DNS, v) },
 		value: func(c config.Config) string { return config.Commas(c.Network.DNS) },
 		safe:  func(c *config.Config) string { c.Network.DNS = nil; return "no static DNS servers" }},
 
-	{name: "tprouter.lan.addr", want: "comma-separated addresses with prefix length, at most one per family (192.168.1.1/24,2001:db8:1::1/64)",
+	{name: "tprouter.lan.addr", example: "192.168.1.1/24,2001:db8:1::1/64", want: "comma-separated addresses with prefix length, at most one per family (192.168.1.1/24,2001:db8:1::1/64)",
 		set:   func(c *config.Config, v string) error { return prefixes(&c.Network.LANAddrs, v, true) },
 		value: func(c config.Config) string { return config.Commas(c.Network.LANAddrs) }},
 
-	{name: "tprouter.nat", want: "on or off",
+	{name: "tprouter.nat", example: "off", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.Network.NAT, v) },
 		value: func(c config.Config) string { return config.OnOff(c.Network.NAT) },
 		// On: without NAT, private LAN addresses leak onto the uplink.
 		safe: func(c *config.Config) string { c.Network.NAT = true; return "NAT on" }},
 
-	{name: "tprouter.intercept", want: "off, or comma-separated TCP ports (80 or 80,8080)",
+	{name: "tprouter.intercept", example: "80,8080", want: "off, or comma-separated TCP ports (80 or 80,8080)",
 		set: func(c *config.Config, v string) error { return ports(&c.Network.Intercept, v) },
 		value: func(c config.Config) string {
 			if len(c.Network.Intercept) == 0 {
@@ -106,11 +109,11 @@ var keys = []key{
 			return config.Commas(c.Network.Intercept)
 		}},
 
-	{name: "tprouter.proxy.port", want: "a TCP port, 1-65535",
+	{name: "tprouter.proxy.port", example: "3130", want: "a TCP port, 1-65535",
 		set:   func(c *config.Config, v string) error { return port(&c.Network.ProxyPort, v, false) },
 		value: func(c config.Config) string { return strconv.Itoa(int(c.Network.ProxyPort)) }},
 
-	{name: "tprouter.failmode", want: "open or closed",
+	{name: "tprouter.failmode", example: "closed", want: "open or closed",
 		set: func(c *config.Config, v string) error {
 			switch v {
 			case "open":
@@ -129,7 +132,7 @@ var keys = []key{
 		// silently let traffic bypass the proxy.
 		safe: func(c *config.Config) string { c.Network.FailMode = config.FailClosed; return "using closed" }},
 
-	{name: "tprouter.spoof", want: "on or off",
+	{name: "tprouter.spoof", example: "off", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.Spoof, v) },
 		value: func(c config.Config) string { return config.OnOff(c.Spoof) },
 		// Off: the upstream then sees the router's address, which always
@@ -137,7 +140,7 @@ var keys = []key{
 		safe: func(c *config.Config) string { c.Spoof = false; return "spoofing off" }},
 
 	// After tprouter.intercept, so that nothing turns interception back on.
-	{name: "tprouter.exempt", want: "none, or comma-separated addresses or prefixes (192.0.2.10,198.51.100.0/24)",
+	{name: "tprouter.exempt", example: "192.0.2.10,198.51.100.0/24", want: "none, or comma-separated addresses or prefixes (192.0.2.10,198.51.100.0/24)",
 		set: func(c *config.Config, v string) error { return exempt(&c.Network.Exempt, v) },
 		value: func(c config.Config) string {
 			if len(c.Network.Exempt) == 0 {
@@ -152,20 +155,20 @@ var keys = []key{
 			return "interception off"
 		}},
 
-	{name: "tprouter.dhcpd", want: "on or off",
+	{name: "tprouter.dhcpd", example: "off", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.DHCPD, v) },
 		value: func(c config.Config) string { return config.OnOff(c.DHCPD) },
 		// Off: a second DHCP server on a LAN breaks it; a missing one is
 		// noticed and harmless.
 		safe: func(c *config.Config) string { c.DHCPD = false; return "DHCP server off" }},
 
-	{name: "tprouter.ra", want: "on or off",
+	{name: "tprouter.ra", example: "off", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.RA, v) },
 		value: func(c config.Config) string { return config.OnOff(c.RA) },
 		// Off, for the same reason as tprouter.dhcpd.
 		safe: func(c *config.Config) string { c.RA = false; return "router advertisements off" }},
 
-	{name: "tprouter.status.port", want: "off, or a TCP port 1-65535",
+	{name: "tprouter.status.port", example: "8080", want: "off, or a TCP port 1-65535",
 		set: func(c *config.Config, v string) error { return port(&c.StatusPort, v, true) },
 		value: func(c config.Config) string {
 			if c.StatusPort == 0 {
@@ -177,7 +180,7 @@ var keys = []key{
 		// attempt to move or close it must not leave it open.
 		safe: func(c *config.Config) string { c.StatusPort = 0; return "status endpoint off" }},
 
-	{name: "tprouter.shell", want: "on or off",
+	{name: "tprouter.shell", example: "on", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.Shell, v) },
 		value: func(c config.Config) string { return config.OnOff(c.Shell) },
 		// Off: it is a root shell on the console.

@@ -7,8 +7,11 @@ import (
 
 // Problem is a key whose value was not used as given.
 type Problem struct {
-	Key   string
-	Value string
+	// Source is where the key was given; the zero Source, the kernel
+	// command line, also stands for the rules between keys (Check).
+	Source Source
+	Key    string
+	Value  string
 	// Want is the form the value should have.
 	Want string
 	// Why says what is wrong with the value, when more than Want says.
@@ -17,8 +20,14 @@ type Problem struct {
 	Using string
 }
 
+// String is the console's line: where, the key and value, what is wrong
+// with it, the form it wants, and what the router does instead.
 func (p Problem) String() string {
-	s := fmt.Sprintf("%s=%q: ", p.Key, truncate(p.Value, 100))
+	where := "command line"
+	if p.Source.File != "" {
+		where = p.Source.String()
+	}
+	s := fmt.Sprintf("%s: %s=%q: ", where, p.Key, truncate(p.Value, 100))
 	if p.Why != "" {
 		s += p.Why + "; "
 	}

@@ -6,6 +6,7 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"slices"
@@ -79,6 +80,35 @@ type Config struct {
 	StatusPort uint16
 	// Shell runs a rescue shell on the console.
 	Shell bool
+
+	// Sources says where each key given was given, by key name
+	// (tprouter.hostname); a key not in it has its default. A key whose
+	// value did not parse is in it too: the Problem says what it got
+	// instead.
+	Sources map[string]Source
+}
+
+// Source is where a key was given: on the kernel command line, or on a
+// line of a file (cmdline.txt on the boot partition).
+type Source struct {
+	File string // "" for the kernel command line
+	Line int
+}
+
+// String says where: "kernel command line" or "cmdline.txt:7".
+func (s Source) String() string {
+	if s.File == "" {
+		return "kernel command line"
+	}
+	return fmt.Sprintf("%s:%d", s.File, s.Line)
+}
+
+// SourceOf says where key's value came from: "default" or its Source.
+func (c Config) SourceOf(key string) string {
+	if s, ok := c.Sources[key]; ok {
+		return s.String()
+	}
+	return "default"
 }
 
 // Network is the network configuration of the box.

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -26,6 +28,16 @@ func (c Config) Summary() string {
 		fmt.Fprintf(&b, ", exempt %s", join(n.Exempt))
 	}
 	fmt.Fprintf(&b, "; dhcpd %s; ra %s; status port %s; shell %s", OnOff(c.DHCPD), OnOff(c.RA), portString(c.StatusPort), OnOff(c.Shell))
+	byFile := map[string][]string{}
+	for k, s := range c.Sources {
+		if s.File != "" {
+			byFile[s.File] = append(byFile[s.File], k)
+		}
+	}
+	for _, f := range slices.Sorted(maps.Keys(byFile)) {
+		slices.Sort(byFile[f])
+		fmt.Fprintf(&b, "; from %s: %s", f, strings.Join(byFile[f], " "))
+	}
 	return b.String()
 }
 
