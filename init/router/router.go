@@ -29,6 +29,10 @@ type Router struct {
 	// Status is the status endpoint's handler, without ProxyStatus and
 	// Table, which Start fills in; nil: no endpoint.
 	Status *status.Server
+	// Perm is where the persistent partition is mounted (storage.PermDir),
+	// or "" without one: the services' state directories are on it,
+	// else in memory under RunState.
+	Perm string
 
 	// Seams for tests; zero values are the real thing.
 	apply     func(config.Network) (wan string, lan []string, err error)
@@ -40,6 +44,7 @@ type Router struct {
 	readyWarn time.Duration // when to say what ready waits for
 
 	started map[string]bool // services added, by name
+	dirs    dirs            // the services' state directories (stateDirs)
 }
 
 // Start starts bringing up the router and returns at once.

@@ -19,8 +19,11 @@ import (
 	"tprouter/init/cmdline"
 	"tprouter/init/config"
 	"tprouter/init/console"
+	"tprouter/init/storage"
 	"tprouter/init/supervise"
 	"tprouter/internal/syncbuf"
+	"tprouter/services/dhcp4c/client"
+	"tprouter/services/dhcp4d/server"
 )
 
 func TestListening(t *testing.T) {
@@ -40,14 +43,22 @@ func TestListening(t *testing.T) {
 	}
 }
 
-// started runs startServices for c on links l, with /bin as Bin and
-// shell as the shell found, and returns what it added.
-func started(c config.Config, shell string, l links) ([]supervise.Service, string) {
+// started makes the state directories for c under a temporary root and
+// runs startServices for c on links l, with /bin as Bin and shell as the
+// shell found, and returns what it added and the console.
+func started(t *testing.T, c config.Config, shell string, l links) ([]supervise.Service, string) {
+	return startedOn(c, "", t.TempDir(), shell, l)
+}
+
+// startedOn is started with the persistent partition at perm ("" for
+// none) and the root root.
+func startedOn(c config.Config, perm, root, shell string, l links) ([]supervise.Service, string) {
 	var buf syncbuf.Buffer
 	con := console.New(&buf)
 	sup := &fakeSupervisor{}
-	r := &Router{Config: c, Log: con.Log("init", 10), Supervisor: sup, bin: "/bin",
+	r := &Router{Config: c, Log: con.Log("init", 10), Supervisor: sup, Perm: perm, bin: "/bin", root: root,
 		findShell: func() string { return shell }, started: map[string]bool{}}
+	r.stateDirs()
 	r.startServices(l)
 	con.Flush(time.Second)
 	return sup.services(), buf.String()
@@ -59,7 +70,7 @@ func TestServices(t *testing.T) {
 	if len(probs) > 0 {
 		t.Fatal(probs)
 	}
-	svcs, _ := started(c, "", links{WAN: "wan0", LAN: []string{"lan0"}})
+	svcs, _ := started(t, c, "", links{WAN: "wan0", LAN: []string{"lan0"}})
 	// dhcp4d and radvd hand out the router's own address (no -dns,
 	// -rdnss), where dnsfwd forwards to tprouter.dns and the lease's
 	// servers.
@@ -91,7 +102,7 @@ func TestServices(t *testing.T) {
 	// The proxy on its default port needs no CAP_NET_BIND_SERVICE, and
 	// its status port moves out of the way of its listener.
 	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
-	svcs, _ = started(c, "", links{})
+	svcs, _ = started(t, c, "", links{})
 	if got, want := names(svcs), "proxy /bin/proxy -listen=:9091 -access-log=- -spoof=true -status=127.0.0.1:9092 -name=tprouter"; got != want {
 		t.Errorf("services %s, want %s", got, want)
 	}
@@ -102,17 +113,80 @@ func TestServices(t *testing.T) {
 	// Static WAN, DHCP server off, IPv4-only LAN: only the proxy and the
 	// DNS forwarder, without upstream servers (it says so) and no lease.
 	c, _ = cmdline.Parse("tprouter.wan.addr=198.51.100.1/24 tprouter.dhcpd=off")
-	svcs, _ = started(c, "", links{WAN: "eth0", LAN: []string{"eth1"}})
+	svcs, _ = started(t, c, "", links{WAN: "eth0", LAN: []string{"eth1"}})
 	if got, want := names(svcs[1:]), "dnsfwd /bin/dnsfwd -iface=eth1 -listen=192.168.1.1"; got != want {
 		t.Errorf("services %s, want %s", got, want)
 	}
 	// links not known yet: the proxy only; a WAN but no LAN: no dnsfwd.
 	c, _ = cmdline.Parse("")
-	if svcs, _ := started(c, "", links{}); len(svcs) != 1 || svcs[0].Name != "proxy" {
+	if svcs, _ := started(t, c, "", links{}); len(svcs) != 1 || svcs[0].Name != "proxy" {
 		t.Errorf("services %s with no links, want the proxy only", names(svcs))
 	}
-	if svcs, _ := started(c, "", links{WAN: "eth0", LAN: []string{""}}); strings.Contains(names(svcs), "dnsfwd") {
+	if svcs, _ := started(t, c, "", links{WAN: "eth0", LAN: []string{""}}); strings.Contains(names(svcs), "dnsfwd") {
 		t.Errorf("services %s before the LAN link is known, want no dnsfwd", names(svcs))
+	}
+}
+
+// TestServicesPerm: with the persistent partition, the state directories
+// are on it, owned by each service's user, the services are given their
+// files there, and the proxy writes its access log there.
+func TestServicesPerm(t *testing.T) {
+	c, _ := cmdline.Parse("tprouter.lan.addr=192.0.2.1/24,2001:db8:1::1/64")
+	root := t.TempDir()
+	svcs, con := startedOn(c, "/perm", root, "", links{WAN: "wan0", LAN: []string{"lan0"}})
+	want := strings.Join([]string{
+		"proxy /bin/proxy -listen=:3129 -access-log=/perm/proxy/access.log -spoof=true -status=127.0.0.1:9091 -name=tprouter",
+		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/perm/dhcp4c/lease.json",
+		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/perm/dhcp4d/leases.json",
+		"radvd /bin/radvd -iface=lan0",
+		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -lease=/perm/dhcp4c/lease.json",
+	}, "\n")
+	if got := names(svcs); got != want {
+		t.Errorf("services:\n%s\nwant\n%s\nconsole:\n%s", got, want, con)
+	}
+	for dir, uid := range map[string]int{"perm/proxy": 3129, "perm/dhcp4c": 3068, "perm/dhcp4d": 3067} {
+		var st syscall.Stat_t
+		if err := syscall.Stat(filepath.Join(root, dir), &st); err != nil || int(st.Uid) != uid || int(st.Gid) != uid {
+			t.Errorf("%s: %v, owner %d:%d, want %d", dir, err, st.Uid, st.Gid, uid)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, RunState)); err == nil {
+		t.Errorf("%s made with /perm there", RunState)
+	}
+}
+
+// TestServicesPermFails: a /perm where no directory can be made (gone
+// read-only) leaves the services their state in memory for this boot,
+// and the proxy its standard output.
+func TestServicesPermFails(t *testing.T) {
+	c, _ := cmdline.Parse("")
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "perm"), nil, 0o644) // not a directory
+	svcs, con := startedOn(c, "/perm", root, "", links{WAN: "eth0", LAN: []string{"eth1"}})
+	got := names(svcs)
+	for _, want := range []string{"-access-log=- ", "-state=/run/tprouter/dhcp4c/lease.json", "-leases=/run/tprouter/dhcp4d/leases.json"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("services:\n%s\nwant %s", got, want)
+		}
+	}
+	for _, want := range []string{
+		"init: proxy's state directory: mkdir " + root + "/perm: not a directory; it keeps no state",
+		"init: dhcp4c's state directory: mkdir " + root + "/perm: not a directory; using /run/tprouter/dhcp4c instead",
+	} {
+		if !strings.Contains(con, want) {
+			t.Errorf("console:\n%s\nwant %s", con, want)
+		}
+	}
+}
+
+// TestRunState: without /perm init passes the files the services use by
+// default, so that a service run by hand on the router finds them.
+func TestRunState(t *testing.T) {
+	if got := filepath.Join(RunState, "dhcp4c", leaseFile); got != client.DefaultState {
+		t.Errorf("dhcp4c's lease: init passes %s, its default is %s", got, client.DefaultState)
+	}
+	if got := filepath.Join(RunState, "dhcp4d", leasesFile); got != server.DefaultLeases {
+		t.Errorf("dhcp4d's leases: init passes %s, its default is %s", got, server.DefaultLeases)
 	}
 }
 
@@ -121,7 +195,7 @@ func TestServices(t *testing.T) {
 // says where it looked.
 func TestShell(t *testing.T) {
 	c, _ := cmdline.Parse("tprouter.shell")
-	svcs, _ := started(c, "/bbin/sh", links{})
+	svcs, _ := started(t, c, "/bbin/sh", links{})
 	if len(svcs) != 2 {
 		t.Fatalf("services %s, want the proxy and the shell", names(svcs))
 	}
@@ -130,7 +204,7 @@ func TestShell(t *testing.T) {
 		!slices.Contains(sh.Env, "TERM=vt100") || !slices.Contains(sh.Env, "HOME=/") || len(sh.Env) < 3 {
 		t.Errorf("shell: %+v", sh)
 	}
-	svcs, log := started(c, "", links{})
+	svcs, log := started(t, c, "", links{})
 	if len(svcs) != 1 || !strings.Contains(log, "init: tprouter.shell=on, but there is no shell at [/bbin/sh /bin/sh /bbin/gosh]") {
 		t.Errorf("no shell: services %s, console %q", names(svcs), log)
 	}
@@ -159,8 +233,11 @@ func TestReadme(t *testing.T) {
 	d := config.Default()
 	for _, s := range services {
 		state := "none"
-		if s.StateDir != "" {
-			state = "`" + s.StateDir + "`"
+		switch {
+		case s.PermOnly:
+			state = "`" + filepath.Join(storage.PermDir, s.State) + "`, none without /perm"
+		case s.State != "":
+			state = "`" + filepath.Join(storage.PermDir, s.State) + "`, `" + filepath.Join(RunState, s.State) + "` without /perm"
 		}
 		want = append(want, fmt.Sprintf("| `%s` | %s | %s | %s | %s |", s.Name, s.runsAs(d), state, s.When, s.What))
 	}

@@ -14,8 +14,6 @@ import (
 	"tprouter/init/config"
 	"tprouter/init/status"
 	"tprouter/init/supervise"
-	"tprouter/services/dhcp4c/client"
-	"tprouter/services/dhcp4d/server"
 )
 
 // Bin holds the service programs.
@@ -37,16 +35,18 @@ type service struct {
 	// Port, if set, is the port it binds: below 1024, it also gets
 	// CAP_NET_BIND_SERVICE.
 	Port func(config.Config) uint16
-	// StateDir, if set, is made and given to the service's user before
-	// it starts: its state outlives its runs (not reboots: /run is tmpfs).
-	StateDir string
+	// State, if set, names its state directory (stateDirs): under /perm,
+	// kept across reboots, or without it under RunState, across the
+	// service's restarts only. With PermOnly it has none without /perm.
+	State    string
+	PermOnly bool
 	// Needs is the link that must be known before it starts.
 	Needs need
 	// Enabled says whether the configuration asks for it.
 	Enabled func(config.Config) bool
-	// Args are its arguments, from the configuration and the links;
-	// nil: none.
-	Args func(config.Config, links) []string
+	// Args are its arguments, from the configuration, the links and the
+	// state directories; nil: none.
+	Args func(config.Config, links, dirs) []string
 	// TTY is a terminal it runs on (supervise.Service.TTY); Env is added
 	// to init's environment.
 	TTY string
@@ -97,54 +97,60 @@ func (l links) has(n need) bool {
 var services = []service{
 	{
 		Name: "proxy", Program: "proxy", UID: 3129,
-		Caps:    []supervise.Cap{unix.CAP_NET_ADMIN}, // IP_TRANSPARENT
-		Port:    func(c config.Config) uint16 { return c.Network.ProxyPort },
+		Caps:  []supervise.Cap{unix.CAP_NET_ADMIN}, // IP_TRANSPARENT
+		Port:  func(c config.Config) uint16 { return c.Network.ProxyPort },
+		State: "proxy", PermOnly: true,
 		Enabled: func(config.Config) bool { return true },
-		Args: func(c config.Config, _ links) []string {
+		Args: func(c config.Config, _ links, d dirs) []string {
+			log := "-" // its standard output: init's ring and the console
+			if f := d.file("proxy", accessLog); f != "" {
+				log = f
+			}
 			return []string{
 				fmt.Sprintf("-listen=:%d", c.Network.ProxyPort),
-				"-access-log=-",
+				"-access-log=" + log,
 				fmt.Sprintf("-spoof=%t", c.Spoof),
 				fmt.Sprintf("-status=127.0.0.1:%d", c.ProxyStatusPort()),
 				"-name=" + c.Hostname,
 			}
 		},
 		When: "always, first: it needs no link to listen",
-		What: "the TPROXY HTTP proxy; with `tprouter.proxy.port` below 1024 it also gets CAP_NET_BIND_SERVICE",
+		What: "the TPROXY HTTP proxy; its access log in `" + accessLog + "` there, without /perm on its standard output; " +
+			"with `tprouter.proxy.port` below 1024 it also gets CAP_NET_BIND_SERVICE",
 	},
 	{
 		Name: "dhcp4c", Program: "dhcp4c", UID: 3068,
 		// Packet socket and SO_BINDTODEVICE; it applies the lease.
-		Caps:     []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW},
-		Port:     port(68),
-		StateDir: filepath.Dir(client.DefaultState),
-		Needs:    wanLink,
-		Enabled:  func(c config.Config) bool { return c.Network.WANDHCP() },
-		Args: func(_ config.Config, l links) []string {
-			return []string{"-iface=" + l.WAN, "-state=" + client.DefaultState}
+		Caps:    []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW},
+		Port:    port(68),
+		State:   "dhcp4c",
+		Needs:   wanLink,
+		Enabled: func(c config.Config) bool { return c.Network.WANDHCP() },
+		Args: func(_ config.Config, l links, d dirs) []string {
+			return []string{"-iface=" + l.WAN, "-state=" + d.file("dhcp4c", leaseFile)}
 		},
 		When: "`tprouter.wan.addr=dhcp`, once the WAN link is found",
-		What: "DHCPv4 client on the WAN; the lease in `" + client.DefaultState + "`",
+		What: "DHCPv4 client on the WAN; the lease in `" + leaseFile + "` there",
 	},
 	{
 		Name: "dhcp4d", Program: "dhcp4d", UID: 3067,
-		Caps:     []supervise.Cap{unix.CAP_NET_RAW},
-		Port:     port(67),
-		StateDir: filepath.Dir(server.DefaultLeases),
-		Needs:    lanLink,
-		Enabled:  func(c config.Config) bool { return c.DHCPD && hasFamily(c, true) },
-		Args: func(_ config.Config, l links) []string {
-			return []string{"-iface=" + l.lan0(), "-leases=" + server.DefaultLeases}
+		Caps:    []supervise.Cap{unix.CAP_NET_RAW},
+		Port:    port(67),
+		State:   "dhcp4d",
+		Needs:   lanLink,
+		Enabled: func(c config.Config) bool { return c.DHCPD && hasFamily(c, true) },
+		Args: func(_ config.Config, l links, d dirs) []string {
+			return []string{"-iface=" + l.lan0(), "-leases=" + d.file("dhcp4d", leasesFile)}
 		},
 		When: "`tprouter.dhcpd=on` and an IPv4 LAN address, once the LAN link is found",
-		What: "DHCPv4 server on the LAN; leases in `" + server.DefaultLeases + "`, kept across its restarts",
+		What: "DHCPv4 server on the LAN; leases in `" + leasesFile + "` there, so that a client keeps its address",
 	},
 	{
 		Name: "radvd", Program: "radvd", UID: 3134,
 		Caps:    []supervise.Cap{unix.CAP_NET_RAW},
 		Needs:   lanLink,
 		Enabled: func(c config.Config) bool { return c.RA && hasFamily(c, false) },
-		Args:    func(_ config.Config, l links) []string { return []string{"-iface=" + l.lan0()} },
+		Args:    func(_ config.Config, l links, _ dirs) []string { return []string{"-iface=" + l.lan0()} },
 		When:    "`tprouter.ra=on` and an IPv6 LAN /64, once the LAN link is found",
 		What:    "router advertisements for the LAN /64 (SLAAC, RDNSS)",
 	},
@@ -175,8 +181,9 @@ func hasFamily(c config.Config, v4 bool) bool {
 }
 
 // dnsfwdArgs: listen on the LAN addresses of the first LAN link, ask the
-// servers of tprouter.dns first, then those of the WAN lease.
-func dnsfwdArgs(c config.Config, l links) []string {
+// servers of tprouter.dns first, then those of the WAN lease, wherever
+// dhcp4c keeps it.
+func dnsfwdArgs(c config.Config, l links, d dirs) []string {
 	var listen, upstream []string
 	for _, p := range c.Network.LANAddrs {
 		listen = append(listen, p.Addr().String())
@@ -189,7 +196,7 @@ func dnsfwdArgs(c config.Config, l links) []string {
 		args = append(args, "-upstream="+strings.Join(upstream, ","))
 	}
 	if c.Network.WANDHCP() {
-		args = append(args, "-lease="+client.DefaultState)
+		args = append(args, "-lease="+d.file("dhcp4c", leaseFile))
 	}
 	return args
 }
@@ -229,7 +236,7 @@ func (r *Router) supervised(s service, l links) (supervise.Service, bool) {
 	}
 	svc := supervise.Service{Name: s.Name, Path: path, TTY: s.TTY}
 	if s.Args != nil {
-		svc.Args = s.Args(r.Config, l)
+		svc.Args = s.Args(r.Config, l, r.dirs)
 	}
 	if s.Env != nil {
 		svc.Env = append(os.Environ(), s.Env...)
@@ -254,24 +261,6 @@ func (r *Router) startServices(l links) {
 			continue
 		}
 		r.Supervisor.Add(svc)
-	}
-}
-
-// stateDirs makes the state directories of the enabled services, owned by
-// their users.
-func (r *Router) stateDirs() {
-	for _, s := range services {
-		if s.StateDir == "" || !s.Enabled(r.Config) {
-			continue
-		}
-		dir := filepath.Join(r.root, s.StateDir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			r.Log.Printf("mkdir %s: %v", dir, err)
-			continue
-		}
-		if err := os.Chown(dir, int(s.UID), int(s.UID)); err != nil {
-			r.Log.Printf("chown %s: %v", dir, err)
-		}
 	}
 }
 
