@@ -1,7 +1,8 @@
-// Command init is tprouter's PID 1. It mounts the file systems, reads the
-// kernel command line, loads the board's kernel modules, and hands over
-// to the router package, which configures the network and starts the
-// services of its table (the rescue shell among them) under the
+// Command init is tprouter's PID 1. It mounts the file systems, loads the
+// board's kernel modules, mounts the boot and persistent partitions when
+// it finds them, reads the kernel command line and cmdline.txt, and hands
+// over to the router package, which configures the network and starts
+// the services of its table (the rescue shell among them) under the
 // supervisor. Then it reaps, supervises and waits for a signal or the
 // power button to take the system down.
 //
@@ -21,9 +22,11 @@ import (
 
 	"tprouter/init/boot"
 	"tprouter/init/cmdline"
+	"tprouter/init/config"
 	"tprouter/init/console"
 	"tprouter/init/router"
 	"tprouter/init/status"
+	"tprouter/init/storage"
 	"tprouter/init/supervise"
 )
 
@@ -58,9 +61,11 @@ func main() {
 	reaper := supervise.NewReaper(nil)
 	sup := supervise.New(con, log, reaper)
 	down := &boot.Shutdown{
-		Stop:  func() { sup.Shutdown(shutdownGrace) },
-		Flush: func() { con.Flush(2 * time.Second) },
-		Log:   log.Printf,
+		Stop:    func() { sup.Shutdown(shutdownGrace) },
+		Flush:   func() { con.Flush(2 * time.Second) },
+		Unmount: func() { storage.Unmount("/", log.Printf) },
+		Drain:   func() { con.Flush(2 * time.Second) },
+		Log:     log.Printf,
 	}
 	down.HandleSignals()
 	if err := boot.CtrlAltDel(); err != nil {
@@ -71,19 +76,28 @@ func main() {
 		Press: func(dev string) { down.Do(boot.PowerOff, "power button "+dev) },
 	}).Watch()
 
+	cfg, mounted := configure(log)
+
+	(&router.Router{
+		Config: cfg, Log: log, Supervisor: sup, Perm: mounted.Perm,
+		Status: &status.Server{Logs: con.Logs, Services: sup.Status, Orphans: reaper.Orphans, Start: start},
+	}).Start()
+}
+
+// bootDiskWait bounds the wait for the disk the boot loader started from:
+// a USB stick appears a few seconds after its driver loads.
+const bootDiskWait = 5 * time.Second
+
+// configure loads the board's kernel modules, mounts the partitions,
+// reads the configuration (the kernel command line, then cmdline.txt on
+// the boot partition) and sets the host name.
+func configure(log *console.Log) (config.Config, storage.Mounted) {
 	line, err := boot.ReadCmdline()
 	if err != nil {
 		log.Printf("reading the kernel command line: %v; using the defaults", err)
 	}
-	cfg, problems := cmdline.Parse(line)
-	for _, p := range problems {
-		log.Printf("command line: %v", p)
-	}
-	log.Printf("config: %s", cfg.Summary())
-	if err := boot.SetHostname(cfg.Hostname); err != nil {
-		log.Printf("%v", err)
-	}
 
+	// The storage and file system modules come before the partitions.
 	t := time.Now()
 	loaded, errs := boot.Modules{File: boot.ModulesFile, SysModule: "/sys/module"}.Load()
 	for _, err := range errs {
@@ -91,10 +105,22 @@ func main() {
 	}
 	log.Printf("loaded %d kernel modules from %s in %v", len(loaded), boot.ModulesFile, time.Since(t).Round(time.Millisecond))
 
-	(&router.Router{
-		Config: cfg, Log: log, Supervisor: sup,
-		Status: &status.Server{Logs: con.Logs, Services: sup.Status, Orphans: reaper.Orphans, Start: start},
-	}).Start()
+	mounted := (&storage.Storage{Root: "/", Sys: "/sys", Dev: "/dev", Wait: bootDiskWait, Log: log.Printf}).Mount()
+	var file string
+	if mounted.Boot != "" {
+		if file, err = cmdline.ReadFile(mounted.Boot); err != nil {
+			log.Printf("%v; using the kernel command line alone", err)
+		}
+	}
+	cfg, problems := cmdline.ParseWithFile(line, file)
+	for _, p := range problems {
+		log.Printf("%v", p)
+	}
+	log.Printf("config: %s", cfg.Summary())
+	if err := boot.SetHostname(cfg.Hostname); err != nil {
+		log.Printf("%v", err)
+	}
+	return cfg, mounted
 }
 
 // openConsole opens the system console for init's lines. Without

@@ -135,12 +135,16 @@ func TestBootAsPID1(t *testing.T) {
 	os.WriteFile(consoleFile, nil, 0o644)
 
 	// /bin is where init finds the services; Debian's /bin is a link to
-	// /usr/bin, so the test's bin directory goes there, last.
+	// /usr/bin, so the test's bin directory goes there, last. Empty
+	// directories hide this machine's disks and firmware from init: it
+	// boots as a kernel started without a boot disk (QEMU's -kernel).
 	script := strings.Join([]string{
 		"set -e",
 		"ip link add eth0 type veth peer name eth1",
 		"mount --bind " + cmdline + " /proc/cmdline",
 		"mount --bind " + consoleFile + " /dev/console",
+		"mount -t tmpfs tmpfs /sys/class/block",
+		"mount -t tmpfs tmpfs /sys/firmware",
 		"mount -t tmpfs tmpfs /run",
 		"mount --bind " + bin + " /usr/bin",
 		"exec " + initBin,
@@ -197,6 +201,7 @@ func TestBootAsPID1(t *testing.T) {
 	for _, want := range []string{
 		`init: command line: tprouter.bogus="1": unknown key`,
 		`init: command line: tprouter.failmode="clsed": not open or closed; want open or closed; using closed`,
+		"init: storage: no boot partition (none named tprouter-boot): configured by the kernel command line alone, state in memory",
 		"init: config: host smoke; wan eth0 (198.51.100.1/24); lan eth1 (192.168.1.1/24);",
 		"init: started proxy (pid ",
 		"as uid 3129 gid 3129 with [CAP_NET_ADMIN]",

@@ -251,10 +251,12 @@ func TestShutdownSignals(t *testing.T) {
 	}
 	rebooted := make(chan int, 2)
 	s := &Shutdown{
-		Stop:  func() { step("stop") },
-		Flush: func() { step("flush") },
-		Log:   func(f string, a ...any) { step(fmt.Sprintf(f, a...)) },
-		sync:  func() { step("sync") },
+		Stop:    func() { step("stop") },
+		Flush:   func() { step("flush") },
+		Unmount: func() { step("unmount") },
+		Drain:   func() { step("drain") },
+		Log:     func(f string, a ...any) { step(fmt.Sprintf(f, a...)) },
+		sync:    func() { step("sync") },
 		reboot: func(cmd int) error {
 			rebooted <- cmd
 			return nil
@@ -284,7 +286,9 @@ func TestShutdownSignals(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	want := []string{"got SIGUSR2: power off", "stop", "sync", "power off now", "flush", "got SIGTERM: already shutting down"}
+	// The services' and init's state is written before the sync, and
+	// the partitions are unmounted before the machine goes.
+	want := []string{"got SIGUSR2: power off", "stop", "flush", "sync", "unmount", "sync", "power off now", "drain", "got SIGTERM: already shutting down"}
 	if !reflect.DeepEqual(steps, want) {
 		t.Errorf("steps %q, want %q", steps, want)
 	}

@@ -48,12 +48,21 @@ var Signals = map[os.Signal]Action{
 	syscall.SIGUSR2: PowerOff,
 }
 
-// Shutdown takes the system down, once.
+// Shutdown takes the system down, once: it stops the services, writes
+// out what init holds, syncs, unmounts the partitions, and reboots, halts
+// or powers off.
 type Shutdown struct {
-	// Stop stops the services (SIGTERM, then SIGKILL after a deadline).
+	// Stop stops the services (SIGTERM, then SIGKILL after a deadline);
+	// they write out their own state as they exit.
 	Stop func()
-	// Flush lets the console catch up before the machine goes.
+	// Flush writes out what init holds while the file systems are still
+	// mounted: the console's queue, and what init keeps on /perm.
 	Flush func()
+	// Unmount unmounts the partitions init mounted (storage.Unmount).
+	Unmount func()
+	// Drain lets the console catch up with the last lines before the
+	// machine goes.
+	Drain func()
 	Log   func(format string, args ...any)
 
 	started atomic.Bool
@@ -61,10 +70,13 @@ type Shutdown struct {
 	sync    func()              // seam: unix.Sync
 }
 
-// Do stops the services, syncs the file systems and reboots, halts or
-// powers off. Only the first call does anything; later ones return at
-// once. On the router Do does not return; it does when the reboot system
-// call fails, which it says.
+// Do takes the system down in that order. Only the first call does
+// anything; later ones return at once. On the router Do does not return;
+// it does when the reboot system call fails, which it says.
+//
+// It syncs before the unmount, so that the data is on the disks even if
+// a partition cannot be unmounted, and after it, for one that was only
+// detached; reboot(2) itself writes nothing.
 func (s *Shutdown) Do(a Action, why string) {
 	if !s.started.CompareAndSwap(false, true) {
 		s.Log("%s: already shutting down", why)
@@ -76,9 +88,6 @@ func (s *Shutdown) Do(a Action, why string) {
 		}
 	}()
 	s.Log("%s: %s", why, a)
-	if s.Stop != nil {
-		s.Stop()
-	}
 	sync, reboot := s.sync, s.reboot
 	if sync == nil {
 		sync = unix.Sync
@@ -86,10 +95,14 @@ func (s *Shutdown) Do(a Action, why string) {
 	if reboot == nil {
 		reboot = unix.Reboot
 	}
-	sync()
+	for _, step := range []func(){s.Stop, s.Flush, sync, s.Unmount, sync} {
+		if step != nil {
+			step()
+		}
+	}
 	s.Log("%s now", a)
-	if s.Flush != nil {
-		s.Flush()
+	if s.Drain != nil {
+		s.Drain()
 	}
 	if err := reboot(a.cmd()); err != nil {
 		s.Log("reboot(%#x) for %s: %v", a.cmd(), a, err)

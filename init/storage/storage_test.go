@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -181,6 +182,14 @@ func TestMount(t *testing.T) {
 	}
 	if len(r.After) != 0 {
 		t.Errorf("after Unmount: %q, want nothing mounted", r.After)
+	}
+	// Unmounted cleanly, with what was written on it.
+	need(t, "dumpe2fs", "debugfs")
+	if out := run(t, "", "dumpe2fs", "-h", "/dev/"+loop+"p2"); !regexp.MustCompile(`(?m)^Filesystem state: +clean$`).MatchString(out) {
+		t.Errorf("after Unmount, dumpe2fs -h:\n%s", out)
+	}
+	if out := run(t, "", "debugfs", "-R", "cat /x", "/dev/"+loop+"p2"); !strings.HasSuffix(out, "\nx") && out != "x" {
+		t.Errorf("after Unmount, /x on the partition: %q", out)
 	}
 	if r.Took > time.Second {
 		t.Errorf("Mount took %v with the disk there", r.Took)
