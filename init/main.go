@@ -12,6 +12,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	stdlog "log"
 	"os"
@@ -100,10 +101,17 @@ func configure(log *console.Log) (config.Config, storage.Mounted) {
 	// The storage and file system modules come before the partitions.
 	t := time.Now()
 	loaded, errs := boot.Modules{File: boot.ModulesFile, SysModule: "/sys/module"}.Load()
+	// ENODEV: the module is not for this machine (efivarfs without UEFI,
+	// crc32c_intel on a CPU without SSE4.2); the line says so in passing.
+	absent := ""
 	for _, err := range errs {
+		if errors.Is(err, unix.ENODEV) {
+			absent += "; not for this machine: " + err.Error()
+			continue
+		}
 		log.Printf("%v", err)
 	}
-	log.Printf("loaded %d kernel modules from %s in %v", len(loaded), boot.ModulesFile, time.Since(t).Round(time.Millisecond))
+	log.Printf("loaded %d kernel modules from %s in %v%s", len(loaded), boot.ModulesFile, time.Since(t).Round(time.Millisecond), absent)
 
 	mounted := (&storage.Storage{Root: "/", Sys: "/sys", Dev: "/dev", Wait: bootDiskWait, Log: log.Printf}).Mount()
 	var file string
