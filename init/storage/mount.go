@@ -52,11 +52,14 @@ func mountPerm(p Partition, dir string) ([]string, error) {
 			"repair it with e2fsck -f on another computer (it finds the backup superblocks), or make one there with mkfs.ext4 -L %s, which erases it", p, PermName)
 	}
 	if err := unix.Mount(p.Dev, dir, "ext4", ext4Flags, "errors=remount-ro"); err != nil {
-		why := ""
-		if errors.Is(err, unix.EBADMSG) {
-			why = " (a checksum does not match: it is damaged)"
+		what := " (it is damaged, or has features this kernel lacks): repair it with e2fsck -f on another computer"
+		switch {
+		case errors.Is(err, unix.EBADMSG):
+			what = " (a checksum does not match: it is damaged): repair it with e2fsck -f on another computer"
+		case errors.Is(err, unix.EROFS), errors.Is(err, unix.EACCES):
+			what = " (the disk is read-only: a write-protect switch?)"
 		}
-		return nil, fmt.Errorf("mount %s as ext4: %w%s: repair it with e2fsck -f on another computer", p, err, why)
+		return nil, fmt.Errorf("mount %s as ext4: %w%s", p, err, what)
 	}
 	var notes []string
 	if sb.errors {

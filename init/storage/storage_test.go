@@ -232,6 +232,16 @@ func TestMountErrors(t *testing.T) {
 	}
 }
 
+// TestMountReadOnly: a write-protected stick; /perm is not mounted, and
+// the console says why.
+func TestMountReadOnly(t *testing.T) {
+	loop := attach(t, disk(t, image("", nil)...), "-r")
+	r := mountIn(t, helperArgs{Disks: []string{loop}})
+	if r.Mounted.Perm != "" || !logHas(r, "(the disk is read-only: a write-protect switch?); the router keeps its state in memory") {
+		t.Errorf("a read-only disk: /perm %q", r.Mounted.Perm)
+	}
+}
+
 // TestMountNoPerm: a disk with the boot partition only.
 func TestMountNoPerm(t *testing.T) {
 	img := disk(t, image("", nil)[0])
