@@ -1,11 +1,16 @@
 package qemu
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"tprouter/image/disk"
 	"tprouter/qemu/lab"
 )
 
@@ -71,6 +76,65 @@ func testBoot(t *testing.T, board, model string) {
 		}
 	}
 	t.Fatalf("the rescue shell did not answer on the console")
+}
+
+// TestBootDisk boots a disk image twice as the same machine, as tests of
+// what a router keeps across a reboot do: the same disk and firmware
+// variables, QEMU ending at the power button in between. Each boot's
+// Cmdline goes into the disk's loader entry (the second's host name
+// replaces the first's), the firmware keeps its boot entry in the
+// variables, and a file edited on the disk between the boots is there.
+func TestBootDisk(t *testing.T) {
+	RequireUEFI(t)
+	img := Disk(t, "qemu-x86_64")
+	vars := filepath.Join(t.TempDir(), "vars.fd")
+	l := lab.New(t, lab.Options{})
+	addrs := " tprouter.lan.addr=" + lab.RouterLANv4.String() + " tprouter.wan.addr=" + lab.RouterWANv4.String()
+	for i, host := range []string{"first", "second"} {
+		vm := Boot(t, Options{
+			Disk:    img,
+			Vars:    vars,
+			Cmdline: "tprouter.hostname=" + host + addrs,
+			NICs:    []NIC{{NS: l.Server}, {NS: l.Client}},
+		})
+		fw := vm.Expect(t, FirmwareBoots, 3*time.Minute)
+		vm.Expect(t, "init: config: host "+host+";", 3*time.Minute)
+		ready := vm.Expect(t, "tprouter: ready", 3*time.Minute)
+		t.Logf("boot %d: the firmware started the boot loader after %.1f s, tprouter: ready %.1f s later", i+1, fw.Seconds(), (ready - fw).Seconds())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := vm.PowerDown(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm.Close()
+		if i == 0 {
+			if err := disk.WriteFile(img, "/tprouter/b/note", []byte("between boots")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	entry, err := disk.ReadFile(img, disk.EntryA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := string(entry); !strings.Contains(e, " tprouter.hostname=second ") || strings.Contains(e, "first") {
+		t.Errorf("%s after two boots:\n%s", disk.EntryA, e)
+	}
+	if note, err := disk.ReadFile(img, "/tprouter/b/note"); err != nil || string(note) != "between boots" {
+		t.Errorf("the file written between the boots: %q, %v", note, err)
+	}
+	got, err := os.ReadFile(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := os.ReadFile(OVMFVars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(got, empty) {
+		t.Errorf("the firmware wrote nothing into its variables")
+	}
 }
 
 // TestConsole checks Wait's expect(1) semantics on a console fed by hand:
