@@ -204,8 +204,9 @@ func (o Options) args(monitor string) []string {
 // openNICs opens a tap for each NIC in place of the far end of its
 // namespace's link (lab.NS.TapPeer) and returns QEMU's arguments for them
 // and the taps' files, which QEMU gets as descriptors 3, 4, ... The taps
-// are vm's to close. Without ROMs, the NICs have no network boot for
-// the UEFI firmware to set up.
+// are vm's to close. With noROM the NICs have no option ROM, so UEFI
+// firmware has no network boot to fall back to: a disk that does not
+// boot stops there, without DHCP and PXE attempts on the lab's links.
 func (vm *VM) openNICs(nics []NIC, noROM bool) (args []string, files []*os.File, err error) {
 	for i, nic := range nics {
 		nic = nic.withDefaults(i)

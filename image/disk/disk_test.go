@@ -162,7 +162,7 @@ func checkPerm(t *testing.T, img string, p Partition) {
 		}
 	}
 	out, err = exec.Command("debugfs", "-R", "cat /README.txt", part).Output()
-	if err != nil || string(out) != PermReadme {
+	if err != nil || string(out) != permReadme {
 		t.Errorf("README.txt = %q, %v", out, err)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// PermReadme is /README.txt on the persistent partition, for whoever
+// permReadme is /README.txt on the persistent partition, for whoever
 // mounts it on another computer.
-const PermReadme = `This is tprouter's persistent partition (tprouter-perm), mounted at /perm
+const permReadme = `This is tprouter's persistent partition (tprouter-perm), mounted at /perm
 on the router: what it keeps across reboots, such as leases and logs, each
 service in a directory of its own. Removing a directory resets what that
 service kept. tprouter never formats this partition: if it is damaged, the
@@ -26,7 +26,7 @@ func makePerm(img string, p Partition, uuid GUID, stage string, t time.Time) err
 		return err
 	}
 	readme := filepath.Join(stage, "README.txt")
-	if err := os.WriteFile(readme, []byte(PermReadme), 0o644); err != nil {
+	if err := os.WriteFile(readme, []byte(permReadme), 0o644); err != nil {
 		return err
 	}
 	for _, name := range []string{readme, stage} {
