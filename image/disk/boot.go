@@ -20,7 +20,10 @@ const clusterSectors = 4
 func makeBoot(img string, p Partition, volume uint32, files []file, stage string, t time.Time) error {
 	// --invariant pins the label's time and what else mkfs.fat takes
 	// from the clock; -i after it sets the volume id it also pins.
-	if _, err := run(nil, "mkfs.fat", "-F", "32", "-s", fmt.Sprint(clusterSectors),
+	// mkfs.fat rounds the size down to whole tracks of the geometry it
+	// guesses from the image file; -g 64/32 makes a track 16 KiB, which
+	// the partition's size is a multiple of.
+	if _, err := run(nil, "mkfs.fat", "-F", "32", "-s", fmt.Sprint(clusterSectors), "-g", "64/32",
 		"-n", BootLabel, "--invariant", "-i", fmt.Sprintf("%08x", volume),
 		"-h", fmt.Sprint(p.First), "--offset", fmt.Sprint(p.First),
 		img, fmt.Sprint(p.Size()/1024)); err != nil {

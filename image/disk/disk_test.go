@@ -2,6 +2,7 @@ package disk
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -74,7 +75,8 @@ func checkBoot(t *testing.T, c Config, img string, p Partition) {
 	t.Helper()
 	part := extract(t, img, p)
 	if out, err := exec.Command("fsck.fat", "-n", "-v", part).CombinedOutput(); err != nil ||
-		!strings.Contains(string(out), "32 bit entries") {
+		!strings.Contains(string(out), "32 bit entries") ||
+		!strings.Contains(string(out), fmt.Sprintf(" %d sectors total", p.Size()/SectorSize)) {
 		t.Errorf("fsck.fat -n: %v\n%s", err, out)
 	}
 	out, err := mtools("mdir", img, p.Offset(), "-/", "-a", "::/")
