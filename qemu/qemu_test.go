@@ -19,27 +19,36 @@ import (
 // "tprouter: ready", the client reaches the router's LAN addresses and the
 // server its WAN addresses over the taps and bridges that replace the lab
 // router, and the rescue shell answers on the serial console. The x86_64
-// board gets Intel e1000e NICs, one of its real-hardware drivers.
+// board gets Intel e1000e NICs, one of its real-hardware drivers, and
+// boots its disk image too, the one a user flashes, under UEFI.
 func TestBoot(t *testing.T) {
 	Require(t)
-	for _, tc := range []struct{ board, nic string }{
-		{"qemu-x86_64", "virtio-net-pci"},
-		{"x86_64", "e1000e"},
+	for _, tc := range []struct {
+		name, board, nic string
+		disk             bool
+	}{
+		{"qemu-x86_64", "qemu-x86_64", "virtio-net-pci", false},
+		{"x86_64", "x86_64", "e1000e", false},
+		{"x86_64-disk", "x86_64", "e1000e", true},
 	} {
-		t.Run(tc.board, func(t *testing.T) { testBoot(t, tc.board, tc.nic) })
+		t.Run(tc.name, func(t *testing.T) { testBoot(t, tc.board, tc.nic, tc.disk) })
 	}
 }
 
-func testBoot(t *testing.T, board, model string) {
-	img := Image(t, board)
-	l := lab.New(t, lab.Options{})
-	vm := Boot(t, Options{
-		Image: img,
+func testBoot(t *testing.T, board, model string, disk bool) {
+	o := Options{
 		Cmdline: "tprouter.lan.addr=" + lab.RouterLANv4.String() + "," + lab.RouterLANv6.String() +
 			" tprouter.wan.addr=" + lab.RouterWANv4.String() + "," + lab.RouterWANv6.String() +
 			" tprouter.shell=on",
-		NICs: []NIC{{NS: l.Server, Model: model}, {NS: l.Client, Model: model}},
-	})
+	}
+	if disk {
+		o.Disk = Disk(t, board)
+	} else {
+		o.Image = Image(t, board)
+	}
+	l := lab.New(t, lab.Options{})
+	o.NICs = []NIC{{NS: l.Server, Model: model}, {NS: l.Client, Model: model}}
+	vm := Boot(t, o)
 	d := vm.Expect(t, "tprouter: ready", 3*time.Minute)
 	t.Logf("boot: %.1f s from QEMU start to tprouter: ready", d.Seconds())
 
