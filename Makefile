@@ -10,7 +10,7 @@ BOARD ?= qemu-x86_64
 TEST_DEBS := iproute2 nftables ca-certificates
 DEBS = $(sort $(TEST_DEBS) $(IMAGE_DEBS))
 
-.PHONY: all deps test vet demo clean
+.PHONY: all deps test vet demo demo-disk clean
 
 all: test
 
@@ -49,6 +49,11 @@ test: deps vet
 # network namespaces and shows interception until Ctrl-C.
 demo: deps image
 	$(GO) run ./qemu/demo -image build/$(BOARD)
+
+# demo-disk is the demo with the disk image to flash (make disk), booted
+# under UEFI as a router box boots it.
+demo-disk: deps disk
+	$(GO) run ./qemu/demo -disk build/$(BOARD)/tprouter.img
 
 clean:
 	rm -rf build

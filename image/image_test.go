@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"io"
 	"os"
 	"os/exec"
@@ -17,7 +18,9 @@ import (
 
 	"tprouter/board"
 	"tprouter/image/builder"
+	"tprouter/image/disk"
 	"tprouter/image/kmod"
+	"tprouter/init/cmdline"
 	"tprouter/qemu/lab"
 )
 
@@ -25,8 +28,9 @@ import (
 // command, as make image does, and checks what init relies on: /init, the
 // services, the rescue shell, the kernel modules with a modules.dep that
 // names only modules in the image, the module list in dependency order,
-// and the output files. The kernel packages are cached in build/cache (the
-// first run downloads ~100 MB).
+// and the output files; and, as make disk does, the disk image to flash.
+// The kernel packages are cached in build/cache (the first run downloads
+// ~100 MB).
 func TestBoards(t *testing.T) {
 	for _, tool := range []string{"apt-get", "apt-cache", "dpkg-deb", "go"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -52,7 +56,8 @@ func TestBoards(t *testing.T) {
 			// The builder runs as its own process, as under make
 			// image, and not inside this test binary, which go test
 			// -race would slow down tenfold.
-			cmd := exec.Command("go", "run", ".", "-board", name, "-o", out, "-cache", filepath.Join(root, "build", "cache"))
+			cache := filepath.Join(root, "build", "cache")
+			cmd := exec.Command("go", "run", ".", "-board", name, "-o", out, "-cache", cache, "-disk")
 			summary, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("go run ./image -board %s: %v\n%s", name, err, summary)
@@ -60,6 +65,7 @@ func TestBoards(t *testing.T) {
 			t.Logf("built in %.1f s:\n%s", time.Since(start).Seconds(), summary)
 			release := checkOutputs(t, b, out)
 			checkInitramfs(t, b, release, strings.Fields(string(services)), filepath.Join(out, "initramfs.img"))
+			checkDisk(t, b, out, cache)
 		})
 	}
 }
@@ -214,4 +220,84 @@ func readInitramfs(t *testing.T, img string) map[string]cpio.Record {
 		files[r.Name] = r
 	}
 	return files
+}
+
+// checkDisk checks the disk image beside the image (tprouter/image/disk
+// tests the file systems): the partitions, slot a's files, the entry's
+// command line, the boot loader, cmdline.txt; and that writing it again
+// from the same image gives the same bytes.
+func checkDisk(t *testing.T, b board.Board, out, cache string) {
+	img := filepath.Join(out, disk.FileName)
+	f, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := disk.ReadTable(f, fi.Size())
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{disk.BootName, disk.PermName} {
+		if _, err := tab.Find(name); err != nil {
+			t.Error(err)
+		}
+	}
+	read := func(name string) []byte {
+		t.Helper()
+		data, err := disk.ReadFile(img, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	for _, name := range []string{"vmlinuz", "initramfs.img"} {
+		built, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(read(disk.SlotA+"/"+name), built) {
+			t.Errorf("%s/%s differs from the image's %s", disk.SlotA, name, name)
+		}
+	}
+	if entry := string(read(disk.EntryA)); !strings.Contains(entry, "\noptions "+b.Cmdline()+"\n") {
+		t.Errorf("%s does not boot with the board's command line %q:\n%s", disk.EntryA, b.Cmdline(), entry)
+	}
+	if got := string(read(disk.CmdlineFile)); got != cmdline.Template() {
+		t.Errorf("%s is not cmdline.Template():\n%s", disk.CmdlineFile, got)
+	}
+	// An x86-64 EFI application: a PE32+ image for machine 0x8664.
+	efi := read(disk.LoaderFile)
+	if len(efi) < 0x40 || string(efi[:2]) != "MZ" {
+		t.Fatalf("%s is not a PE image", disk.LoaderFile)
+	}
+	pe := int(binary.LittleEndian.Uint32(efi[0x3c:]))
+	if pe+6 > len(efi) || string(efi[pe:pe+4]) != "PE\x00\x00" || binary.LittleEndian.Uint16(efi[pe+4:]) != 0x8664 {
+		t.Errorf("%s is not an x86-64 EFI application", disk.LoaderFile)
+	}
+
+	first := filepath.Join(t.TempDir(), "first.img")
+	if err := os.Rename(img, first); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	cmd := exec.Command("go", "run", ".", "-board", b.Name, "-o", out, "-cache", cache, "-disk-only")
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go run ./image -disk-only: %v\n%s", err, msg)
+	}
+	t.Logf("disk image written again in %.1f s (go run included)", time.Since(start).Seconds())
+	x, err := os.ReadFile(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := os.ReadFile(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(x, y) {
+		t.Errorf("two disk images of the same image differ")
+	}
 }

@@ -12,6 +12,12 @@
 //	})
 //	d := vm.Expect(t, "tprouter: ready", time.Minute)
 //
+// With Options.Disk the VM boots a disk image (tprouter/image/disk) as a
+// router box does: UEFI firmware (Debian's OVMF) on a q35 machine, the
+// disk on NVMe, systemd-boot, the loader entry's kernel and initramfs.
+//
+//	vm := qemu.Boot(t, qemu.Options{Disk: qemu.Disk(t, "qemu-x86_64"), ...})
+//
 // Each NIC is a virtio-net device (or another model) on a tap device that
 // takes the place of the lab router's end of the link (lab.NS.TapPeer).
 // QEMU gets the taps as open file descriptors and has no other network: no
@@ -37,11 +43,25 @@ import (
 // Options describe a VM.
 type Options struct {
 	// Image is a directory with vmlinuz, initramfs.img and cmdline, as
-	// `go run ./image` writes it (build/<board>).
+	// `go run ./image` writes it (build/<board>), booted with QEMU's
+	// -kernel and -initrd.
 	Image string
+	// Disk, instead of Image, is a disk image (tprouter.img) that the VM
+	// boots under UEFI from NVMe. The guest writes to it, and so does
+	// Start with Cmdline: boot a copy (Disk(t, board)), not the image
+	// to flash.
+	Disk string
+	// Vars is the firmware's variable store for a Disk boot, created as
+	// a copy of Debian's empty one if the file does not exist; default a
+	// fresh one for this VM alone. Boot the same Disk with the same Vars
+	// to boot the same machine again.
+	Vars string
 	// Cmdline is added to the image's kernel command line. A key given
 	// here replaces the image's (tprouter.lan=eth1 and the like), so
-	// that init sees every key once.
+	// that init sees every key once. With Disk, Start writes the
+	// result into the options of the disk's loader entry (slot a), so
+	// that booting the same disk again with the same Cmdline boots with
+	// the same line.
 	Cmdline string
 	// NICs are the guest's network interfaces, in the order the guest
 	// names them: eth0, eth1, ...
@@ -86,17 +106,9 @@ func KVM() bool { return os.Getenv("TPROUTER_KVM") == "1" }
 const Binary = "qemu-system-x86_64"
 
 // Start boots a VM. It runs until ctx ends, the timeout passes, the guest
-// powers off, or Close.
+// powers off or reboots, or Close.
 func Start(ctx context.Context, o Options) (vm *VM, err error) {
 	o = o.withDefaults()
-	base, err := os.ReadFile(filepath.Join(o.Image, "cmdline"))
-	if err != nil {
-		return nil, fmt.Errorf("image %s: %w (build it with: go run ./image)", o.Image, err)
-	}
-	cmdline, err := mergeCmdline(string(base), o.Cmdline)
-	if err != nil {
-		return nil, err
-	}
 	vm = &VM{done: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -106,11 +118,15 @@ func Start(ctx context.Context, o Options) (vm *VM, err error) {
 	if vm.monDir, err = os.MkdirTemp("", "tprouter-qemu-"); err != nil {
 		return nil, err
 	}
-	nicArgs, files, err := vm.openNICs(o.NICs)
+	boot, err := o.boot(vm.monDir)
 	if err != nil {
 		return nil, err
 	}
-	vm.Args = append(o.args(cmdline, vm.monitorSocket()), nicArgs...)
+	nicArgs, files, err := vm.openNICs(o.NICs, o.Disk != "")
+	if err != nil {
+		return nil, err
+	}
+	vm.Args = append(append(o.args(vm.monitorSocket()), boot...), nicArgs...)
 	if vm.console, err = newConsole(o.Console, o.Output); err != nil {
 		return nil, err
 	}
@@ -119,6 +135,30 @@ func Start(ctx context.Context, o Options) (vm *VM, err error) {
 		return nil, err
 	}
 	return vm, nil
+}
+
+// boot returns QEMU's arguments that boot the image or the disk, with
+// the firmware's files in dir.
+func (o Options) boot(dir string) ([]string, error) {
+	if o.Disk != "" {
+		if o.Image != "" {
+			return nil, fmt.Errorf("qemu: Options has an Image (%s) and a Disk (%s): boot one", o.Image, o.Disk)
+		}
+		return o.uefi(dir)
+	}
+	base, err := os.ReadFile(filepath.Join(o.Image, "cmdline"))
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w (build it with: go run ./image)", o.Image, err)
+	}
+	cmdline, err := mergeCmdline(string(base), o.Cmdline)
+	if err != nil {
+		return nil, err
+	}
+	return []string{
+		"-kernel", filepath.Join(o.Image, "vmlinuz"),
+		"-initrd", filepath.Join(o.Image, "initramfs.img"),
+		"-append", cmdline,
+	}, nil
 }
 
 // withDefaults fills in the fields left zero.
@@ -138,10 +178,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// args is QEMU's command line without the NICs: the kernel and initramfs
-// of the image booted with cmdline, the serial console on stdio, the
-// human monitor on the Unix socket monitor, no other device.
-func (o Options) args(cmdline, monitor string) []string {
+// args is QEMU's command line without what it boots and the NICs: the
+// serial console on stdio, the human monitor on the Unix socket monitor,
+// no other device.
+func (o Options) args(monitor string) []string {
 	args := []string{
 		o.QEMU,
 		"-nodefaults", "-no-user-config", // no NIC, VGA or monitor unless asked for below
@@ -150,9 +190,6 @@ func (o Options) args(cmdline, monitor string) []string {
 		"-no-reboot", // a reboot (or panic=-1) ends QEMU
 		"-m", o.Memory,
 		"-smp", fmt.Sprint(o.CPUs),
-		"-kernel", filepath.Join(o.Image, "vmlinuz"),
-		"-initrd", filepath.Join(o.Image, "initramfs.img"),
-		"-append", cmdline,
 		// The human monitor, for VM.Monitor (the power button:
 		// system_powerdown).
 		"-chardev", "socket,id=mon,path=" + monitor + ",server=on,wait=off",
@@ -167,8 +204,10 @@ func (o Options) args(cmdline, monitor string) []string {
 // openNICs opens a tap for each NIC in place of the far end of its
 // namespace's link (lab.NS.TapPeer) and returns QEMU's arguments for them
 // and the taps' files, which QEMU gets as descriptors 3, 4, ... The taps
-// are vm's to close.
-func (vm *VM) openNICs(nics []NIC) (args []string, files []*os.File, err error) {
+// are vm's to close. With noROM the NICs have no option ROM, so UEFI
+// firmware has no network boot to fall back to: a disk that does not
+// boot stops there, without DHCP and PXE attempts on the lab's links.
+func (vm *VM) openNICs(nics []NIC, noROM bool) (args []string, files []*os.File, err error) {
 	for i, nic := range nics {
 		nic = nic.withDefaults(i)
 		if nic.NS == nil {
@@ -181,9 +220,11 @@ func (vm *VM) openNICs(nics []NIC) (args []string, files []*os.File, err error) 
 		vm.taps = append(vm.taps, tap)
 		files = append(files, tap.File)
 		// ExtraFiles[i] is the child's descriptor 3+i.
-		args = append(args,
-			"-netdev", fmt.Sprintf("tap,id=net%d,fd=%d", i, 3+i),
-			"-device", fmt.Sprintf("%s,netdev=net%d,mac=%s", nic.Model, i, nic.MAC))
+		dev := fmt.Sprintf("%s,netdev=net%d,mac=%s", nic.Model, i, nic.MAC)
+		if noROM {
+			dev += ",romfile="
+		}
+		args = append(args, "-netdev", fmt.Sprintf("tap,id=net%d,fd=%d", i, 3+i), "-device", dev)
 	}
 	return args, files, nil
 }

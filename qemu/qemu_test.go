@@ -1,11 +1,16 @@
 package qemu
 
 import (
+	"bytes"
 	"context"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"tprouter/image/disk"
 	"tprouter/qemu/lab"
 )
 
@@ -14,27 +19,36 @@ import (
 // "tprouter: ready", the client reaches the router's LAN addresses and the
 // server its WAN addresses over the taps and bridges that replace the lab
 // router, and the rescue shell answers on the serial console. The x86_64
-// board gets Intel e1000e NICs, one of its real-hardware drivers.
+// board gets Intel e1000e NICs, one of its real-hardware drivers, and
+// boots its disk image too, the one a user flashes, under UEFI.
 func TestBoot(t *testing.T) {
 	Require(t)
-	for _, tc := range []struct{ board, nic string }{
-		{"qemu-x86_64", "virtio-net-pci"},
-		{"x86_64", "e1000e"},
+	for _, tc := range []struct {
+		name, board, nic string
+		disk             bool
+	}{
+		{"qemu-x86_64", "qemu-x86_64", "virtio-net-pci", false},
+		{"x86_64", "x86_64", "e1000e", false},
+		{"x86_64-disk", "x86_64", "e1000e", true},
 	} {
-		t.Run(tc.board, func(t *testing.T) { testBoot(t, tc.board, tc.nic) })
+		t.Run(tc.name, func(t *testing.T) { testBoot(t, tc.board, tc.nic, tc.disk) })
 	}
 }
 
-func testBoot(t *testing.T, board, model string) {
-	img := Image(t, board)
-	l := lab.New(t, lab.Options{})
-	vm := Boot(t, Options{
-		Image: img,
+func testBoot(t *testing.T, board, model string, disk bool) {
+	o := Options{
 		Cmdline: "tprouter.lan.addr=" + lab.RouterLANv4.String() + "," + lab.RouterLANv6.String() +
 			" tprouter.wan.addr=" + lab.RouterWANv4.String() + "," + lab.RouterWANv6.String() +
 			" tprouter.shell=on",
-		NICs: []NIC{{NS: l.Server, Model: model}, {NS: l.Client, Model: model}},
-	})
+	}
+	if disk {
+		o.Disk = Disk(t, board)
+	} else {
+		o.Image = Image(t, board)
+	}
+	l := lab.New(t, lab.Options{})
+	o.NICs = []NIC{{NS: l.Server, Model: model}, {NS: l.Client, Model: model}}
+	vm := Boot(t, o)
 	d := vm.Expect(t, "tprouter: ready", 3*time.Minute)
 	t.Logf("boot: %.1f s from QEMU start to tprouter: ready", d.Seconds())
 
@@ -71,6 +85,65 @@ func testBoot(t *testing.T, board, model string) {
 		}
 	}
 	t.Fatalf("the rescue shell did not answer on the console")
+}
+
+// TestBootDisk boots a disk image twice as the same machine, as tests of
+// what a router keeps across a reboot do: the same disk and firmware
+// variables, QEMU ending at the power button in between. Each boot's
+// Cmdline goes into the disk's loader entry (the second's host name
+// replaces the first's), the firmware keeps its boot entry in the
+// variables, and a file edited on the disk between the boots is there.
+func TestBootDisk(t *testing.T) {
+	RequireUEFI(t)
+	img := Disk(t, "qemu-x86_64")
+	vars := filepath.Join(t.TempDir(), "vars.fd")
+	l := lab.New(t, lab.Options{})
+	addrs := " tprouter.lan.addr=" + lab.RouterLANv4.String() + " tprouter.wan.addr=" + lab.RouterWANv4.String()
+	for i, host := range []string{"first", "second"} {
+		vm := Boot(t, Options{
+			Disk:    img,
+			Vars:    vars,
+			Cmdline: "tprouter.hostname=" + host + addrs,
+			NICs:    []NIC{{NS: l.Server}, {NS: l.Client}},
+		})
+		fw := vm.Expect(t, FirmwareBoots, 3*time.Minute)
+		vm.Expect(t, "init: config: host "+host+";", 3*time.Minute)
+		ready := vm.Expect(t, "tprouter: ready", 3*time.Minute)
+		t.Logf("boot %d: the firmware started the boot loader after %.1f s, tprouter: ready %.1f s later", i+1, fw.Seconds(), (ready - fw).Seconds())
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := vm.PowerDown(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vm.Close()
+		if i == 0 {
+			if err := disk.WriteFile(img, "/tprouter/b/note", []byte("between boots")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	entry, err := disk.ReadFile(img, disk.EntryA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := string(entry); !strings.Contains(e, " tprouter.hostname=second ") || strings.Contains(e, "first") {
+		t.Errorf("%s after two boots:\n%s", disk.EntryA, e)
+	}
+	if note, err := disk.ReadFile(img, "/tprouter/b/note"); err != nil || string(note) != "between boots" {
+		t.Errorf("the file written between the boots: %q, %v", note, err)
+	}
+	got, err := os.ReadFile(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := os.ReadFile(OVMFVars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(got, empty) {
+		t.Errorf("the firmware wrote nothing into its variables")
+	}
 }
 
 // TestConsole checks Wait's expect(1) semantics on a console fed by hand:

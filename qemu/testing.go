@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"tprouter/image/disk"
 	"tprouter/qemu/lab"
 )
 
@@ -33,12 +34,33 @@ func Require(t testing.TB) {
 	}
 }
 
+// RequireUEFI is Require for VMs that boot a disk image: it also wants
+// OVMF and the tools that write and edit disk images.
+func RequireUEFI(t testing.TB) {
+	t.Helper()
+	Require(t)
+	for _, f := range []string{OVMFCode, OVMFVars} {
+		if _, err := os.Stat(f); err != nil {
+			lab.Unavailable(t, f+" not found: install ovmf (make deps)")
+		}
+	}
+	for tool, pkg := range map[string]string{"mkfs.fat": "dosfstools", "mcopy": "mtools", "mkfs.ext4": "e2fsprogs"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			lab.Unavailable(t, tool+" not found: install "+pkg+" (make deps)")
+		}
+	}
+}
+
 // Boot starts a VM for t and stops it when t ends. The console goes to
 // console.log in t.TempDir() and, when t fails, into the test log with
 // QEMU's command line; TPROUTER_CONSOLE=1 also shows it as it arrives.
 func Boot(t testing.TB, o Options) *VM {
 	t.Helper()
-	Require(t)
+	if o.Disk != "" {
+		RequireUEFI(t)
+	} else {
+		Require(t)
+	}
 	if o.Console == "" {
 		o.Console = filepath.Join(t.TempDir(), "console.log")
 	}
@@ -78,9 +100,9 @@ func (vm *VM) Expect(t testing.TB, s string, timeout time.Duration) time.Duratio
 var images sync.Map // board name → *image
 
 type image struct {
-	once sync.Once
-	dir  string
-	err  error
+	once, diskOnce sync.Once
+	dir            string
+	err, diskErr   error
 }
 
 // Image returns a bootable image of board for tests. With TPROUTER_IMAGE
@@ -95,19 +117,48 @@ func Image(t testing.TB, boardName string) string {
 	if dir := os.Getenv("TPROUTER_IMAGE"); dir != "" {
 		return dir
 	}
-	v, _ := images.LoadOrStore(boardName, new(image))
-	img := v.(*image)
-	img.once.Do(func() { img.dir, img.err = buildImage(t, boardName) })
+	img := imageOf(boardName)
+	img.once.Do(func() { img.dir, img.err = buildImage(t, boardName, "") })
 	if img.err != nil {
 		t.Fatalf("building the %s image: %v", boardName, img.err)
 	}
 	return img.dir
 }
 
-// buildImage runs the image builder as make image does, as a process of
-// its own: inside a test binary built with -race it would take ten times
-// as long.
-func buildImage(t testing.TB, board string) (string, error) {
+// Disk returns a copy of board's disk image (make disk) in t.TempDir(),
+// for t to boot (and boot again) as Options.Disk and to change: the
+// image's directory is Image's, and its disk image is written there once
+// per test process (with TPROUTER_IMAGE, the one make disk wrote there).
+func Disk(t testing.TB, boardName string) string {
+	t.Helper()
+	RequireUEFI(t)
+	dir := Image(t, boardName)
+	src := filepath.Join(dir, disk.FileName)
+	if os.Getenv("TPROUTER_IMAGE") == "" {
+		img := imageOf(boardName)
+		img.diskOnce.Do(func() { _, img.diskErr = buildImage(t, boardName, "-disk-only") })
+		if img.diskErr != nil {
+			t.Fatalf("writing the %s disk image: %v", boardName, img.diskErr)
+		}
+	} else if _, err := os.Stat(src); err != nil {
+		t.Fatalf("TPROUTER_IMAGE=%s: %v (make disk writes it)", dir, err)
+	}
+	dst := filepath.Join(t.TempDir(), disk.FileName)
+	if err := disk.Copy(dst, src); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func imageOf(boardName string) *image {
+	v, _ := images.LoadOrStore(boardName, new(image))
+	return v.(*image)
+}
+
+// buildImage runs the image builder as make image does (with flag, make
+// disk's second step), as a process of its own: inside a test binary
+// built with -race it would take ten times as long.
+func buildImage(t testing.TB, board, flag string) (string, error) {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
@@ -115,12 +166,16 @@ func buildImage(t testing.TB, board string) (string, error) {
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
 	dir := filepath.Join(root, "build", "test", board)
 	start := time.Now()
-	cmd := exec.Command("go", "run", "./image", "-board", board, "-o", dir)
+	args := []string{"run", "./image", "-board", board, "-o", dir}
+	if flag != "" {
+		args = append(args, flag)
+	}
+	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("go run ./image -board %s -o %s: %v\n%s", board, dir, err, out)
+		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	t.Logf("image built in %.0f s: %s", time.Since(start).Seconds(), out)
+	t.Logf("go %s: %.0f s: %s", strings.Join(args, " "), time.Since(start).Seconds(), out)
 	return dir, nil
 }

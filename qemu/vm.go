@@ -94,6 +94,32 @@ func (vm *VM) Monitor(cmd string) (string, error) {
 	return prompt()
 }
 
+// PowerDown presses the ACPI power button until QEMU exits, for an
+// orderly shutdown: init stops the services and powers off. A press
+// before init watches the button (it looks for new input devices every
+// second) is lost, so it presses every 5 s. It returns QEMU's exit error,
+// or ctx's when QEMU still runs.
+func (vm *VM) PowerDown(ctx context.Context) error {
+	for {
+		out, err := vm.Monitor("system_powerdown")
+		select {
+		case <-vm.done:
+			return vm.err
+		default:
+		}
+		if err != nil {
+			return fmt.Errorf("system_powerdown: %w (%s)", err, out)
+		}
+		select {
+		case <-vm.done:
+			return vm.err
+		case <-ctx.Done():
+			return fmt.Errorf("QEMU still runs after pressing the power button: %w", ctx.Err())
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
+
 func (vm *VM) monitorSocket() string { return filepath.Join(vm.monDir, "monitor.sock") }
 
 // Done is closed when QEMU has exited.

@@ -1,12 +1,14 @@
-// Package debian fetches a Debian kernel package and unpacks it into a
-// cache, using only apt-cache, apt-get download and dpkg-deb: nothing is
-// installed on the build machine, and nothing needs root.
+// Package debian fetches Debian packages and unpacks them into a cache,
+// using only apt-cache, apt-get download and dpkg-deb: nothing is installed
+// on the build machine, and nothing needs root. The image takes its kernel
+// and its boot loader (systemd-boot-efi) from Debian this way.
 //
 // A board names a meta package such as linux-image-cloud-amd64, whose one
 // dependency is the current kernel (linux-image-6.1.0-56-cloud-amd64); the
 // ABI number in that name changes with every security update, so it is
-// resolved at build time. Each resolution is remembered in the cache, so a
-// build without network (or without apt lists) reuses the last kernel.
+// resolved at build time. Other packages are taken in apt's candidate
+// version. Each resolution is remembered in the cache, so a build without
+// network (or without apt lists) reuses the last package.
 package debian
 
 import (
@@ -19,7 +21,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
+
+// Package is an unpacked Debian package.
+type Package struct {
+	Name    string // systemd-boot-efi
+	Version string // Debian package version: 252.39-1~deb12u2
+	Dir     string // the unpacked package: Dir/usr/lib/...
+}
 
 // Kernel is an unpacked kernel package.
 type Kernel struct {
@@ -36,34 +47,55 @@ type Kernel struct {
 type Logf func(format string, args ...any)
 
 // Fetch returns the kernel that meta currently depends on, unpacked under
+// cache, as Get does for a package.
+func Fetch(cache, meta string, logf Logf) (*Kernel, error) {
+	p, err := get(cache, meta, Resolve, logf)
+	if err != nil {
+		return nil, err
+	}
+	return kernel(p)
+}
+
+// Get returns the candidate version of the package name, unpacked under
 // cache. It downloads and unpacks the package only when cache does not
 // already hold it. When the package cannot be resolved or downloaded
-// (offline, no apt lists), it falls back to the kernel that the last
-// successful Fetch of meta resolved to, if that is still in cache.
-func Fetch(cache, meta string, logf Logf) (*Kernel, error) {
+// (offline, no apt lists), it falls back to the version that the last
+// successful Get of name found, if that is still in cache. Processes that
+// get the same name take turns.
+func Get(cache, name string, logf Logf) (*Package, error) {
+	return get(cache, name, func(name string) (string, error) { return name, nil }, logf)
+}
+
+// get is Get with resolve mapping name to the package to fetch.
+func get(cache, name string, resolve func(string) (string, error), logf Logf) (*Package, error) {
 	if err := os.MkdirAll(cache, 0o755); err != nil {
 		return nil, err
 	}
-	memo := filepath.Join(cache, meta+".resolved")
-	k, err := fetch(cache, meta, logf)
+	unlock, err := lock(filepath.Join(cache, name+".lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	memo := filepath.Join(cache, name+".resolved")
+	p, err := fetch(cache, name, resolve, logf)
 	if err == nil {
-		return k, os.WriteFile(memo, []byte(k.Package+" "+k.Version+"\n"), 0o644)
+		return p, os.WriteFile(memo, []byte(p.Name+" "+p.Version+"\n"), 0o644)
 	}
 	b, merr := os.ReadFile(memo)
 	if merr != nil {
 		return nil, err
 	}
 	pkg, version, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
-	k, uerr := unpacked(cache, pkg, version)
+	p, uerr := unpacked(cache, pkg, version)
 	if uerr != nil {
 		return nil, err
 	}
 	logf("%v\nusing the cached %s %s instead", err, pkg, version)
-	return k, nil
+	return p, nil
 }
 
-func fetch(cache, meta string, logf Logf) (*Kernel, error) {
-	pkg, err := Resolve(meta)
+func fetch(cache, name string, resolve func(string) (string, error), logf Logf) (*Package, error) {
+	pkg, err := resolve(name)
 	if err != nil {
 		return nil, err
 	}
@@ -71,8 +103,8 @@ func fetch(cache, meta string, logf Logf) (*Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	if k, err := unpacked(cache, pkg, version); err == nil {
-		return k, nil
+	if p, err := unpacked(cache, pkg, version); err == nil {
+		return p, nil
 	}
 	deb := filepath.Join(cache, debName(pkg, version))
 	if _, err := os.Stat(deb); err != nil {
@@ -174,28 +206,51 @@ func unpackDir(cache, pkg, version string) string {
 	return filepath.Join(cache, pkg+"_"+version)
 }
 
-// unpacked returns the kernel unpacked in cache, or an error if it is not
-// there (completely).
-func unpacked(cache, pkg, version string) (*Kernel, error) {
+// unpacked returns the package unpacked in cache, or an error if it is not
+// there: fetch renames the directory into place once it is complete.
+func unpacked(cache, pkg, version string) (*Package, error) {
 	dir := unpackDir(cache, pkg, version)
-	mods, err := filepath.Glob(filepath.Join(dir, "lib/modules/*"))
+	if _, err := os.Stat(dir); err != nil {
+		return nil, err
+	}
+	return &Package{Name: pkg, Version: version, Dir: dir}, nil
+}
+
+// kernel returns the kernel in the unpacked package p.
+func kernel(p *Package) (*Kernel, error) {
+	mods, err := filepath.Glob(filepath.Join(p.Dir, "lib/modules/*"))
 	if err != nil {
 		return nil, err
 	}
 	if len(mods) != 1 {
-		return nil, fmt.Errorf("%s: want one directory in lib/modules, have %d", dir, len(mods))
+		return nil, fmt.Errorf("%s: want one directory in lib/modules, have %d", p.Dir, len(mods))
 	}
 	release := filepath.Base(mods[0])
 	k := &Kernel{
-		Package: pkg,
-		Version: version,
+		Package: p.Name,
+		Version: p.Version,
 		Release: release,
-		Dir:     dir,
-		Vmlinuz: filepath.Join(dir, "boot", "vmlinuz-"+release),
+		Dir:     p.Dir,
+		Vmlinuz: filepath.Join(p.Dir, "boot", "vmlinuz-"+release),
 		Modules: mods[0],
 	}
 	if _, err := os.Stat(k.Vmlinuz); errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%s: no boot/vmlinuz-%s", dir, release)
+		return nil, fmt.Errorf("%s: no boot/vmlinuz-%s", p.Dir, release)
 	}
 	return k, nil
+}
+
+// lock takes the file name for this process until unlock: test processes
+// of several packages build images at once, and only one may download or
+// unpack a package into the cache at a time.
+func lock(name string) (unlock func(), err error) {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("flock %s: %w", name, err)
+	}
+	return func() { f.Close() }, nil
 }

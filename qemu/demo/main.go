@@ -2,7 +2,9 @@
 // a LAN client and a WAN server (network namespaces on this machine),
 // then has the client fetch pages over IPv4 and IPv6 and shows what the
 // server saw and what the proxy logged, until Ctrl-C, which removes
-// everything it created. It needs root.
+// everything it created. It needs root. With -disk it boots the disk image
+// to flash instead (make disk), under UEFI as a router box does; a copy of
+// it, so that the image stays as built.
 package main
 
 import (
@@ -15,10 +17,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
 
+	"tprouter/image/disk"
 	"tprouter/qemu"
 	"tprouter/qemu/lab"
 )
@@ -31,6 +35,7 @@ const cmdline = "tprouter.wan.addr=198.51.100.1/24,2001:db8:2::1/64 " +
 
 func main() {
 	image := flag.String("image", "build/qemu-x86_64", "image directory (make image)")
+	diskImg := flag.String("disk", "", "boot this disk image (make disk: build/qemu-x86_64/tprouter.img) under UEFI instead of -image")
 	rounds := flag.Int("rounds", 0, "stop after this many rounds of fetches (0: until Ctrl-C)")
 	every := flag.Duration("every", 3*time.Second, "time between rounds")
 	console := flag.Bool("console", false, "show the router's whole console, not only init's lines")
@@ -41,17 +46,22 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *image, *rounds, *every, *console); err != nil {
+	src := source{image: *image, disk: *diskImg}
+	if err := run(ctx, src, *rounds, *every, *console); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 	fmt.Println("demo: removed the namespaces and the VM")
 }
 
+// source is what the VM boots: an image directory, or a disk image
+// through a copy of it.
+type source struct{ image, disk, copy string }
+
 // run builds the lab, boots the router and shows rounds of fetches until
 // ctx ends (Ctrl-C) or rounds are done. Whatever happens, the VM, the
 // server and the namespaces are gone when it returns.
-func run(ctx context.Context, image string, rounds int, every time.Duration, all bool) (err error) {
+func run(ctx context.Context, src source, rounds int, every time.Duration, all bool) (err error) {
 	l, err := lab.Make(lab.Options{})
 	if err != nil {
 		return err
@@ -62,9 +72,20 @@ func run(ctx context.Context, image string, rounds int, every time.Duration, all
 		return err
 	}
 	defer srv.Close()
+	if src.disk != "" {
+		dir, err := os.MkdirTemp("", "tprouter-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		src.copy = filepath.Join(dir, disk.FileName)
+		if err := disk.Copy(src.copy, src.disk); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("lab: client %s (LAN) ── eth1 [tprouter VM] eth0 ── server %s (WAN)\n", l.Client.Name, l.Server.Name)
 
-	vm, err := boot(ctx, l, image, all)
+	vm, err := boot(ctx, l, src, all)
 	if err != nil {
 		if ctx.Err() != nil {
 			fmt.Println("\n==> Ctrl-C: stopping")
@@ -100,23 +121,37 @@ func setUp(l *lab.Lab) (*http.Server, error) {
 
 // boot starts the VM between the lab's server (eth0, WAN) and client
 // (eth1, LAN) and waits until the router is ready.
-func boot(ctx context.Context, l *lab.Lab, image string, all bool) (*qemu.VM, error) {
-	pr, pw := io.Pipe()
-	go showConsole(pr, all)
-	vm, err := qemu.Start(ctx, qemu.Options{
-		Image:   image,
+func boot(ctx context.Context, l *lab.Lab, src source, all bool) (*qemu.VM, error) {
+	o := qemu.Options{
+		Image:   src.image,
 		Cmdline: cmdline,
 		NICs:    []qemu.NIC{{NS: l.Server}, {NS: l.Client}},
-		Output:  pw,
 		Timeout: 24 * time.Hour,
-	})
+	}
+	what := src.image
+	if src.disk != "" {
+		o.Image, o.Disk = "", src.copy
+		what = src.disk + " under UEFI"
+	}
+	pr, pw := io.Pipe()
+	go showConsole(pr, all)
+	o.Output = pw
+	vm, err := qemu.Start(ctx, o)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("qemu: booting %s (software emulation%s)\n", image, map[bool]string{true: ", KVM"}[qemu.KVM()])
+	fmt.Printf("qemu: booting %s (software emulation%s)\n", what, map[bool]string{true: ", KVM"}[qemu.KVM()])
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	if src.disk != "" {
+		d, err := vm.Wait(wctx, qemu.FirmwareBoots)
+		if err != nil {
+			vm.Close()
+			return nil, fmt.Errorf("waiting for the firmware to start the boot loader: %w (console: %s)", err, vm.ConsoleFile())
+		}
+		fmt.Printf("\n==> the firmware started the boot loader %.1f s after QEMU started\n", d.Seconds())
+	}
 	d, err := vm.Wait(wctx, "tprouter: ready")
-	cancel()
 	if err != nil {
 		vm.Close()
 		return nil, fmt.Errorf("waiting for the router: %w (console: %s)", err, vm.ConsoleFile())

@@ -56,16 +56,27 @@ func boot(t *testing.T, l *lab.Lab, cmdline string) *qemu.VM {
 // advertisements) IPv6. It also kills the proxy and expects it back, and
 // checks that nothing on the router's WAN addresses accepts connections.
 func TestRouted(t *testing.T) {
+	l := routedLab(t)
+	vm := boot(t, l, routed+" tprouter.shell=on")
+	checkRouted(t, l, vm)
+}
+
+// routedLab is the lab of TestRouted: the client takes its IPv6 address
+// from the router's advertisements, and the server answers with the
+// client's address as it sees it.
+func routedLab(t *testing.T) *lab.Lab {
 	l := lab.New(t, lab.Options{})
-	// The client's IPv6 address must come from the router's RAs.
 	l.Client.IP(t, "-6", "addr", "flush", "dev", lab.ClientIf, "scope", "global")
 	l.Client.IP(t, "-6", "route", "flush", "default")
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/accept_ra", "1")
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/autoconf", "1")
 	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
+	return l
+}
 
-	vm := boot(t, l, routed+" tprouter.shell=on")
-
+// checkRouted checks a router on routedLab(t) booted with routed and the
+// rescue shell on (tprouter.shell=on), as TestRouted describes.
+func checkRouted(t *testing.T, l *lab.Lab, vm *qemu.VM) {
 	t.Run("IPv4", func(t *testing.T) {
 		got := fetch(t, l.Client, "http://198.51.100.2/")
 		if got != lab.ClientV4 {

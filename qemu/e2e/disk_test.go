@@ -1,0 +1,34 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"tprouter/qemu"
+)
+
+// TestDisk boots the disk image to flash as a router box does, under UEFI
+// (OVMF) from NVMe through systemd-boot and slot a's loader entry, and
+// checks what TestRouted checks. It logs the boot's stages: QEMU start to
+// the firmware starting the boot loader (the firmware's own start), then
+// to the kernel's first line, then to tprouter: ready.
+func TestDisk(t *testing.T) {
+	l := routedLab(t)
+	vm := qemu.Boot(t, qemu.Options{
+		Disk:    qemu.Disk(t, "qemu-x86_64"),
+		Cmdline: routed + " tprouter.shell=on",
+		NICs:    []qemu.NIC{{NS: l.Server}, {NS: l.Client}},
+	})
+	firmware := vm.Expect(t, qemu.FirmwareBoots, bootTimeout)
+	kernel := vm.Expect(t, "Linux version ", bootTimeout)
+	// The kernel was booted by systemd-boot with slot a's initramfs.
+	vm.Expect(t, `Command line: initrd=\tprouter\a\initramfs.img `, waitTimeout)
+	ready := vm.Expect(t, "tprouter: ready", bootTimeout)
+	t.Logf("boot from the disk image: %.1f s from QEMU start to the firmware starting the boot loader; "+
+		"then %.1f s to the kernel's first line and %.1f s to tprouter: ready (%.1f s in all)",
+		firmware.Seconds(), (kernel - firmware).Seconds(), (ready - firmware).Seconds(), ready.Seconds())
+	if c := vm.Console(); !strings.Contains(c, routed) {
+		t.Errorf("the kernel did not boot with the harness's command line %q in the loader entry", routed)
+	}
+	checkRouted(t, l, vm)
+}
