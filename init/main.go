@@ -14,6 +14,7 @@ import (
 	"fmt"
 	stdlog "log"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/u-root/u-root/pkg/libinit"
@@ -58,9 +59,14 @@ func main() {
 	reaper := supervise.NewReaper(nil)
 	sup := supervise.New(con, log, reaper)
 	down := &boot.Shutdown{
-		Stop:  func() { sup.Shutdown(shutdownGrace) },
-		Flush: func() { con.Flush(2 * time.Second) },
-		Log:   log.Printf,
+		Stop: func() { sup.Shutdown(shutdownGrace) },
+		Flush: func() {
+			if err := con.StopPersist(5 * time.Second); err != nil {
+				log.Printf("%v", err)
+			}
+			con.Flush(2 * time.Second)
+		},
+		Log: log.Printf,
 	}
 	down.HandleSignals()
 	if err := boot.CtrlAltDel(); err != nil {
@@ -91,10 +97,26 @@ func main() {
 	}
 	log.Printf("loaded %d kernel modules from %s in %v", len(loaded), boot.ModulesFile, time.Since(t).Round(time.Millisecond))
 
+	// The persistent partition's mount point: "" while init mounts none.
+	perm := ""
+	keepLogs(con, log, perm)
+
 	(&router.Router{
 		Config: cfg, Log: log, Supervisor: sup,
 		Status: &status.Server{Logs: con.Logs, Services: sup.Status, Orphans: reaper.Orphans, Start: start},
 	}).Start()
+}
+
+// keepLogs keeps the log rings in perm/logs across reboots and restores
+// what the last boot saved there, before the services start; perm is ""
+// when no persistent partition is mounted, and the rings stay in memory.
+func keepLogs(con *console.Console, log *console.Log, perm string) {
+	if perm == "" {
+		return
+	}
+	if err := con.Persist(filepath.Join(perm, "logs")); err != nil {
+		log.Printf("%v; the logs are kept in memory only", err)
+	}
 }
 
 // openConsole opens the system console for init's lines. Without
