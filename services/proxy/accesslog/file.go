@@ -68,13 +68,19 @@ func exists(path string) bool {
 
 func (f *File) rotated(i int) string { return f.path + "." + strconv.Itoa(i) }
 
-// open opens path anew; the old file, if any, is closed.
+// open opens path anew; the old file, if any, is closed. A file that does
+// not end in a newline (torn by a power cut) gets its next line on a line
+// of its own.
 func (f *File) open() error {
-	nf, err := os.OpenFile(f.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	nf, err := os.OpenFile(f.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o640)
 	if err != nil {
 		return err
 	}
 	st, err := nf.Stat()
+	last := []byte{'\n'}
+	if err == nil && st.Size() > 0 {
+		_, err = nf.ReadAt(last, st.Size()-1)
+	}
 	if err != nil {
 		nf.Close()
 		return err
@@ -82,7 +88,7 @@ func (f *File) open() error {
 	if f.f != nil {
 		f.f.Close()
 	}
-	f.f, f.size, f.midLine = nf, st.Size(), false
+	f.f, f.size, f.midLine = nf, st.Size(), last[0] != '\n'
 	return nil
 }
 

@@ -189,3 +189,23 @@ func TestOpenFileBadPath(t *testing.T) {
 		}
 	}
 }
+
+// TestTornTail: after a power cut left part of a line at the end of the
+// file, the next line starts on a line of its own.
+func TestTornTail(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.log")
+	os.WriteFile(path, append(lines(0, 2), lines(2, 3)[:30]...), 0o640)
+	f, err := OpenFile(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(lines(3, 4)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	data, _ := os.ReadFile(path)
+	ls := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(ls) != 4 || ls[2] != string(lines(2, 3)[:30]) || ls[3]+"\n" != string(lines(3, 4)) {
+		t.Errorf("file:\n%s", data)
+	}
+}
