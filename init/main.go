@@ -16,6 +16,7 @@ import (
 	"fmt"
 	stdlog "log"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/u-root/u-root/pkg/libinit"
@@ -62,8 +63,13 @@ func main() {
 	reaper := supervise.NewReaper(nil)
 	sup := supervise.New(con, log, reaper)
 	down := &boot.Shutdown{
-		Stop:    func() { sup.Shutdown(shutdownGrace) },
-		Flush:   func() { con.Flush(2 * time.Second) },
+		Stop: func() { sup.Shutdown(shutdownGrace) },
+		Flush: func() {
+			if err := con.StopPersist(5 * time.Second); err != nil {
+				log.Printf("%v", err)
+			}
+			con.Flush(2 * time.Second)
+		},
 		Unmount: func() { storage.Unmount("/", log.Printf) },
 		Drain:   func() { con.Flush(2 * time.Second) },
 		Log:     log.Printf,
@@ -78,6 +84,7 @@ func main() {
 	}).Watch()
 
 	cfg, mounted := configure(log)
+	keepLogs(con, log, mounted.Perm)
 
 	(&router.Router{
 		Config: cfg, Log: log, Supervisor: sup, Perm: mounted.Perm,
@@ -129,6 +136,18 @@ func configure(log *console.Log) (config.Config, storage.Mounted) {
 		log.Printf("%v", err)
 	}
 	return cfg, mounted
+}
+
+// keepLogs keeps the log rings in perm/logs across reboots and restores
+// what the last boot saved there, before the services start; perm is ""
+// when no persistent partition is mounted, and the rings stay in memory.
+func keepLogs(con *console.Console, log *console.Log, perm string) {
+	if perm == "" {
+		return
+	}
+	if err := con.Persist(filepath.Join(perm, "logs")); err != nil {
+		log.Printf("%v; the logs are kept in memory only", err)
+	}
 }
 
 // openConsole opens the system console for init's lines. Without

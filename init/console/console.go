@@ -5,7 +5,8 @@
 //	2026-11-25T21:00:01.020Z proxy: listening on :3129
 //
 // and keeps each source's most recent lines in a ring for the status
-// endpoint.
+// endpoint. Persist keeps the rings on disk, so that the lines before a
+// reboot are still there after it (persist.go).
 //
 // Writing never blocks the caller. A serial console at 115200 baud takes
 // about 11 KB/s, and a terminal stopped with ^S takes nothing at all; PID 1
@@ -34,12 +35,14 @@ const queueLen = 2048
 
 // Console serializes lines from many sources onto one writer.
 type Console struct {
-	q       chan entry
-	dropped atomic.Uint64
-	now     func() time.Time // test seam
+	q            chan entry
+	dropped      atomic.Uint64
+	now          func() time.Time // test seam
+	saveInterval time.Duration    // test seam: SaveInterval
 
 	mu   sync.Mutex
 	logs []*Log
+	st   *store // where Persist keeps the rings; nil: in memory only
 }
 
 // entry is a formatted line, or a flush request when done is set.
@@ -50,7 +53,7 @@ type entry struct {
 
 // New starts copying lines to w, which is normally /dev/console.
 func New(w io.Writer) *Console {
-	c := &Console{q: make(chan entry, queueLen), now: time.Now}
+	c := &Console{q: make(chan entry, queueLen), now: time.Now, saveInterval: SaveInterval}
 	go c.write(w)
 	return c
 }
@@ -106,11 +109,15 @@ func (c *Console) Flush(timeout time.Duration) bool {
 	}
 }
 
-// Log returns a new log for src that keeps its last ringLen lines.
+// Log returns a new log for src that keeps its last ringLen lines; after
+// Persist, it starts with the lines an earlier boot saved for src.
 func (c *Console) Log(src string, ringLen int) *Log {
 	l := &Log{c: c, src: src, ring: NewRing(ringLen)}
 	c.mu.Lock()
 	c.logs = append(c.logs, l)
+	if c.st != nil {
+		c.st.restore(l, c.now())
+	}
 	c.mu.Unlock()
 	return l
 }

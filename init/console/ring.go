@@ -1,6 +1,7 @@
 package console
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -16,6 +17,7 @@ type Ring struct {
 	mu    sync.Mutex
 	lines []Line // circular once full
 	next  int    // where the next line goes once full
+	adds  uint64 // lines added so far: a saved copy is current while this is
 }
 
 // NewRing returns a ring that keeps n lines (at least 1).
@@ -27,6 +29,7 @@ func NewRing(n int) *Ring {
 func (r *Ring) Add(t time.Time, text string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.adds++
 	if len(r.lines) < cap(r.lines) {
 		r.lines = append(r.lines, Line{t, text})
 		return
@@ -37,9 +40,29 @@ func (r *Ring) Add(t time.Time, text string) {
 
 // Lines returns a copy of the recorded lines, oldest first.
 func (r *Ring) Lines() []Line {
+	lines, _ := r.snapshot()
+	return lines
+}
+
+// snapshot returns a copy of the lines, oldest first, and the count of
+// lines added so far.
+func (r *Ring) snapshot() ([]Line, uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Line, 0, len(r.lines))
 	out = append(out, r.lines[r.next:]...)
-	return append(out, r.lines[:r.next]...)
+	return append(out, r.lines[:r.next]...), r.adds
+}
+
+// prepend puts older lines before the recorded ones, keeping the newest
+// that fit. It does not count as adding: the ring holds nothing that was
+// not saved already.
+func (r *Ring) prepend(older []Line) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	all := append(slices.Clip(older), r.lines[r.next:]...)
+	all = append(all, r.lines[:r.next]...)
+	all = all[max(len(all)-cap(r.lines), 0):]
+	r.lines = append(r.lines[:0], all...)
+	r.next = 0
 }

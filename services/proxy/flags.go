@@ -26,6 +26,8 @@ type config struct {
 	readTimeout, connectTimeout     time.Duration
 	shutdownTimeout                 time.Duration
 	maxHeaderSize, logLines         int
+	logMaxSize                      int64
+	logKeep                         int
 }
 
 // flags returns the proxy's flag set, which fills c.
@@ -37,6 +39,8 @@ func (c *config) flags() *flag.FlagSet {
 	fs := flag.NewFlagSet("proxy", flag.ContinueOnError)
 	fs.StringVar(&c.listen, "listen", ":3129", "transparent listening `address`; no host: IPv4 and IPv6")
 	fs.StringVar(&c.accessLog, "access-log", "-", "access log `file` in Squid's native format; - for standard output, empty for none")
+	fs.Int64Var(&c.logMaxSize, "access-log-max-size", 2<<20, "`bytes` at which the access log file is rotated (renamed to file.1); 0: never, for rotation from outside with SIGHUP")
+	fs.IntVar(&c.logKeep, "access-log-keep", 1, "rotated access log files kept (file.1 ... file.N), 0-9; 0: the file starts over at the size cap")
 	fs.BoolVar(&c.spoof, "spoof", true, "connect to servers from the client's address (needs CAP_NET_ADMIN)")
 	fs.Uint64Var(&c.mark, "outgoing-mark", 0, "SO_MARK `value` for upstream connections (0: none)")
 	fs.Uint64Var(&c.tos, "outgoing-tos", 0, "IP TOS / IPv6 traffic class `value` for upstream connections, 0-255 (0: none)")
@@ -52,7 +56,7 @@ func (c *config) flags() *flag.FlagSet {
 	fs.DurationVar(&c.connectTimeout, "connect-timeout", intercept.DefaultConnectTimeout, "time to connect to a server; then 504")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, time for requests in flight to finish")
 	fs.IntVar(&c.maxHeaderSize, "max-header-size", 65536, "largest request or response head in `bytes`; 431 or 502 beyond")
-	fs.IntVar(&c.logLines, "log-lines", 1000, "access log lines kept for /access.log")
+	fs.IntVar(&c.logLines, "log-lines", 1000, "access log lines kept for /access.log (at start, the file's last lines)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: proxy [flags]\n\nTransparent (TPROXY) HTTP interception proxy.\n\n")
 		fs.PrintDefaults()
@@ -88,6 +92,10 @@ func (c *config) check() error {
 		return fmt.Errorf("-max-header-size %d: must be 1024-1048576", c.maxHeaderSize)
 	case c.logLines < 0:
 		return fmt.Errorf("-log-lines %d: must be 0 or more", c.logLines)
+	case c.logMaxSize != 0 && c.logMaxSize < 4096:
+		return fmt.Errorf("-access-log-max-size %d: must be 0 (never rotate) or at least 4096 bytes", c.logMaxSize)
+	case c.logKeep < 0 || c.logKeep > 9:
+		return fmt.Errorf("-access-log-keep %d: must be 0-9", c.logKeep)
 	case !ascii.IsToken(c.name):
 		return fmt.Errorf("-name %q: must be a non-empty token (letters, digits, -._~ and the like, no spaces)", c.name)
 	}

@@ -9,11 +9,13 @@
 // flag or an environment it cannot work in (no TPROXY, no CAP_NET_ADMIN)
 // stops it at start with one line saying what to change and exit status
 // 125, which init does not restart. SIGTERM and SIGINT stop it
-// gracefully; SIGHUP reopens the access log file, for rotation.
+// gracefully; SIGHUP reopens the access log file, for a rotation done
+// outside; it also rotates the file itself at a size cap.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -47,17 +49,11 @@ func run(args []string, stderr io.Writer) int {
 
 // serve runs the proxy until ctx ends or its listeners fail.
 func serve(ctx context.Context, c *config, lg *log.Logger) error {
-	lf := &logFile{path: c.accessLog}
-	w, _, err := lf.open()
+	alog, file, err := openAccessLog(c, lg)
 	if err != nil {
-		return cli.Usagef("-access-log %s: %v", c.accessLog, err)
+		return err
 	}
-	alog := accesslog.New(w, c.logLines)
-	defer func() {
-		if err := alog.Close(); err != nil {
-			lg.Printf("access log %s: %v", c.accessLog, err)
-		}
-	}()
+	defer closeAccessLog(alog, file, lg)
 	checkNetAdmin(c, lg)
 	checkFiles(c, lg)
 
@@ -90,7 +86,7 @@ func serve(ctx context.Context, c *config, lg *log.Logger) error {
 			// Serve only returns when its listener broke for good.
 			lg.Printf("listener failed: %v; shutting down", err)
 		case <-hup:
-			lf.reopen(alog, lg)
+			reopen(alog, file, lg)
 			continue
 		case <-ctx.Done():
 			lg.Printf("%v: stopping; waiting up to %v for %d connections", context.Cause(ctx), c.shutdownTimeout, srv.Active())
@@ -140,13 +136,20 @@ func serveStatus(c *config, srv *intercept.Server, alog *accesslog.Log, lg *log.
 		return nil, cli.Usagef("-status %s: %v", c.status, err)
 	}
 	hs := &http.Server{
-		Handler:           status.Handler(srv.Stats.WritePrometheus, alog),
+		Handler:           status.Handler(metrics(srv, alog), alog),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          lg,
 	}
 	go hs.Serve(sl)
 	lg.Printf("status on http://%s/ (/metrics, /access.log)", sl.Addr())
 	return hs, nil
+}
+
+// metrics writes the proxy's metrics and the access log's.
+func metrics(srv *intercept.Server, alog *accesslog.Log) func(io.Writer) error {
+	return func(w io.Writer) error {
+		return errors.Join(srv.Stats.WritePrometheus(w), alog.WritePrometheus(w))
+	}
 }
 
 // listen serves the transparent listeners and says so; the channel gets
@@ -195,41 +198,63 @@ func checkFiles(c *config, lg *log.Logger) {
 	}
 }
 
-// logFile is the access log's destination, reopened on SIGHUP.
-type logFile struct {
-	path string
-	f    *os.File
-}
-
-// open opens the file anew (for rotation) and returns it and the file it
-// replaces, which the caller closes once nothing writes to it any more.
-func (l *logFile) open() (w io.Writer, old io.Closer, err error) {
-	switch l.path {
+// openAccessLog opens -access-log: standard output for "-", nothing for
+// "", else a file that rotates at -access-log-max-size, whose last lines
+// it loads into the /access.log ring. A file it cannot write yet (a full
+// or read-only partition) does not stop the proxy: the log drops lines and
+// says so until it can write again.
+func openAccessLog(c *config, lg *log.Logger) (*accesslog.Log, *accesslog.File, error) {
+	var w io.Writer
+	var f *accesslog.File
+	switch c.accessLog {
 	case "":
-		return nil, nil, nil
 	case "-":
-		return os.Stdout, nil, nil
+		w = os.Stdout
+	default:
+		var err error
+		f, err = accesslog.OpenFile(c.accessLog, c.logMaxSize, c.logKeep)
+		if f == nil {
+			return nil, nil, cli.Usagef("-access-log %s: %v", c.accessLog, err)
+		}
+		if err != nil {
+			lg.Printf("access log: %v; lines are dropped until it can be written", err)
+		}
+		w = f
 	}
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return nil, nil, err
+	alog := accesslog.New(w, c.logLines)
+	alog.SetLogf(lg.Printf)
+	if f != nil {
+		n, err := alog.Load(f.Paths()...)
+		if err != nil {
+			lg.Printf("access log: loading the last lines for /access.log: %v", err)
+		}
+		if n > 0 {
+			lg.Printf("access log: %d lines from before this start loaded for /access.log", n)
+		}
 	}
-	if l.f != nil {
-		old = l.f
-	}
-	l.f = f
-	return f, old, nil
+	return alog, f, nil
 }
 
-// reopen opens the file anew and points alog at it (SIGHUP).
-func (l *logFile) reopen(alog *accesslog.Log, lg *log.Logger) {
-	w, old, err := l.open()
-	if err != nil {
-		lg.Printf("SIGHUP: reopening -access-log %s: %v; keeping the old file", l.path, err)
+// closeAccessLog writes out the buffered lines and closes the file.
+func closeAccessLog(alog *accesslog.Log, f *accesslog.File, lg *log.Logger) {
+	if err := alog.Close(); err != nil {
+		lg.Printf("access log: %v; the last lines are lost", err)
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			lg.Printf("access log: closing %s: %v", f.Path(), err)
+		}
+	}
+}
+
+// reopen writes out the buffered lines and opens the file anew, after an
+// outside rotation (SIGHUP).
+func reopen(alog *accesslog.Log, f *accesslog.File, lg *log.Logger) {
+	if f == nil {
 		return
 	}
-	if old != nil {
-		alog.SetOutput(w)
-		old.Close()
+	alog.Flush()
+	if err := f.Reopen(); err != nil {
+		lg.Printf("SIGHUP: reopening -access-log %s: %v; keeping the old file", f.Path(), err)
 	}
 }

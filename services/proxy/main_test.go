@@ -14,7 +14,7 @@ func TestFlagDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.listen != ":3129" || c.accessLog != "-" || !c.spoof || c.status != "" || c.maxHeaderSize != 65536 ||
+	if c.listen != ":3129" || c.accessLog != "-" || c.logMaxSize != 2<<20 || c.logKeep != 1 || !c.spoof || c.status != "" || c.maxHeaderSize != 65536 ||
 		c.idleTimeout != 2*time.Minute || c.headerTimeout != 30*time.Second || c.name == "" {
 		t.Errorf("defaults: %+v", c)
 	}
@@ -44,6 +44,11 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-listen", ":99999"}, "-listen"},
 		{[]string{"-status", "nowhere"}, "-status"},
 		{[]string{"-access-log", "/nonexistent/dir/access.log"}, "-access-log"},
+		{[]string{"-access-log", "/"}, "-access-log"},
+		{[]string{"-access-log-max-size", "100"}, "-access-log-max-size"},
+		{[]string{"-access-log-max-size", "-1"}, "-access-log-max-size"},
+		{[]string{"-access-log-keep", "10"}, "-access-log-keep"},
+		{[]string{"-access-log-keep", "-1"}, "-access-log-keep"},
 		{[]string{"-bogus"}, "bogus"},
 		{[]string{"extra"}, "extra"},
 	} {
@@ -63,7 +68,8 @@ func TestHelp(t *testing.T) {
 	}
 	for _, f := range []string{"-listen", "-access-log", "-spoof", "-outgoing-mark", "-outgoing-tos", "-status", "-max-conns",
 		"-max-conns-per-client", "-header-timeout", "-idle-timeout", "-connect-timeout", "-max-header-size", "-name",
-		"-read-timeout", "-shutdown-timeout", `(default ":3129")`, "(default 65536)"} {
+		"-read-timeout", "-shutdown-timeout", "-access-log-max-size", "-access-log-keep", `(default ":3129")`, "(default 65536)",
+		"(default 2097152)"} {
 		if !strings.Contains(out.String(), f) {
 			t.Errorf("-h does not show %s", f)
 		}

@@ -5,6 +5,13 @@
 // byte for byte as Squid's Log::Format::SquidNative prints them, so the log
 // analyzers written for Squid (calamaris, sarg, lightsquid, GoAccess's squid
 // format) read tprouter's log unchanged.
+//
+// Log keeps the recent lines for the status page and hands them to a
+// writer in batches, off the request path: a file that fails or is slow
+// costs lines, counted and reported, never the proxy's speed (log.go).
+// File is the writer for a file on a small partition: it rotates at a
+// size cap and holds whole lines only, also after a full disk or a power
+// cut (file.go). Load puts a file's last lines back into a Log at start.
 package accesslog
 
 import (

@@ -2,43 +2,78 @@ package accesslog
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"sync"
 	"time"
+
+	pm "tprouter/services/proxy/metrics"
 )
 
-// FlushInterval bounds how long a line may sit in the buffer: tail -f and
-// log shippers see it within this time even when traffic is light.
-const FlushInterval = time.Second
+// The batching policy.
+const (
+	// FlushInterval bounds how long a line may sit in the buffer: tail -f
+	// and log shippers see it within this time even when traffic is light,
+	// and a power cut loses at most this much.
+	FlushInterval = time.Second
+	// ReportInterval is the least time between two reports of lines
+	// dropped for a failing or slow file.
+	ReportInterval = 5 * time.Second
 
-// Log writes lines through a buffer, so a busy proxy makes one write(2) per
-// buffer-full instead of one per request, and keeps the most recent lines
-// in memory for the status page. Its methods are safe for concurrent use.
+	flushAt = 64 << 10  // a batch this large goes to the writer before the tick
+	bufSize = 512 << 10 // each of the two batch buffers: lines beyond it are dropped
+)
+
+// Log keeps the most recent lines in memory for the status page and, when
+// it has a writer, hands them to it in batches: a busy proxy makes one
+// write(2) per 64 KiB, a quiet one one per second, never one per request.
+//
+// Write, on the request's goroutine, formats the line and appends it to the
+// ring and to a batch buffer, under a lock held for that long. A goroutine
+// of its own writes the batches out: a full one is handed to it over a
+// channel, so that it never waits for the request path's lock except once
+// a tick. There are two buffers of fixed size, so Write never allocates
+// for the file: when the writer fails (a full or read-only partition, an
+// I/O error) or falls behind by a buffer, lines are dropped and counted,
+// the proxy serves on at its own speed, and the drops are reported at most
+// every ReportInterval until writing works again. The ring always gets
+// every line. Its methods are safe for concurrent use.
 type Log struct {
-	mu     sync.Mutex
-	w      *bufio.Writer // nil: no file, ring only
-	dirty  bool
-	err    error // first write error, reported once by Err
-	ring   [][]byte
-	next   int // ring slot the next line goes to
-	filled bool
-	line   []byte
-	stop   chan struct{}
-	done   chan struct{}
+	mu      sync.Mutex // the request path's: ring and pending
+	ring    [][]byte
+	next    int // ring slot the next line goes to
+	filled  bool
+	line    []byte
+	pending []byte // the batch being filled
+
+	// With a writer only:
+	w       io.Writer
+	dropped pm.Counter  // lines that did not reach the writer
+	free    chan []byte // the other buffer, when the writer is done with it
+	full    chan []byte // a batch for the writer
+	flush   chan chan error
+	stop    chan struct{}
+	done    chan struct{} // the writer's goroutine has ended
+	lastErr error         // of the final flush, for Close
+	rep     reporter
 }
 
 // New returns a Log writing to w (nil for none) that remembers the last
-// keep lines. It flushes every FlushInterval until Close.
+// keep lines. With a writer it writes at least every FlushInterval until
+// Close.
 func New(w io.Writer, keep int) *Log {
-	l := &Log{
-		ring: make([][]byte, max(keep, 0)),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+	l := &Log{ring: make([][]byte, max(keep, 0)), w: w}
+	if w == nil {
+		return l
 	}
-	if w != nil {
-		l.w = bufio.NewWriterSize(w, 64<<10)
-	}
-	go l.flusher()
+	l.pending = make([]byte, 0, bufSize)
+	l.free = make(chan []byte, 1)
+	l.free <- make([]byte, 0, bufSize)
+	l.full = make(chan []byte, 1)
+	l.flush = make(chan chan error)
+	l.stop = make(chan struct{})
+	l.done = make(chan struct{})
+	go l.writer()
 	return l
 }
 
@@ -47,10 +82,7 @@ func (l *Log) Write(e *Entry) {
 	l.mu.Lock()
 	l.line = Append(l.line[:0], e)
 	if l.w != nil {
-		if _, err := l.w.Write(l.line); err != nil && l.err == nil {
-			l.err = err
-		}
-		l.dirty = true
+		l.buffer(l.line)
 	}
 	if len(l.ring) > 0 {
 		l.ring[l.next] = append(l.ring[l.next][:0], l.line...)
@@ -59,6 +91,33 @@ func (l *Log) Write(e *Entry) {
 		}
 	}
 	l.mu.Unlock()
+}
+
+// buffer appends line to the batch, or drops it when the batch is full
+// and the writer still has the other buffer. A line larger than a buffer
+// gets an empty one to itself.
+func (l *Log) buffer(line []byte) {
+	if n := len(l.pending); n > 0 && n+len(line) > cap(l.pending) && !l.handOff() {
+		l.dropped.Inc()
+		return
+	}
+	l.pending = append(l.pending, line...)
+	if len(l.pending) >= flushAt {
+		l.handOff()
+	}
+}
+
+// handOff gives the batch to the writer if it has given the other buffer
+// back.
+func (l *Log) handOff() bool {
+	select {
+	case b := <-l.free:
+		l.full <- l.pending // never blocks: the writer holds no buffer
+		l.pending = b
+		return true
+	default:
+		return false
+	}
 }
 
 // WriteRecent writes the remembered lines to w, oldest first.
@@ -78,68 +137,110 @@ func (l *Log) WriteRecent(w io.Writer) error {
 	return err
 }
 
-// Flush writes buffered lines out.
+// Dropped returns how many lines did not reach the writer.
+func (l *Log) Dropped() uint64 { return l.dropped.Value() }
+
+// WritePrometheus writes the log's metrics in the Prometheus text format.
+func (l *Log) WritePrometheus(w io.Writer) error {
+	mw := pm.Writer{W: bufio.NewWriter(w)}
+	mw.Counter("tprouter_proxy_access_log_dropped_total",
+		"Access log lines not written to the file because it failed (full, read-only, I/O error) or fell behind; /access.log still has them.", &l.dropped)
+	return mw.W.Flush()
+}
+
+// SetLogf makes the log report its writer's failures and the lines
+// dropped through logf (the proxy's standard error), at most every
+// ReportInterval, and say when writing works again.
+func (l *Log) SetLogf(logf func(format string, args ...any)) {
+	l.rep.logf.Store(&logf)
+}
+
+// Flush writes the buffered lines out now and returns the writer's error.
 func (l *Log) Flush() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.flushLocked()
-}
-
-func (l *Log) flushLocked() error {
-	if l.w == nil || !l.dirty {
-		return l.err
+	if l.w == nil {
+		return nil
 	}
-	l.dirty = false
-	if err := l.w.Flush(); err != nil && l.err == nil {
-		l.err = err
+	res := make(chan error, 1)
+	select {
+	case l.flush <- res:
+		return <-res
+	case <-l.done:
+		return nil
 	}
-	return l.err
 }
 
-// Err returns the first write error, so the caller can report a full disk
-// once instead of on every line.
-func (l *Log) Err() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err
-}
-
-// Close stops the flusher and flushes. It does not close the underlying
-// writer, which the caller opened.
+// Close writes the buffered lines out and stops the writer's goroutine. It
+// does not close the writer, which the caller opened.
 func (l *Log) Close() error {
+	if l.w == nil {
+		return nil
+	}
 	select {
 	case <-l.stop:
 	default:
 		close(l.stop)
 	}
 	<-l.done
-	return l.Flush()
+	return l.lastErr
 }
 
-func (l *Log) flusher() {
+// writer is the goroutine that writes: full batches as they come, the
+// partial one every FlushInterval and on Flush and Close.
+func (l *Log) writer() {
 	defer close(l.done)
 	t := time.NewTicker(FlushInterval)
 	defer t.Stop()
 	for {
 		select {
+		case b := <-l.full:
+			l.write(b)
 		case <-t.C:
-			l.Flush()
+			l.writePending()
+		case res := <-l.flush:
+			res <- l.writePending()
 		case <-l.stop:
+			l.lastErr = l.writePending()
 			return
 		}
 	}
 }
 
-// SetOutput flushes the lines buffered for the old writer and sends later
-// ones to w, for log rotation: the caller reopens the file on SIGHUP and
-// closes the old one after SetOutput returns.
-func (l *Log) SetOutput(w io.Writer) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	err := l.flushLocked()
-	l.w, l.err = nil, nil
-	if w != nil {
-		l.w = bufio.NewWriterSize(w, 64<<10)
+// writePending writes a full batch that is waiting, if any, and then the
+// one being filled; it returns the last write's error.
+func (l *Log) writePending() error {
+	var err error
+	for {
+		select {
+		case b := <-l.full:
+			err = l.write(b)
+			continue
+		default:
+		}
+		l.mu.Lock()
+		if len(l.pending) == 0 {
+			l.mu.Unlock()
+			return err
+		}
+		select {
+		case b := <-l.free:
+			batch := l.pending
+			l.pending = b
+			l.mu.Unlock()
+			return l.write(batch)
+		default: // Write has just handed the other buffer over: write that first
+			l.mu.Unlock()
+		}
 	}
+}
+
+// write writes a batch, counts the lines lost when that fails, reports,
+// and gives the buffer back.
+func (l *Log) write(b []byte) error {
+	n, err := l.w.Write(b)
+	if err != nil {
+		l.dropped.Add(uint64(bytes.Count(b[min(max(n, 0), len(b)):], []byte{'\n'})))
+	}
+	l.rep.after(err, l.dropped.Value(), time.Now())
+	l.free <- b[:0]
 	return err
 }
