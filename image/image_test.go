@@ -22,8 +22,8 @@ import (
 )
 
 // TestBoards builds every board's image from the working tree with this
-// command, as make image does, and checks what init relies on: /init, the
-// services, the rescue shell, the kernel modules with a modules.dep that
+// command, as make image does, and checks what init relies on: /init and
+// the services as links to the multicall program, the rescue shell, the kernel modules with a modules.dep that
 // names only modules in the image, the module list in dependency order,
 // and the output files. The kernel packages are cached in build/cache (the
 // first run downloads ~100 MB).
@@ -113,18 +113,21 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 		return string(b)
 	}
 
-	// /init and the programs init starts.
+	// /init and the programs init starts: links to one program.
 	initBin := "bin/" + path.Base(builder.DefaultInit)
 	if target := content("init"); file("init").Mode&cpio.S_IFMT != cpio.S_IFLNK || target != initBin {
 		t.Errorf("/init -> %q, want a symlink to %s", target, initBin)
 	}
-	want := []string{initBin, "bbin/bb"}
-	for _, p := range services {
-		want = append(want, "bin/"+path.Base(p))
-	}
-	for _, name := range want {
+	multicall := "bin/" + builder.Multicall
+	for _, name := range []string{multicall, "bbin/bb"} {
 		if rec := file(name); rec.Mode&cpio.S_IFMT != cpio.S_IFREG || rec.Mode&0o777 != 0o755 {
 			t.Errorf("%s: mode %o, want a 0755 file", name, rec.Mode)
+		}
+	}
+	for _, p := range append([]string{builder.DefaultInit}, services...) {
+		name := "bin/" + path.Base(p)
+		if target := content(name); file(name).Mode&cpio.S_IFMT != cpio.S_IFLNK || target != builder.Multicall {
+			t.Errorf("/%s -> %q, want a symlink to %s", name, target, builder.Multicall)
 		}
 	}
 	if target := content("bin/sh"); target != "../bbin/gosh" {

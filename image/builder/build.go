@@ -1,6 +1,8 @@
 // Package build makes a bootable tprouter image for a board: the board's
-// Debian kernel, and an initramfs holding init, the services, a few u-root
-// commands for a rescue shell, and the kernel modules the router needs.
+// Debian kernel, and an initramfs holding init and the services (one
+// multicall program, /bin/tprouter, that /init and /bin/<service> link
+// to), a few u-root commands for a rescue shell, and the kernel modules
+// the router needs.
 //
 // The output directory gets four files:
 //
@@ -37,7 +39,7 @@ import (
 const DefaultInit = "tprouter/init"
 
 // Services is the pattern of the service packages; every main package
-// that matches is built into /bin/<name>.
+// that matches is built into the multicall program, as /bin/<name>.
 const Services = "tprouter/services/..."
 
 // ModuleList is where init reads the modules to load.
@@ -90,7 +92,7 @@ type Result struct {
 
 // Part is the uncompressed size of one piece of the initramfs.
 type Part struct {
-	Name string // bin/init, bbin/bb, lib/modules, ...
+	Name string // bin/tprouter, bbin/bb, lib/modules, ...
 	Size int64
 }
 
