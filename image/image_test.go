@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pierrec/lz4/v4"
 	"github.com/u-root/mkuimage/cpio"
 
 	"tprouter/board"
@@ -192,7 +192,7 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 	file("dev/console")
 }
 
-// readInitramfs decompresses img and returns its records by name. The
+// readInitramfs decompresses img (LZ4) and returns its records by name. The
 // records' contents stay readable until the test ends.
 func readInitramfs(t *testing.T, img string) map[string]cpio.Record {
 	f, err := os.Open(img)
@@ -200,11 +200,13 @@ func readInitramfs(t *testing.T, img string) map[string]cpio.Record {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", img, err)
+	// The kernel reads only LZ4's legacy format.
+	magic := make([]byte, 4)
+	if _, err := io.ReadFull(f, magic); err != nil || !bytes.Equal(magic, []byte{0x02, 0x21, 0x4c, 0x18}) {
+		t.Fatalf("%s: starts with %x (%v), want the magic number of LZ4's legacy format, 02214c18", img, magic, err)
 	}
-	raw, err := io.ReadAll(zr)
+	f.Seek(0, io.SeekStart)
+	raw, err := io.ReadAll(lz4.NewReader(f))
 	if err != nil {
 		t.Fatalf("%s: %v", img, err)
 	}

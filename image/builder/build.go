@@ -132,6 +132,9 @@ func Build(c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := unpacks(k); err != nil {
+		return nil, err
+	}
 	r := &Result{Out: c.Out, Kernel: k, Init: c.Init}
 	c.Logf("kernel %s (%s %s)", k.Release, k.Package, k.Version)
 
