@@ -12,9 +12,9 @@
 //	kernel.version  the kernel release (uname -r), then "package version"
 //
 // Inside the initramfs, init finds its modules as it expects them:
-// /lib/modules/<release>/ with a modules.dep that u-root's kmodule reads,
-// and /etc/tprouter/modules, one module name per line in load order
-// (every module after its dependencies).
+// /lib/modules/<release>/ with a modules.dep, and /etc/tprouter/modules,
+// one module name per line (every module after its dependencies; init
+// loads those that do not depend on each other at the same time).
 package builder
 
 import (
@@ -186,8 +186,8 @@ func Build(c Config) (*Result, error) {
 }
 
 // moduleRecords returns the initramfs records of the modules: the .ko
-// files, modules.dep, modules.builtin (so that kmodule.Probe of a built-in
-// module succeeds) and the list for init.
+// files, modules.dep, modules.builtin (so that init counts a listed
+// built-in module as loaded) and the list for init.
 func moduleRecords(tree *kmod.Tree, release string, mods []*kmod.Module) ([]cpio.Record, error) {
 	dir := path.Join("lib/modules", release)
 	var recs []cpio.Record
