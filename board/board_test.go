@@ -44,7 +44,7 @@ func TestCmdline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := b.Cmdline(), "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1"; got != want {
+	if got, want := b.Cmdline(), "console=ttyS0 panic=-1 loglevel=5 noreplace-smp cryptomgr.notests tprouter.wan=eth0 tprouter.lan=eth1"; got != want {
 		t.Errorf("Cmdline() = %q, want %q", got, want)
 	}
 	x, _ := Get("x86_64")
