@@ -23,19 +23,33 @@ type Board struct {
 	// security updates, which change the ABI number.
 	Kernel string
 
-	// Modules are loaded at boot, in this order. Their dependencies are
-	// found and loaded first by the builder's closure, so only list what
-	// the router uses directly. Modules built into the kernel are
-	// accepted and skipped.
+	// Modules are loaded at boot, each after its dependencies, which
+	// the builder's closure finds, so only list what the router uses
+	// directly. Modules built into the kernel are accepted and skipped.
 	Modules []string
 
 	// KernelArgs is the board's kernel command line without the NIC
 	// layout, which Board.Cmdline appends.
 	KernelArgs string
 
+	// Initramfs is the initramfs's compression; "" is LZ4.
+	Initramfs Compression
+
 	// NICs is the network interface layout, in the kernel's naming order.
 	NICs []NIC
 }
+
+// Compression is a format the boards' kernels unpack an initramfs from.
+type Compression string
+
+const (
+	// LZ4 (its legacy frame format) unpacks fastest: 0.15 s under QEMU's
+	// CPU emulation for an archive that zstd unpacks in 0.4 s.
+	LZ4 Compression = "lz4"
+	// Zstd makes the image a third smaller than LZ4, for a box that
+	// reads it from a USB stick, and costs a real CPU some 50 ms more.
+	Zstd Compression = "zstd"
+)
 
 // NIC is one network interface of a board.
 type NIC struct {
@@ -114,6 +128,7 @@ var boards = []Board{
 		// panic=10: a router reboots on its own after a panic instead of
 		// hanging until someone notices.
 		KernelArgs: "console=ttyS0,115200 panic=10 " + bootArgs,
+		Initramfs:  Zstd, // its NIC drivers make it 8.6 MiB in LZ4, 5.8 in zstd
 		NICs:       []NIC{{"eth0", WAN}, {"eth1", LAN}},
 	},
 }
@@ -171,6 +186,8 @@ func (b Board) Validate() error {
 		return fmt.Errorf("board %s: no kernel package", b.Name)
 	case strings.ContainsAny(b.KernelArgs, "\n\r"):
 		return fmt.Errorf("board %s: command line has a line break", b.Name)
+	case b.Initramfs != "" && b.Initramfs != LZ4 && b.Initramfs != Zstd:
+		return fmt.Errorf("board %s: initramfs compression %q, want %q or %q", b.Name, b.Initramfs, LZ4, Zstd)
 	}
 	seen := map[string]bool{}
 	for _, m := range b.Modules {

@@ -67,6 +67,7 @@ func TestValidate(t *testing.T) {
 		"bad role":    func(b *Board) { b.NICs[1].Role = "dmz" },
 		"line break":  func(b *Board) { b.KernelArgs = "console=ttyS0\nquiet" },
 		"NIC twice":   func(b *Board) { b.NICs[1].Name = "eth0" },
+		"gzip":        func(b *Board) { b.Initramfs = "gzip" },
 	} {
 		b := good
 		b.NICs = slices.Clone(good.NICs)

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 	"github.com/u-root/mkuimage/cpio"
 
@@ -94,7 +95,7 @@ func checkOutputs(t *testing.T, b board.Board, out string) string {
 }
 
 func checkInitramfs(t *testing.T, b board.Board, release string, services []string, img string) {
-	files := readInitramfs(t, img)
+	files := readInitramfs(t, b, img)
 	file := func(name string) cpio.Record {
 		t.Helper()
 		rec, ok := files[name]
@@ -192,21 +193,32 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 	file("dev/console")
 }
 
-// readInitramfs decompresses img (LZ4) and returns its records by name. The
-// records' contents stay readable until the test ends.
-func readInitramfs(t *testing.T, img string) map[string]cpio.Record {
+// readInitramfs decompresses img as board b says and returns its records
+// by name. The records' contents stay readable until the test ends.
+func readInitramfs(t *testing.T, b board.Board, img string) map[string]cpio.Record {
 	f, err := os.Open(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	// The kernel reads only LZ4's legacy format.
-	magic := make([]byte, 4)
-	if _, err := io.ReadFull(f, magic); err != nil || !bytes.Equal(magic, []byte{0x02, 0x21, 0x4c, 0x18}) {
-		t.Fatalf("%s: starts with %x (%v), want the magic number of LZ4's legacy format, 02214c18", img, magic, err)
+	var zr io.Reader
+	switch b.Initramfs {
+	case board.Zstd:
+		d, err := zstd.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s: %v", img, err)
+		}
+		defer d.Close()
+		zr = d
+	default: // LZ4's legacy format, the only one the kernel reads
+		magic := make([]byte, 4)
+		if _, err := io.ReadFull(f, magic); err != nil || !bytes.Equal(magic, []byte{0x02, 0x21, 0x4c, 0x18}) {
+			t.Fatalf("%s: starts with %x (%v), want the magic number of LZ4's legacy format, 02214c18", img, magic, err)
+		}
+		f.Seek(0, io.SeekStart)
+		zr = lz4.NewReader(f)
 	}
-	f.Seek(0, io.SeekStart)
-	raw, err := io.ReadAll(lz4.NewReader(f))
+	raw, err := io.ReadAll(zr)
 	if err != nil {
 		t.Fatalf("%s: %v", img, err)
 	}

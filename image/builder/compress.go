@@ -7,42 +7,40 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/pierrec/lz4/v4"
 
+	"tprouter/board"
 	"tprouter/image/debian"
 )
 
-// unpacks checks that kernel k can unpack what compress writes.
-func unpacks(k *debian.Kernel) error {
+// kernelConfig is the option a kernel needs to unpack each format.
+var kernelConfig = map[board.Compression]string{board.LZ4: "CONFIG_RD_LZ4", board.Zstd: "CONFIG_RD_ZSTD"}
+
+// unpacks checks that kernel k can unpack an initramfs in format f.
+func unpacks(k *debian.Kernel, f board.Compression) error {
+	opt := kernelConfig[orLZ4(f)]
 	config := filepath.Join(k.Dir, "boot", "config-"+k.Release)
 	b, err := os.ReadFile(config)
 	if err != nil {
-		return fmt.Errorf("kernel %s: %w (the initramfs is LZ4: its configuration must say CONFIG_RD_LZ4=y)", k.Package, err)
+		return fmt.Errorf("kernel %s: %w (to unpack the %s initramfs, its configuration must say %s=y)", k.Package, err, orLZ4(f), opt)
 	}
-	if !bytes.Contains(b, []byte("\nCONFIG_RD_LZ4=y\n")) {
-		return fmt.Errorf("kernel %s cannot unpack the LZ4 initramfs: %s lacks CONFIG_RD_LZ4=y (change compress in image/builder)", k.Package, config)
+	if !bytes.Contains(b, []byte("\n"+opt+"=y\n")) {
+		return fmt.Errorf("kernel %s cannot unpack the %s initramfs: %s lacks %s=y (choose the board's Initramfs compression from those it has)", k.Package, orLZ4(f), config, opt)
 	}
 	return nil
 }
 
-// compress writes src to dst as LZ4 in the legacy frame format, the one
-// the kernel unpacks (CONFIG_RD_LZ4, set in both boards' Debian kernels;
-// the newer LZ4 frame format it does not read), and returns dst's size.
-//
-// Measured under QEMU's CPU emulation, which the tests and make demo use,
-// for an archive of 17.4 MB (initramfs_async=0, the kernel's "Trying to
-// unpack rootfs" to "Freeing initrd memory", the best of five boots):
-//
-//	none    17.4 MB  0.11 s
-//	lz4      7.7 MB  0.15 s
-//	gzip     6.8 MB  0.35 s
-//	zstd -19 5.3 MB  0.39 s
-//	xz       4.8 MB  1.54 s
-//
-// lz4 unpacks fastest of the compressed formats and keeps the image
-// within its 8 MiB; uncompressed would save another 0.05 s for twice the
-// size.
-func compress(src, dst string) (int64, error) {
+// orLZ4 is f with the default filled in.
+func orLZ4(f board.Compression) board.Compression {
+	if f == "" {
+		return board.LZ4
+	}
+	return f
+}
+
+// compress writes src to dst in format f and returns dst's size.
+func compress(src, dst string, f board.Compression) (int64, error) {
 	in, err := os.Open(src)
 	if err != nil {
 		return 0, err
@@ -54,8 +52,8 @@ func compress(src, dst string) (int64, error) {
 		return 0, err
 	}
 	defer os.Remove(tmp)
-	zw := lz4.NewWriter(out)
-	if err := zw.Apply(lz4.LegacyOption(true), lz4.CompressionLevelOption(lz4.Level9)); err != nil {
+	zw, err := compressor(out, orLZ4(f))
+	if err != nil {
 		out.Close()
 		return 0, err
 	}
@@ -75,4 +73,19 @@ func compress(src, dst string) (int64, error) {
 		return 0, err
 	}
 	return fi.Size(), os.Rename(tmp, dst)
+}
+
+// compressor returns a writer that compresses to w as the kernel reads
+// it: LZ4 in its legacy frame format (the kernel does not read the newer
+// one), zstd at its best level, in one goroutine so that the output only
+// depends on the input.
+func compressor(w io.Writer, f board.Compression) (io.WriteCloser, error) {
+	switch f {
+	case board.LZ4:
+		zw := lz4.NewWriter(w)
+		return zw, zw.Apply(lz4.LegacyOption(true), lz4.CompressionLevelOption(lz4.Level9))
+	case board.Zstd:
+		return zstd.NewWriter(w, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(1))
+	}
+	return nil, fmt.Errorf("initramfs compression %q: want %q or %q", f, board.LZ4, board.Zstd)
 }
