@@ -55,7 +55,7 @@ func TestCmdline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := b.Cmdline(), "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1"; got != want {
+	if got, want := b.Cmdline(), "console=ttyS0 panic=-1 loglevel=5 noreplace-smp cryptomgr.notests tprouter.wan=eth0 tprouter.lan=eth1"; got != want {
 		t.Errorf("Cmdline() = %q, want %q", got, want)
 	}
 	x, _ := Get("x86_64")
@@ -78,6 +78,7 @@ func TestValidate(t *testing.T) {
 		"bad role":    func(b *Board) { b.NICs[1].Role = "dmz" },
 		"line break":  func(b *Board) { b.KernelArgs = "console=ttyS0\nquiet" },
 		"NIC twice":   func(b *Board) { b.NICs[1].Name = "eth0" },
+		"gzip":        func(b *Board) { b.Initramfs = "gzip" },
 	} {
 		b := good
 		b.NICs = slices.Clone(good.NICs)

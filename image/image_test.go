@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"io"
 	"os"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 	"github.com/u-root/mkuimage/cpio"
 
 	"tprouter/board"
@@ -25,8 +26,8 @@ import (
 )
 
 // TestBoards builds every board's image from the working tree with this
-// command, as make image does, and checks what init relies on: /init, the
-// services, the rescue shell, the kernel modules with a modules.dep that
+// command, as make image does, and checks what init relies on: /init and
+// the services as links to the multicall program, the rescue shell, the kernel modules with a modules.dep that
 // names only modules in the image, the module list in dependency order,
 // and the output files; and, as make disk does, the disk image to flash.
 // The kernel packages are cached in build/cache (the first run downloads
@@ -100,7 +101,7 @@ func checkOutputs(t *testing.T, b board.Board, out string) string {
 }
 
 func checkInitramfs(t *testing.T, b board.Board, release string, services []string, img string) {
-	files := readInitramfs(t, img)
+	files := readInitramfs(t, b, img)
 	file := func(name string) cpio.Record {
 		t.Helper()
 		rec, ok := files[name]
@@ -119,18 +120,21 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 		return string(b)
 	}
 
-	// /init and the programs init starts.
+	// /init and the programs init starts: links to one program.
 	initBin := "bin/" + path.Base(builder.DefaultInit)
 	if target := content("init"); file("init").Mode&cpio.S_IFMT != cpio.S_IFLNK || target != initBin {
 		t.Errorf("/init -> %q, want a symlink to %s", target, initBin)
 	}
-	want := []string{initBin, "bbin/bb"}
-	for _, p := range services {
-		want = append(want, "bin/"+path.Base(p))
-	}
-	for _, name := range want {
+	multicall := "bin/" + builder.Multicall
+	for _, name := range []string{multicall, "bbin/bb"} {
 		if rec := file(name); rec.Mode&cpio.S_IFMT != cpio.S_IFREG || rec.Mode&0o777 != 0o755 {
 			t.Errorf("%s: mode %o, want a 0755 file", name, rec.Mode)
+		}
+	}
+	for _, p := range append([]string{builder.DefaultInit}, services...) {
+		name := "bin/" + path.Base(p)
+		if target := content(name); file(name).Mode&cpio.S_IFMT != cpio.S_IFLNK || target != builder.Multicall {
+			t.Errorf("/%s -> %q, want a symlink to %s", name, target, builder.Multicall)
 		}
 	}
 	if target := content("bin/sh"); target != "../bbin/gosh" {
@@ -195,17 +199,30 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 	file("dev/console")
 }
 
-// readInitramfs decompresses img and returns its records by name. The
-// records' contents stay readable until the test ends.
-func readInitramfs(t *testing.T, img string) map[string]cpio.Record {
+// readInitramfs decompresses img as board b says and returns its records
+// by name. The records' contents stay readable until the test ends.
+func readInitramfs(t *testing.T, b board.Board, img string) map[string]cpio.Record {
 	f, err := os.Open(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatalf("%s: %v", img, err)
+	var zr io.Reader
+	switch b.Initramfs {
+	case board.Zstd:
+		d, err := zstd.NewReader(f)
+		if err != nil {
+			t.Fatalf("%s: %v", img, err)
+		}
+		defer d.Close()
+		zr = d
+	default: // LZ4's legacy format, the only one the kernel reads
+		magic := make([]byte, 4)
+		if _, err := io.ReadFull(f, magic); err != nil || !bytes.Equal(magic, []byte{0x02, 0x21, 0x4c, 0x18}) {
+			t.Fatalf("%s: starts with %x (%v), want the magic number of LZ4's legacy format, 02214c18", img, magic, err)
+		}
+		f.Seek(0, io.SeekStart)
+		zr = lz4.NewReader(f)
 	}
 	raw, err := io.ReadAll(zr)
 	if err != nil {

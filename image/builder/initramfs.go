@@ -23,7 +23,8 @@ import (
 var goEnv = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64"}
 
 // buildCPIO builds the Go programs and writes the uncompressed archive:
-// the rescue busybox, init and the services in /bin, /init, and records.
+// the rescue busybox, init and the services in /bin (one program and its
+// links), /init, and records.
 func buildCPIO(c Config, records []cpio.Record, services []string, out string) error {
 	tmp, err := os.MkdirTemp("", "tprouter-image-")
 	if err != nil {
@@ -51,38 +52,38 @@ func buildCPIO(c Config, records []cpio.Record, services []string, out string) e
 		}
 	}
 
-	// init and the services are built with go build rather than
-	// uimage's binary builder, which passes -a and so recompiles the
-	// standard library for every program on every build (minutes
-	// instead of seconds).
-	bin := filepath.Join(tmp, "bin")
+	// init and the services are one program, built with go build rather
+	// than uimage's binary builder, which passes -a and so recompiles the
+	// standard library for every program on every build (minutes instead
+	// of seconds).
 	pkgs := append([]string{c.Init}, services...)
-	c.Logf("building %s", strings.Join(pkgs, ", "))
-	if err := goBuild(c.Root, bin, pkgs); err != nil {
+	c.Logf("building %s into /bin/%s", strings.Join(pkgs, ", "), Multicall)
+	gen := filepath.Join(tmp, "multicall")
+	bin := filepath.Join(tmp, Multicall)
+	if err := buildMulticall(c.Root, gen, bin, pkgs); err != nil {
 		return err
 	}
-	var files []string
-	for _, p := range pkgs {
-		files = append(files, filepath.Join(bin, path.Base(p))+":bin/"+path.Base(p))
-	}
-	err = uimage.Create(l,
+	mods := []uimage.Modifier{
 		uimage.WithTempDir(tmp),
 		uimage.WithBaseArchive(base),
 		uimage.WithSkipLDD(),
-		uimage.WithFiles(files...),
-		uimage.WithInit("/bin/"+path.Base(c.Init)),
+		uimage.WithFiles(bin + ":bin/" + Multicall),
+		uimage.WithInit("/bin/" + path.Base(c.Init)),
 		uimage.WithOutput(rootWriter{out}),
-	)
-	if err != nil {
+	}
+	for _, p := range pkgs {
+		mods = append(mods, uimage.WithSymlink("bin/"+path.Base(p), "/bin/"+Multicall))
+	}
+	if err := uimage.Create(l, mods...); err != nil {
 		return fmt.Errorf("uimage.Create(init %s, services %v): %w", c.Init, services, err)
 	}
 	return nil
 }
 
-// goBuild builds the main packages pkgs into dir, stripped and without
-// file system paths, like u-root's builds.
-func goBuild(root, dir string, pkgs []string) error {
-	args := append([]string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", dir + "/"}, pkgs...)
+// goBuild runs go build with args, writing the program to out, stripped
+// and without file system paths, like u-root's builds.
+func goBuild(root, out string, args ...string) error {
+	args = append([]string{"build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out}, args...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), goEnv...)

@@ -1,6 +1,6 @@
 // Package kmod picks kernel modules and their dependencies out of a
-// kernel's module tree and writes the modules.dep that
-// github.com/u-root/u-root/pkg/kmodule reads at boot.
+// kernel's module tree and writes the modules.dep that init reads at boot
+// (tprouter/init/boot) to load them.
 //
 // Debian's kernel packages ship no modules.dep (depmod runs when the
 // package is installed), so it is made here from each module's .modinfo
@@ -278,8 +278,8 @@ func WriteDep(w io.Writer, mods []*Module) error {
 	}
 	bw := bufio.NewWriter(w)
 	for _, m := range mods {
-		// u-root's kmodule splits every line at ":" and indexes the
-		// second half, so even a module without dependencies needs one.
+		// As depmod writes it, a module without dependencies has its
+		// ":" too.
 		fmt.Fprintf(bw, "%s:", m.Path)
 		deps, err := transitive(m, byName)
 		if err != nil {

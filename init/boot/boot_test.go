@@ -8,14 +8,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/u-root/u-root/pkg/kmodule"
 	"golang.org/x/sys/unix"
 
 	"tprouter/qemu/lab"
@@ -102,104 +100,6 @@ func TestSetHostname(t *testing.T) {
 func TestUnescape(t *testing.T) {
 	if got := unescape(`/mnt/a\040b\\c\0`); got != `/mnt/a b\\c\0` {
 		t.Errorf("unescape = %q", got)
-	}
-}
-
-func TestParseModules(t *testing.T) {
-	mods, err := ParseModules(strings.NewReader(`
-# board qemu-x86_64
-virtio_net
-  nf_tables   debug=1  x=2   # trailing comment
-button
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []Module{{"virtio_net", ""}, {"nf_tables", "debug=1 x=2"}, {"button", ""}}
-	if !reflect.DeepEqual(mods, want) {
-		t.Errorf("ParseModules = %+v, want %+v", mods, want)
-	}
-}
-
-// TestLoadModules loads from a made-up module tree in dry-run mode: each
-// module comes after its dependencies, built-ins count as loaded, and a
-// missing module is an error naming it that does not stop the others.
-func TestLoadModules(t *testing.T) {
-	root := t.TempDir()
-	const kver = "6.1.0-test"
-	dir := filepath.Join(root, "lib/modules", kver)
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "modules.dep"), []byte(`kernel/net/netfilter/nf_tables.ko: kernel/lib/libcrc32c.ko
-kernel/lib/libcrc32c.ko:
-kernel/net/netfilter/nft_tproxy.ko: kernel/net/ipv4/netfilter/nf_tproxy_ipv4.ko kernel/net/netfilter/nf_tables.ko
-kernel/net/ipv4/netfilter/nf_tproxy_ipv4.ko: kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko
-kernel/net/ipv4/netfilter/nf_defrag_ipv4.ko:
-kernel/drivers/net/virtio_net.ko.xz: kernel/net/core/failover.ko
-kernel/net/core/failover.ko:
-`), 0o644)
-	os.WriteFile(filepath.Join(dir, "modules.builtin"), []byte("kernel/drivers/acpi/button.ko\n"), 0o644)
-	sys := filepath.Join(root, "sys/module")
-	os.MkdirAll(filepath.Join(sys, "evdev"), 0o755)
-	list := filepath.Join(root, "modules")
-	os.WriteFile(list, []byte("virtio-net\nnft_tproxy\nnf_tables\nbutton\nnosuch\nevdev\n"), 0o644)
-
-	var mu sync.Mutex
-	var order []string
-	m := Modules{File: list, SysModule: sys, Probe: kmodule.ProbeOpts{
-		RootDir: root, KVer: kver, IgnoreProcMods: true,
-		DryRunCB: func(path string) {
-			mu.Lock()
-			defer mu.Unlock()
-			order = append(order, strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".xz"), ".ko"))
-		},
-	}}
-	loaded, errs := m.Load()
-	if want := []string{"virtio-net", "nft_tproxy", "nf_tables", "button", "evdev"}; !reflect.DeepEqual(loaded, want) {
-		t.Errorf("loaded %v, want %v", loaded, want)
-	}
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "module nosuch: ") {
-		t.Errorf("errors %v, want one for nosuch", errs)
-	}
-	pos := map[string]int{}
-	for i, m := range order {
-		if _, dup := pos[m]; dup {
-			t.Errorf("%s loaded twice: %v", m, order)
-		}
-		pos[m] = i
-	}
-	for _, dep := range [][2]string{
-		{"failover", "virtio_net"}, {"nf_defrag_ipv4", "nf_tproxy_ipv4"}, {"nf_tproxy_ipv4", "nft_tproxy"},
-		{"nf_tables", "nft_tproxy"}, {"libcrc32c", "nf_tables"},
-	} {
-		a, okA := pos[dep[0]]
-		b, okB := pos[dep[1]]
-		if !okA || !okB || a > b {
-			t.Errorf("%s must load before %s; order %v", dep[0], dep[1], order)
-		}
-	}
-	if len(order) != 7 {
-		sort.Strings(order)
-		t.Errorf("loaded files %v, want 7 (no built-ins)", order)
-	}
-}
-
-func TestLoadModulesErrors(t *testing.T) {
-	root := t.TempDir()
-	if loaded, errs := (Modules{File: filepath.Join(root, "none")}).Load(); loaded != nil || errs != nil {
-		t.Errorf("without a list: %v %v, want nothing", loaded, errs)
-	}
-	list := filepath.Join(root, "modules")
-	os.WriteFile(list, []byte("nf_tables\n"), 0o644)
-	_, errs := Modules{File: list, Probe: kmodule.ProbeOpts{RootDir: root, KVer: "x"}}.Load()
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "modules.dep") {
-		t.Errorf("without modules.dep: %v", errs)
-	}
-	// kmodule panics on a line without ':'.
-	os.MkdirAll(filepath.Join(root, "lib/modules/x"), 0o755)
-	os.WriteFile(filepath.Join(root, "lib/modules/x/modules.dep"), []byte("garbage\n"), 0o644)
-	_, errs = Modules{File: list, Probe: kmodule.ProbeOpts{RootDir: root, KVer: "x"}}.Load()
-	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "malformed modules.dep") {
-		t.Errorf("with a malformed modules.dep: %v", errs)
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
-	"github.com/u-root/u-root/pkg/kmodule"
+	"golang.org/x/sys/unix"
 )
 
 // ModulesFile is where the image lists the board's kernel modules.
@@ -17,9 +18,9 @@ import (
 // The format is that of /etc/modules: one module per line, by name
 // (nf_tables; '-' and '_' are the same), optionally followed by its
 // parameters (`name key=value ...`). '#' starts a comment; blank lines are
-// ignored. Modules are loaded in the file's order, each after its
-// dependencies, which come from modules.dep in
-// /lib/modules/$(uname -r)/ (the image generates it with depmod). A module
+// ignored. Every module is loaded after its dependencies, which come from
+// modules.dep in /lib/modules/$(uname -r)/ (the image generates it);
+// modules that do not depend on each other load at the same time. A module
 // built into the kernel (modules.builtin, or already in /sys/module) counts
 // as loaded. Without the file no module is loaded: a kernel with
 // everything built in needs none.
@@ -55,16 +56,21 @@ func ParseModules(r io.Reader) ([]Module, error) {
 type Modules struct {
 	// File is the list, normally ModulesFile.
 	File string
-	// Probe are kmodule's options; the zero value is the running kernel.
-	Probe kmodule.ProbeOpts
-	// SysModule is /sys/module, where built-in modules without an entry
-	// in modules.builtin show up.
+	// Dir is the module tree, with modules.dep, modules.builtin and the
+	// .ko files; default /lib/modules/$(uname -r).
+	Dir string
+	// SysModule is /sys/module, where loaded modules and built-in ones
+	// without an entry in modules.builtin show up; "": not looked at.
 	SysModule string
+
+	// load loads one module file; nil is finit_module(2). A test seam.
+	load func(path, params string) error
 }
 
-// Load loads every module in the file with its dependencies. It returns
-// the names it loaded or found loaded, and an error for each one it could
-// not load; one failing module does not stop the others.
+// Load loads every module in the file with its dependencies, each as soon
+// as its dependencies are in. It returns the names it loaded or found
+// loaded, in the file's order, and an error for each one it could not
+// load; one failing module does not stop the others.
 func (m Modules) Load() (loaded []string, errs []error) {
 	f, err := os.Open(m.File)
 	if errors.Is(err, os.ErrNotExist) {
@@ -81,16 +87,20 @@ func (m Modules) Load() (loaded []string, errs []error) {
 	if len(mods) == 0 {
 		return nil, nil
 	}
-	p, err := newProber(m.Probe)
+	dir, err := m.dir()
 	if err != nil {
 		return nil, []error{err}
 	}
-	for _, mod := range mods {
-		if err := probe(p, mod); err != nil {
-			if m.builtin(mod.Name) {
-				loaded = append(loaded, mod.Name)
-				continue
-			}
+	t, err := readDep(dir)
+	if err != nil {
+		return nil, []error{err}
+	}
+	if m.load == nil {
+		m.load = finitModule
+	}
+	results := m.loadAll(t, mods)
+	for i, mod := range mods {
+		if err := results[i]; err != nil && !m.inSys(mod.Name) {
 			errs = append(errs, fmt.Errorf("module %s: %w", mod.Name, err))
 			continue
 		}
@@ -99,36 +109,116 @@ func (m Modules) Load() (loaded []string, errs []error) {
 	return loaded, errs
 }
 
-// newProber reads modules.dep once for all modules. kmodule panics on a
-// malformed line (one without ':'); PID 1 turns that into an error.
-func newProber(opts kmodule.ProbeOpts) (p *kmodule.Prober, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("kmodule.NewProber: malformed modules.dep: %v", r)
-		}
-	}()
-	if p, err = kmodule.NewProber(opts); err != nil {
-		return nil, fmt.Errorf("kmodule.NewProber: %w (the image must ship /lib/modules/$(uname -r)/modules.dep)", err)
+func (m Modules) dir() (string, error) {
+	if m.Dir != "" {
+		return m.Dir, nil
 	}
-	return p, nil
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		return "", fmt.Errorf("uname: %w", err)
+	}
+	return filepath.Join("/lib/modules", unix.ByteSliceToString(u.Release[:])), nil
 }
 
-func probe(p *kmodule.Prober, mod Module) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("kmodule: panic: %v", r)
+// node is one module to load and, once done is closed, how that went.
+type node struct {
+	name string
+	done chan struct{}
+	err  error
+}
+
+// loadAll loads mods and their dependencies, each module in a goroutine
+// that waits for those of its dependencies, and returns each listed
+// module's error.
+func (m Modules) loadAll(t *depTree, mods []Module) []error {
+	params := map[string]string{}
+	for _, mod := range mods {
+		params[modName(mod.Name)] = mod.Params
+	}
+	nodes := map[string]*node{}
+	var add func(name string)
+	add = func(name string) {
+		if nodes[name] != nil {
+			return
 		}
-	}()
-	return p.Probe(mod.Name, mod.Params)
+		nodes[name] = &node{name: name, done: make(chan struct{})}
+		for _, d := range t.deps[name] {
+			add(d)
+		}
+	}
+	for _, mod := range mods {
+		add(modName(mod.Name))
+	}
+	results := make([]error, len(mods))
+	if err := t.acyclic(nodes); err != nil {
+		for i := range results {
+			results[i] = err
+		}
+		return results
+	}
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(func() { m.loadNode(t, n, nodes, params[n.name]) })
+	}
+	wg.Wait()
+	for i, mod := range mods {
+		results[i] = nodes[modName(mod.Name)].err
+	}
+	return results
 }
 
-// builtin reports whether the kernel has the module without a file: it
-// shows up in /sys/module (built-in modules with parameters do, and so
+// loadNode waits for n's dependencies, then loads n unless one of them
+// failed or the kernel already has it.
+func (m Modules) loadNode(t *depTree, n *node, nodes map[string]*node, params string) {
+	defer close(n.done)
+	for _, d := range t.deps[n.name] {
+		dep := nodes[d]
+		<-dep.done
+		if dep.err != nil {
+			n.err = fmt.Errorf("needs %s: %w", d, dep.err)
+			return
+		}
+	}
+	switch {
+	case t.builtin[n.name] || m.inSys(n.name):
+	case t.path[n.name] == "":
+		n.err = fmt.Errorf("not in %s", filepath.Join(t.dir, "modules.dep"))
+	default:
+		n.err = m.load(filepath.Join(t.dir, t.path[n.name]), params)
+	}
+}
+
+// inSys reports whether the kernel has module name loaded or built in:
+// it shows up in /sys/module (built-in modules with parameters do, and so
 // does one loaded before init ran).
-func (m Modules) builtin(name string) bool {
+func (m Modules) inSys(name string) bool {
 	if m.SysModule == "" {
 		return false
 	}
-	_, err := os.Stat(filepath.Join(m.SysModule, strings.ReplaceAll(name, "-", "_")))
+	_, err := os.Stat(filepath.Join(m.SysModule, modName(name)))
 	return err == nil
+}
+
+// finitModule loads the module file path with params. A module that is
+// already loaded is no error.
+func finitModule(path, params string) error {
+	if ext := filepath.Ext(path); ext != ".ko" {
+		return fmt.Errorf("%s: compressed modules (%s) are not supported: the image ships them uncompressed", path, ext)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = unix.FinitModule(int(f.Fd()), params, 0)
+	if errors.Is(err, unix.ENOSYS) { // a kernel without finit_module(2)
+		var b []byte
+		if b, err = io.ReadAll(f); err == nil {
+			err = unix.InitModule(b, params)
+		}
+	}
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("finit_module(%s): %w", path, err)
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"tprouter/init/console"
 	"tprouter/qemu"
 	"tprouter/qemu/lab"
 	"tprouter/qemu/labproc"
@@ -46,8 +47,37 @@ func boot(t *testing.T, l *lab.Lab, cmdline string) *qemu.VM {
 		NICs:    []qemu.NIC{{NS: l.Server}, {NS: l.Client}},
 	})
 	d := vm.Expect(t, "tprouter: ready", bootTimeout)
-	t.Logf("boot: %.1f s from QEMU start to tprouter: ready", d.Seconds())
+	t.Logf("boot: %.1f s from QEMU start to tprouter: ready%s", d.Seconds(), initTimes(vm.Console()))
 	return vm
+}
+
+// initTimes says how the time to ready divides, from the timestamps of
+// init's console lines: until init's first line (QEMU, the kernel, the
+// initramfs) and in init (of that, loading the kernel modules).
+func initTimes(con string) string {
+	var first, ready time.Time
+	modules := "?"
+	for _, line := range strings.Split(con, "\n") {
+		stamp, text, ok := strings.Cut(strings.TrimSpace(line), " init: ")
+		at, err := time.Parse(console.TimeFormat, stamp)
+		if !ok || err != nil {
+			continue
+		}
+		if first.IsZero() {
+			first = at
+		}
+		if _, in, ok := strings.Cut(text, " in "); ok && strings.HasPrefix(text, "loaded ") {
+			modules = in
+		}
+		if text == "tprouter: ready" {
+			ready = at
+			break
+		}
+	}
+	if first.IsZero() || ready.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf(", %.1f s of it in init (kernel modules %s)", ready.Sub(first).Seconds(), modules)
 }
 
 // TestRouted is the ISP/school case: the router forwards between two
