@@ -34,20 +34,25 @@ import (
 //     were the leases not kept;
 //   - /access.log has the requests from before the reboot, the last of
 //     them made just before the power button; /logs has the previous
-//     boot's lines above the marker.
+//     boot's lines above the marker;
+//   - the router's own DHCP client asks to keep its WAN lease from before
+//     (INIT-REBOOT).
 func TestReboot(t *testing.T) {
+	qemu.RequireUEFI(t)
 	l := lab.New(t, lab.Options{Unaddressed: true})
-	bins := labproc.Build(t, "tprouter/services/dhcp4c")
+	bins := labproc.Build(t, "tprouter/services/dhcp4c", "tprouter/services/dhcp4d")
+	state := t.TempDir()
+	// The home case, as TestHome: the WAN address from a DHCP server on
+	// the WAN, NAT, the router's DHCP server on the LAN.
 	l.Server.IP(t, "addr", "add", lab.ServerV4.String()+"/24", "dev", lab.ServerIf)
+	labproc.Start(t, l.Server, bins["dhcp4d"], "-iface", lab.ServerIf, "-leases", filepath.Join(state, "wan-leases.json"), "-lease", "10m")
 	for _, port := range []string{":80", ":8080"} {
 		l.Server.ServeHTTP(t, port, echoVia)
 	}
-	state := t.TempDir()
 	o := qemu.Options{
-		Disk: qemu.Disk(t, "qemu-x86_64"),
-		Vars: filepath.Join(t.TempDir(), "vars.fd"),
-		// The home case: NAT, the router's DHCP server on the LAN.
-		Cmdline: "tprouter.wan.addr=198.51.100.1/24 tprouter.lan.addr=192.0.2.1/24 tprouter.hostname=before",
+		Disk:    qemu.Disk(t, "qemu-x86_64"),
+		Vars:    filepath.Join(t.TempDir(), "vars.fd"),
+		Cmdline: "tprouter.lan.addr=192.0.2.1/24 tprouter.hostname=before",
 		NICs:    []qemu.NIC{{NS: l.Server}, {NS: l.Client}},
 	}
 
@@ -99,10 +104,13 @@ func TestReboot(t *testing.T) {
 	}
 	checkAccessLog(t, l, addr)
 	checkPreviousBoot(t, l)
+	if c := vm.Console(); !strings.Contains(c, "dhcp4c: asking to keep saved lease of 198.51.100.") {
+		t.Errorf("the router's DHCP client did not ask to keep its WAN lease from before the reboot")
+	}
 }
 
 // checkAccessLog checks the second boot's /access.log: the request from
-// before the reboot is there, the uninterceped one is not, and both of
+// before the reboot is there, the unintercepted one is not, and both of
 // this boot's are.
 func checkAccessLog(t *testing.T, l *lab.Lab, client netip.Addr) {
 	t.Helper()
@@ -139,6 +147,7 @@ func checkPreviousBoot(t *testing.T, l *lab.Lab) {
 // router serves with its state in memory. It never formats the damaged
 // partition.
 func TestPermBroken(t *testing.T) {
+	qemu.RequireUEFI(t)
 	t.Run("Corrupt", func(t *testing.T) {
 		img := qemu.Disk(t, "qemu-x86_64")
 		perm := partition(t, img, disk.PermName)
