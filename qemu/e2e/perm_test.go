@@ -65,12 +65,12 @@ func TestReboot(t *testing.T) {
 	if addr == decoy {
 		t.Fatalf("the client and the decoy with another MAC both got %s", addr)
 	}
-	if got := getVia(t, l.Client, "http://198.51.100.2:8080/before-reboot"); got != "" {
+	if got := getRetry(t, l.Client, "http://198.51.100.2:8080/before-reboot"); got != "" {
 		t.Errorf("port 8080 before cmdline.txt asks for it: the server saw Via %q, want none (not intercepted)", got)
 	}
 	// The last request right before the power button: its access log
 	// line is written out when the proxy stops.
-	if got, want := getVia(t, l.Client, "http://198.51.100.2/before-reboot"), "1.1 before (tprouter)"; got != want {
+	if got, want := getRetry(t, l.Client, "http://198.51.100.2/before-reboot"), "1.1 before (tprouter)"; got != want {
 		t.Errorf("the server saw Via %q, want %q", got, want)
 	}
 	powerOff(t, vm)
@@ -98,7 +98,7 @@ func TestReboot(t *testing.T) {
 		t.Errorf("after the reboot the client was offered %s, want its lease from before, %s", got, addr)
 	}
 	for _, url := range []string{"http://198.51.100.2/after-reboot", "http://198.51.100.2:8080/after-reboot"} {
-		if got, want := getVia(t, l.Client, url), "1.1 after (tprouter)"; got != want {
+		if got, want := getRetry(t, l.Client, url), "1.1 after (tprouter)"; got != want {
 			t.Errorf("GET %s: the server saw Via %q, want %q", url, got, want)
 		}
 	}
@@ -213,23 +213,6 @@ var echoVia = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain")
 	fmt.Fprint(w, r.Header.Get("Via"))
 })
-
-// getVia GETs url from ns, retrying for a while, and returns what echoVia
-// answered.
-func getVia(t *testing.T, ns *lab.NS, url string) string {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		body, err := tryGet(ns, url)
-		if err == nil {
-			return body
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-}
 
 // bootDisk boots o (a disk image) and waits for tprouter: ready, logging
 // the firmware's and tprouter's share of the boot.
