@@ -121,8 +121,7 @@ func checkAccessLog(t *testing.T, l *lab.Lab, client netip.Addr) {
 		"http://198.51.100.2/after-reboot":       true,
 		"http://198.51.100.2:8080/after-reboot":  true,
 	} {
-		got := strings.Contains(log, " "+client.String()+" TCP_MISS/200 ") && strings.Contains(log, " GET "+url+" ")
-		if got != want {
+		if got := hasLine(log, " "+client.String()+" TCP_MISS/200 ", " GET "+url+" "); got != want {
 			t.Errorf("/access.log has GET %s: %t, want %t:\n%s", url, got, want, log)
 		}
 	}
