@@ -163,6 +163,13 @@ func checkPerm(t *testing.T, img string, p Partition) {
 			t.Errorf("the persistent partition's root lacks %q:\n%s", want, ls)
 		}
 	}
+	// A build that does not run as root must not leave its user's
+	// uid on the router.
+	for _, line := range strings.Split(ls, "\n") {
+		if f := strings.Fields(line); len(f) == 9 && f[8] == "README.txt" && (f[3] != "0" || f[4] != "0") {
+			t.Errorf("README.txt is owned by %s:%s, want 0:0 (root)", f[3], f[4])
+		}
+	}
 	out, err = exec.Command("debugfs", "-R", "cat /README.txt", part).Output()
 	if err != nil || string(out) != permReadme {
 		t.Errorf("README.txt = %q, %v", out, err)

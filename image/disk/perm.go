@@ -19,8 +19,10 @@ router reports it and runs with its state in memory.
 
 // makePerm formats p of img as ext4 with the files of the new directory
 // stage, all with the time t. mkfs.ext4 takes the file system's own times
-// from E2FSPROGS_FAKE_TIME and the files' times from stage, except the
-// change time, which no one can set on the host: debugfs sets it after.
+// from E2FSPROGS_FAKE_TIME and the files' times from stage, and the files'
+// owners too, except the root directory's (root_owner): debugfs sets what
+// no one but root can set on the host after, the change time and, for a
+// build that does not run as root, the owner.
 func makePerm(img string, p Partition, uuid GUID, stage string, t time.Time) error {
 	if err := os.Mkdir(stage, 0o755); err != nil {
 		return err
@@ -47,16 +49,21 @@ func makePerm(img string, p Partition, uuid GUID, stage string, t time.Time) err
 		"-d", stage, img, fmt.Sprintf("%dk", p.Size()/1024)); err != nil {
 		return err
 	}
+	cmds := filepath.Join(filepath.Dir(stage), "debugfs.cmds") // beside stage, not in it
+	script := fmt.Sprintf("set_inode_field /README.txt ctime @%d\n"+
+		"set_inode_field /README.txt uid 0\nset_inode_field /README.txt gid 0\n", t.Unix())
+	if err := os.WriteFile(cmds, []byte(script), 0o644); err != nil {
+		return err
+	}
 	// debugfs exits 0 when a command fails; it says so on standard
 	// error, after its version line.
-	cmd := fmt.Sprintf("set_inode_field /README.txt ctime @%d", t.Unix())
 	dev := fmt.Sprintf("%s?offset=%d", img, p.Offset())
-	_, stderr, err := run2(fake, "debugfs", "-w", "-R", cmd, dev)
+	_, stderr, err := run2(fake, "debugfs", "-w", "-f", cmds, dev)
 	if err != nil {
 		return err
 	}
 	if _, msg, _ := strings.Cut(string(stderr), "\n"); strings.TrimSpace(msg) != "" {
-		return fmt.Errorf("debugfs -w -R %q %s: %s", cmd, dev, strings.TrimSpace(msg))
+		return fmt.Errorf("debugfs -w -f %s %s: %s", cmds, dev, strings.TrimSpace(msg))
 	}
 	return nil
 }

@@ -79,13 +79,19 @@ func (c *Console) Persist(dir string) error {
 	return nil
 }
 
-// restore puts the lines saved for l's name, if any, before its own.
+// restore puts the lines saved for l's name, if any, before its own. The
+// PreviousBoot line has the time of l's first line of this boot (init's
+// lines come before Persist), else now, so that the times below it run on
+// from it.
 func (st *store) restore(l *Log, now time.Time) {
 	lines, ok := st.restored[l.src]
 	if !ok {
 		return
 	}
 	delete(st.restored, l.src)
+	if own := l.ring.Lines(); len(own) > 0 {
+		now = own[0].Time
+	}
 	l.ring.prepend(append(lines, Line{now, PreviousBoot}))
 }
 

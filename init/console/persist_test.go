@@ -83,6 +83,30 @@ func TestPersistAcrossBoots(t *testing.T) {
 	}
 }
 
+// TestPreviousBootTime: the PreviousBoot line of a log that has lines of
+// this boot already (init's, from before Persist) has the time of the
+// first of them, not a later one.
+func TestPreviousBootTime(t *testing.T) {
+	dir := t.TempDir()
+	t1 := time.Date(2026, 11, 25, 21, 0, 0, 0, time.UTC)
+	c, _, _ := boot(t, dir, t1)
+	c.StopPersist(time.Second)
+
+	t2 := t1.Add(time.Hour)
+	c2 := New(&syncbuf.Buffer{})
+	c2.now = func() time.Time { return t2 }
+	init := c2.Log("init", 5)
+	init.Print("starting")
+	c2.now = func() time.Time { return t2.Add(time.Second) } // mounting /perm took a while
+	if err := c2.Persist(dir); err != nil {
+		t.Fatal(err)
+	}
+	lines := init.Lines()
+	if len(lines) != 3 || lines[1].Text != PreviousBoot || !lines[1].Time.Equal(t2) {
+		t.Errorf("after reboot: %v, want the saved line, then %q at %v, then this boot's", lines, PreviousBoot, t2)
+	}
+}
+
 // TestPersistSavesPeriodically: a ring that changed is saved within the
 // interval, one that did not is not written again.
 func TestPersistSavesPeriodically(t *testing.T) {

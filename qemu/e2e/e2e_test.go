@@ -227,11 +227,22 @@ func TestBadInput(t *testing.T) {
 // settling) and returns the address the lab.EchoAddr server saw.
 func fetch(t *testing.T, ns *lab.NS, url string) netip.Addr {
 	t.Helper()
+	body := getRetry(t, ns, url)
+	ap, err := netip.ParseAddrPort(body)
+	if err != nil {
+		t.Fatalf("GET %s: the server answered %q: %v", url, body, err)
+	}
+	return ap.Addr()
+}
+
+// getRetry GETs url from ns, retrying for a while, and returns the body.
+func getRetry(t *testing.T, ns *lab.NS, url string) string {
+	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
-		a, err := tryFetch(ns, url)
+		body, err := tryGet(ns, url)
 		if err == nil {
-			return a
+			return body
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("GET %s: %v", url, err)
