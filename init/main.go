@@ -58,6 +58,9 @@ func main() {
 		log.Printf("mount: %v", mountErr)
 	}
 	libinit.SetEnv()
+	if err := boot.RaiseFileLimit(boot.FileLimit); err != nil {
+		log.Printf("%v; the services keep the kernel's default limit", err)
+	}
 
 	// Reap and handle signals before anything can start a process.
 	reaper := supervise.NewReaper(nil)

@@ -205,3 +205,37 @@ func TestActions(t *testing.T) {
 		}
 	}
 }
+
+// TestRaiseFileLimit checks that a raised limit reaches a child process,
+// as the services are: Go gives the children it starts its own original
+// soft limit back unless the program set the limit itself. The
+// test runs itself again with a low soft limit, as the kernel starts init,
+// and raises it to the hard one there (which needs no privilege; init, as
+// PID 1 with every capability, raises the hard one too).
+func TestRaiseFileLimit(t *testing.T) {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
+		t.Fatal(err)
+	}
+	if os.Getenv("RAISE_FILE_LIMIT_CHILD") == "1" {
+		if err := RaiseFileLimit(rl.Max); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("sh", "-c", "ulimit -Sn").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.TrimSpace(string(out)); got != fmt.Sprint(rl.Max) {
+			t.Errorf("child's open-file limit %s, want %d (the hard limit)", got, rl.Max)
+		}
+		return
+	}
+	if rl.Max <= 512 {
+		t.Fatalf("hard open-file limit %d: too low to test", rl.Max)
+	}
+	cmd := exec.Command("sh", "-c", `ulimit -Sn 256 && exec "$0" -test.run '^TestRaiseFileLimit$' -test.v`, os.Args[0])
+	cmd.Env = append(os.Environ(), "RAISE_FILE_LIMIT_CHILD=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("with a soft limit of 256: %v\n%s", err, out)
+	}
+}
