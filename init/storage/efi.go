@@ -16,6 +16,10 @@ import (
 // Interface), in efivarfs's file naming: name-vendorGUID.
 const loaderDevicePartUUID = "LoaderDevicePartUUID-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
+// loaderEntrySelected names the loader entry systemd-boot booted (its
+// file name in loader/entries): which slot is running.
+const loaderEntrySelected = "LoaderEntrySelected-4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
+
 const efivarfsMagic = 0xde5e81e4 // EFIVARFS_MAGIC, linux/magic.h
 
 var guidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
@@ -48,7 +52,21 @@ func efiVars(sys string) (string, error) {
 // from, lower case, or "" when the variable is not there (another boot
 // loader, or the kernel started directly).
 func loaderPartUUID(vars string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(vars, loaderDevicePartUUID))
+	s, err := loaderString(vars, loaderDevicePartUUID)
+	if err != nil || s == "" {
+		return "", err
+	}
+	s = strings.ToLower(s)
+	if !guidRE.MatchString(s) {
+		return "", fmt.Errorf("%s: %q is not a GUID", loaderDevicePartUUID, s)
+	}
+	return s, nil
+}
+
+// loaderString reads the string variable name, one of systemd-boot's,
+// from the efivarfs directory vars; "" when it is not there.
+func loaderString(vars, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(vars, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
@@ -58,11 +76,7 @@ func loaderPartUUID(vars string) (string, error) {
 	// efivarfs: 4 bytes of attributes, then the value, here a
 	// NUL-terminated UTF-16LE string.
 	if len(b) < 4 || len(b)%2 != 0 {
-		return "", fmt.Errorf("%s: %d bytes, want attributes and a UTF-16 string", loaderDevicePartUUID, len(b))
+		return "", fmt.Errorf("%s: %d bytes, want attributes and a UTF-16 string", name, len(b))
 	}
-	s := strings.ToLower(strings.TrimSpace(utf16String(b[4:])))
-	if !guidRE.MatchString(s) {
-		return "", fmt.Errorf("%s: %q is not a GUID", loaderDevicePartUUID, s)
-	}
-	return s, nil
+	return strings.TrimSpace(utf16String(b[4:])), nil
 }

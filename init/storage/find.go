@@ -19,6 +19,9 @@ func (s *Storage) find() (boot, perm *Partition, notes []string) {
 	vars, err := s.efiVars(s.Sys)
 	if err == nil && vars != "" {
 		loader, err = loaderPartUUID(vars)
+		if entry, _ := loaderString(vars, loaderEntrySelected); entry != "" {
+			notes = append(notes, "systemd-boot booted loader entry "+entry)
+		}
 	}
 	if err != nil {
 		notes = append(notes, fmt.Sprintf("%v; looking for the boot partition by its name, %s", err, BootName))

@@ -259,9 +259,13 @@ func TestMountBootedFrom(t *testing.T) {
 	one, two := attach(t, disk(t, image(b1, nil)...)), attach(t, disk(t, image(b2, nil)...))
 	vars := t.TempDir()
 	efivar(t, vars, loaderDevicePartUUID, strings.ToUpper(b2)+"\x00")
+	efivar(t, vars, loaderEntrySelected, "tprouter-a.conf\x00")
 	r := mountIn(t, helperArgs{Disks: []string{one, two}, Vars: vars, Wait: 5 * time.Second})
 	if !logHas(r, "storage: /perm: /dev/"+two+"p2 (tprouter-perm) mounted") || logHas(r, "/dev/"+one) {
 		t.Errorf("want /perm from %s, the disk booted from", two)
+	}
+	if !logHas(r, "storage: systemd-boot booted loader entry tprouter-a.conf") {
+		t.Errorf("the log does not name the loader entry booted")
 	}
 
 	// The disk booted from never appears: a bounded wait, then the
