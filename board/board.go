@@ -28,6 +28,12 @@ type Board struct {
 	// directly. Modules built into the kernel are accepted and skipped.
 	Modules []string
 
+	// Drivers are the device drivers among Modules (NICs, disks), which
+	// init loads one after another in this order before the others: the
+	// kernel names NICs (eth0, eth1) and disks in the order its drivers
+	// find them, and drivers loading at once race for the names.
+	Drivers []string
+
 	// KernelArgs is the board's kernel command line without the NIC
 	// layout, which Board.Cmdline appends.
 	KernelArgs string
@@ -104,6 +110,16 @@ var filesystems = []string{
 	"ext4",           // the persistent partition, /perm
 }
 
+// qemuDrivers are a QEMU VM's NIC and disk drivers.
+var qemuDrivers = []string{"virtio_pci", "virtio_net", "nvme", "virtio_blk"}
+
+// pcNICs are the NIC drivers of x86-64 router boxes.
+var pcNICs = []string{
+	"igb", "igc", "e1000e", "ixgbe", // Intel 1G/2.5G/10G
+	"r8169",                    // Realtek 1G/2.5G (some chips want firmware-realtek, not included)
+	"virtio_pci", "virtio_net", // the same image also boots in a VM
+}
+
 // pcDisks are the drivers of the disks an x86-64 box boots from.
 var pcDisks = []string{
 	"nvme",        // NVMe SSDs
@@ -132,7 +148,8 @@ var boards = []Board{
 		Kernel: "linux-image-cloud-amd64", // small: virtio and netfilter, no real hardware
 		// NVMe, ext4 and crc32c are built into the cloud kernel (listed
 		// anyway, and skipped); it has no AHCI or USB storage at all.
-		Modules: slices.Concat([]string{"virtio_pci", "virtio_net", "nvme", "virtio_blk"}, filesystems, router),
+		Modules: slices.Concat(qemuDrivers, filesystems, router),
+		Drivers: qemuDrivers,
 		// panic=-1: a kernel panic, including PID 1 exiting, reboots at
 		// once, and QEMU's -no-reboot then ends the VM instead of
 		// leaving a test to wait for its timeout. The last two save
@@ -145,14 +162,11 @@ var boards = []Board{
 		NICs:       []NIC{{"eth0", WAN}, {"eth1", LAN}},
 	},
 	{
-		Name:   "x86_64",
-		Doc:    "x86-64 router box (PC Engines APU, Protectli, small-form-factor PCs) with Intel or Realtek NICs",
-		Kernel: "linux-image-amd64",
-		Modules: slices.Concat([]string{
-			"igb", "igc", "e1000e", "ixgbe", // Intel 1G/2.5G/10G
-			"r8169",                    // Realtek 1G/2.5G (some chips want firmware-realtek, not included)
-			"virtio_pci", "virtio_net", // the same image also boots in a VM
-		}, pcDisks, filesystems, router),
+		Name:    "x86_64",
+		Doc:     "x86-64 router box (PC Engines APU, Protectli, small-form-factor PCs) with Intel or Realtek NICs",
+		Kernel:  "linux-image-amd64",
+		Modules: slices.Concat(pcNICs, pcDisks, filesystems, router),
+		Drivers: slices.Concat(pcNICs, pcDisks),
 		// panic=10: a router reboots on its own after a panic instead of
 		// hanging until someone notices.
 		KernelArgs: "console=ttyS0,115200 panic=10 " + bootArgs,
@@ -224,6 +238,11 @@ func (b Board) Validate() error {
 			return fmt.Errorf("board %s: module %s listed twice", b.Name, m)
 		}
 		seen[m] = true
+	}
+	for _, d := range b.Drivers {
+		if !seen[d] {
+			return fmt.Errorf("board %s: driver %s is not in its modules", b.Name, d)
+		}
 	}
 	roles := map[Role]int{}
 	names := map[string]bool{}

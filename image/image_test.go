@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,9 @@ func checkInitramfs(t *testing.T, b board.Board, release string, services []stri
 		if !loaded[kmod.Name(m)] && !builtin[kmod.Name(m)] {
 			t.Errorf("board module %s is neither in %s nor built in", m, builder.ModuleList)
 		}
+	}
+	if got := strings.Fields(content(builder.DriverList)); !slices.Equal(got, b.Drivers) {
+		t.Errorf("%s lists %v, want the board's drivers %v in order", builder.DriverList, got, b.Drivers)
 	}
 	file("dev/console")
 }

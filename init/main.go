@@ -110,7 +110,7 @@ func configure(log *console.Log) (config.Config, storage.Mounted) {
 
 	// The storage and file system modules come before the partitions.
 	t := time.Now()
-	loaded, errs := boot.Modules{File: boot.ModulesFile, SysModule: "/sys/module"}.Load()
+	loaded, errs := boot.Modules{File: boot.ModulesFile, Drivers: boot.DriversFile, SysModule: "/sys/module"}.Load()
 	// ENODEV: the module is not for this machine (efivarfs without UEFI,
 	// crc32c_intel on a CPU without SSE4.2); the line says so in passing.
 	absent := ""

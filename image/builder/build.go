@@ -57,8 +57,12 @@ const DefaultInit = "tprouter/init"
 // that matches is built into the multicall program, as /bin/<name>.
 const Services = "tprouter/services/..."
 
-// ModuleList is where init reads the modules to load.
-const ModuleList = "etc/tprouter/modules"
+// ModuleList is where init reads the modules to load, and DriverList the
+// device drivers among them, which it loads first, one after another.
+const (
+	ModuleList = "etc/tprouter/modules"
+	DriverList = "etc/tprouter/drivers"
+)
 
 // Rescue are the u-root commands, built into one busybox binary in /bbin,
 // that make a rescue shell on the console useful: look at links, routes,
@@ -167,6 +171,7 @@ func Build(c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	base = append(base, cpio.StaticFile(DriverList, strings.Join(c.Board.Drivers, "\n")+"\n", 0o644))
 	for _, m := range mods {
 		r.Modules = append(r.Modules, m.Name)
 	}

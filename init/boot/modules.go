@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -30,6 +31,14 @@ import (
 // nft_tproxy, nft_socket, nft_chain_nat and the like on demand when a
 // rule needs them.
 const ModulesFile = "/etc/tprouter/modules"
+
+// DriversFile lists, in the same format, the device drivers among the
+// modules (NICs, disks). They load one after another, each with its
+// dependencies, in the file's order and before the others: the kernel
+// names NICs (eth0, eth1) and disks in the order its drivers find them,
+// and two drivers that load at once race for the names, so that eth0
+// and eth1 could swap from one boot to the next.
+const DriversFile = "/etc/tprouter/drivers"
 
 // Module is one line of a modules file.
 type Module struct {
@@ -56,6 +65,9 @@ func ParseModules(r io.Reader) ([]Module, error) {
 type Modules struct {
 	// File is the list, normally ModulesFile.
 	File string
+	// Drivers is the list of device drivers, normally DriversFile; ""
+	// or a missing file: none.
+	Drivers string
 	// Dir is the module tree, with modules.dep, modules.builtin and the
 	// .ko files; default /lib/modules/$(uname -r).
 	Dir string
@@ -68,23 +80,20 @@ type Modules struct {
 }
 
 // Load loads every module in the file with its dependencies, each as soon
-// as its dependencies are in. It returns the names it loaded or found
-// loaded, in the file's order, and an error for each one it could not
-// load; one failing module does not stop the others.
+// as its dependencies are in, after the drivers of the Drivers file, one
+// at a time. It returns the names it loaded or found loaded, in the
+// files' order, and an error for each one it could not load; one failing
+// module does not stop the others.
 func (m Modules) Load() (loaded []string, errs []error) {
-	f, err := os.Open(m.File)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	drivers, err := readModules(m.Drivers)
 	if err != nil {
 		return nil, []error{err}
 	}
-	defer f.Close()
-	mods, err := ParseModules(f)
+	mods, err := readModules(m.File)
 	if err != nil {
-		return nil, []error{fmt.Errorf("%s: %w", m.File, err)}
+		return nil, []error{err}
 	}
-	if len(mods) == 0 {
+	if len(drivers)+len(mods) == 0 {
 		return nil, nil
 	}
 	dir, err := m.dir()
@@ -98,15 +107,41 @@ func (m Modules) Load() (loaded []string, errs []error) {
 	if m.load == nil {
 		m.load = finitModule
 	}
-	results := m.loadAll(t, mods)
-	for i, mod := range mods {
+	var results []error
+	for _, d := range drivers {
+		results = append(results, m.loadAll(t, []Module{d})...)
+	}
+	results = append(results, m.loadAll(t, mods)...)
+	for i, mod := range append(drivers, mods...) {
 		if err := results[i]; err != nil && !m.inSys(mod.Name) {
 			errs = append(errs, fmt.Errorf("module %s: %w", mod.Name, err))
 			continue
 		}
-		loaded = append(loaded, mod.Name)
+		if !slices.Contains(loaded, mod.Name) {
+			loaded = append(loaded, mod.Name)
+		}
 	}
 	return loaded, errs
+}
+
+// readModules reads a modules file; "" or a missing file lists none.
+func readModules(name string) ([]Module, error) {
+	if name == "" {
+		return nil, nil
+	}
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	mods, err := ParseModules(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return mods, nil
 }
 
 func (m Modules) dir() (string, error) {

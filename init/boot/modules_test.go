@@ -148,6 +148,32 @@ func TestLoadModulesConcurrently(t *testing.T) {
 	}
 }
 
+// TestLoadDriversInOrder: the drivers file's modules load one after
+// another in its order, each with its dependencies, before the modules
+// file's, although nothing depends on anything here: a driver that
+// started while another still loaded would fail the test.
+func TestLoadDriversInOrder(t *testing.T) {
+	var busy sync.Mutex
+	rec := &recorder{hook: func(name string) error {
+		if !busy.TryLock() {
+			return errors.New(name + " started while another module loaded")
+		}
+		time.Sleep(20 * time.Millisecond)
+		busy.Unlock()
+		return nil
+	}}
+	m := moduleTree(t, "a.ko:\nb.ko:\nc.ko: d.ko\nd.ko:\n", "a\n", rec)
+	m.Drivers = filepath.Join(t.TempDir(), "drivers")
+	os.WriteFile(m.Drivers, []byte("c\nb\n"), 0o644)
+	loaded, errs := m.Load()
+	if len(errs) > 0 || !reflect.DeepEqual(loaded, []string{"c", "b", "a"}) {
+		t.Errorf("Load = %v, %v; want c, b, a", loaded, errs)
+	}
+	if want := []string{"d", "c", "b", "a"}; !reflect.DeepEqual(rec.order, want) {
+		t.Errorf("loaded in the order %v, want %v", rec.order, want)
+	}
+}
+
 // TestLoadModulesFailure: a module whose dependency fails is not loaded
 // and its error names the dependency; the others load.
 func TestLoadModulesFailure(t *testing.T) {
