@@ -118,26 +118,7 @@ type Part struct {
 
 // Build builds c.Board into c.Out.
 func Build(c Config) (*Result, error) {
-	if c.Logf == nil {
-		c.Logf = func(string, ...any) {}
-	}
-	if c.Init == "" {
-		c.Init = DefaultInit
-	}
-	if c.Root == "" {
-		root, err := ModuleRoot()
-		if err != nil {
-			return nil, err
-		}
-		c.Root = root
-	}
-	if c.Out == "" {
-		c.Out = filepath.Join(c.Root, "build", c.Board.Name)
-	}
-	if c.Cache == "" {
-		c.Cache = filepath.Join(c.Root, "build", "cache")
-	}
-	if err := c.Board.Validate(); err != nil {
+	if err := c.defaults(); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
@@ -157,25 +138,10 @@ func Build(c Config) (*Result, error) {
 	}
 	r := &Result{Out: c.Out, Kernel: k, Init: c.Init}
 	c.Logf("kernel %s (%s %s)", k.Release, k.Package, k.Version)
-
-	tree, err := kmod.Open(k.Modules)
+	base, err := r.modules(c.Board, k)
 	if err != nil {
 		return nil, err
 	}
-	mods, builtin, err := tree.Closure(c.Board.Modules)
-	if err != nil {
-		return nil, fmt.Errorf("board %s: %w", c.Board.Name, err)
-	}
-	r.Builtin = builtin
-	base, err := moduleRecords(tree, k.Release, mods)
-	if err != nil {
-		return nil, err
-	}
-	base = append(base, cpio.StaticFile(DriverList, strings.Join(c.Board.Drivers, "\n")+"\n", 0o644))
-	for _, m := range mods {
-		r.Modules = append(r.Modules, m.Name)
-	}
-
 	r.Services = c.Services
 	if r.Services == nil {
 		if r.Services, err = mainPackages(c.Root, Services); err != nil {
@@ -194,17 +160,67 @@ func Build(c Config) (*Result, error) {
 	if r.Initramfs, err = compress(cpioPath, filepath.Join(c.Out, "initramfs.img"), r.Compression); err != nil {
 		return nil, err
 	}
-	if r.Vmlinuz, err = copyFile(k.Vmlinuz, filepath.Join(c.Out, "vmlinuz")); err != nil {
+	return r, writeOutputs(c, k, r)
+}
+
+// defaults fills in c's empty fields and checks its board.
+func (c *Config) defaults() error {
+	if c.Logf == nil {
+		c.Logf = func(string, ...any) {}
+	}
+	if c.Init == "" {
+		c.Init = DefaultInit
+	}
+	if c.Root == "" {
+		root, err := ModuleRoot()
+		if err != nil {
+			return err
+		}
+		c.Root = root
+	}
+	if c.Out == "" {
+		c.Out = filepath.Join(c.Root, "build", c.Board.Name)
+	}
+	if c.Cache == "" {
+		c.Cache = filepath.Join(c.Root, "build", "cache")
+	}
+	return c.Board.Validate()
+}
+
+// modules finds the board's modules with their dependencies in k and
+// returns their initramfs records, with the lists init loads.
+func (r *Result) modules(b board.Board, k *debian.Kernel) ([]cpio.Record, error) {
+	tree, err := kmod.Open(k.Modules)
+	if err != nil {
 		return nil, err
+	}
+	mods, builtin, err := tree.Closure(b.Modules)
+	if err != nil {
+		return nil, fmt.Errorf("board %s: %w", b.Name, err)
+	}
+	r.Builtin = builtin
+	recs, err := moduleRecords(tree, k.Release, mods)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mods {
+		r.Modules = append(r.Modules, m.Name)
+	}
+	return append(recs, cpio.StaticFile(DriverList, strings.Join(b.Drivers, "\n")+"\n", 0o644)), nil
+}
+
+// writeOutputs writes the kernel, the command line and the kernel's
+// version beside the initramfs.
+func writeOutputs(c Config, k *debian.Kernel, r *Result) error {
+	var err error
+	if r.Vmlinuz, err = copyFile(k.Vmlinuz, filepath.Join(c.Out, "vmlinuz")); err != nil {
+		return err
 	}
 	if err := writeFile(filepath.Join(c.Out, "cmdline"), c.Board.Cmdline()+"\n"); err != nil {
-		return nil, err
+		return err
 	}
 	version := fmt.Sprintf("%s\n%s %s\n", k.Release, k.Package, k.Version)
-	if err := writeFile(filepath.Join(c.Out, "kernel.version"), version); err != nil {
-		return nil, err
-	}
-	return r, nil
+	return writeFile(filepath.Join(c.Out, "kernel.version"), version)
 }
 
 // moduleRecords returns the initramfs records of the modules: the .ko
