@@ -12,8 +12,9 @@ import (
 type headResult int
 
 const (
-	headOK headResult = iota
-	headTunnel
+	headOK     headResult = iota
+	headTunnel            // not HTTP: Server.Unknown decides
+	headTLS               // a TLS ClientHello follows: peek and splice
 	headBad
 	headTooLarge
 	headTimeout
@@ -69,11 +70,18 @@ func (c *conn) parseHead(first bool) (headResult, error) {
 		switch classify(w.in.bytes(), s.MaxHeaderSize) {
 		case shapeOther:
 			return headTunnel, nil
+		case shapeTLS:
+			return headTLS, nil
 		case shapeUnknown:
 			err = h1.ErrIncomplete // judge the line when it ends
 		}
-	} else if first && classify(w.in.bytes(), s.MaxHeaderSize) == shapeOther {
-		return headTunnel, nil
+	} else if first {
+		switch classify(w.in.bytes(), s.MaxHeaderSize) {
+		case shapeOther:
+			return headTunnel, nil
+		case shapeTLS:
+			return headTLS, nil
+		}
 	}
 	switch {
 	case err == h1.ErrIncomplete:

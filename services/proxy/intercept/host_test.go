@@ -20,7 +20,7 @@ func TestClassify(t *testing.T) {
 		{"GET /a b HTTP/1.1\r\n", shapeHTTP},
 		{"GET\t/ HTTP/1.1\r\n", shapeHTTP},
 		{"FOO bar\r\n", shapeOther}, // no HTTP/: another line protocol
-		{"\x16\x03\x01\x02\x00", shapeOther},
+		{"\x16\x03\x01\x02\x00", shapeTLS},
 		{"SSH-2.0-OpenSSH\r\n", shapeOther},
 		{" GET / HTTP/1.1\r\n", shapeOther},
 		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", shapeOther}, // no method is that long

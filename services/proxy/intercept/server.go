@@ -29,6 +29,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/services/proxy/accesslog"
+	"tprouter/services/proxy/domains"
 	"tprouter/services/proxy/h1"
 )
 
@@ -56,6 +57,10 @@ type Server struct {
 	ReadTimeout       time.Duration // silence of either side mid-transaction
 	MaxHeaderSize     int           // request and response heads; 400/431 and 502 beyond
 
+	// Unknown is what becomes of a connection whose first bytes are
+	// neither HTTP nor TLS.
+	Unknown Unknown
+
 	// MaxIdleUpstream is how many upstream connections are kept, idle,
 	// after their client connection ended, for the same client's next
 	// connection to the same destination (see pool); 0 keeps none.
@@ -82,7 +87,25 @@ type Server struct {
 	perClient map[netip.Addr]int
 	wg        sync.WaitGroup
 	warned    [numKinds]atomic.Int64 // unix seconds of the last Logf per kind
+	policy    atomic.Pointer[domains.Policy]
 }
+
+// Unknown is the policy for connections that are neither HTTP nor TLS,
+// as Squid's on_unsupported_protocol.
+type Unknown int
+
+const (
+	UnknownTunnel Unknown = iota // relay untouched to the original destination, logged TCP_TUNNEL
+	UnknownReject                // close at once, logged
+)
+
+// SetPolicy puts p, the deny and allow lists, in force for the requests
+// and TLS connections that start from now on; nil denies nothing. It may
+// be called at any time (SIGHUP).
+func (s *Server) SetPolicy(p *domains.Policy) { s.policy.Store(p) }
+
+// denied reports whether the policy in force denies host.
+func (s *Server) denied(host string) bool { return s.policy.Load().Denied(host) }
 
 // Defaults used for zero fields.
 const (

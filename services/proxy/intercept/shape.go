@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"tprouter/internal/ascii"
+	"tprouter/services/proxy/tlshello"
 )
 
 // shape is what the first bytes of a connection look like.
@@ -12,7 +13,8 @@ type shape int
 const (
 	shapeUnknown shape = iota // too few bytes to tell
 	shapeHTTP                 // "METHOD SP ... HTTP/": HTTP, maybe malformed
-	shapeOther                // not HTTP/1 at all: relay as a tunnel
+	shapeOther                // not HTTP/1 at all: Server.Unknown decides
+	shapeTLS                  // a TLS handshake record: peek and splice (tls.go)
 )
 
 // maxMethod bounds the first token. Real methods are short; a longer run
@@ -24,6 +26,9 @@ const maxMethod = 32
 // malformed, a tab) and a line that names HTTP/, after the empty lines the
 // parser skips. It decides at the end of the first line.
 func classify(b []byte, limit int) shape {
+	if tlshello.IsRecordStart(b) {
+		return shapeTLS
+	}
 	i := 0
 	for i < len(b) && i < 8 && (b[i] == '\r' || b[i] == '\n') {
 		i++

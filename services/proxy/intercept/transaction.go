@@ -68,6 +68,8 @@ func (c *conn) transaction(first bool) bool {
 		return c.forward(start)
 	case headTunnel:
 		c.tunnelRaw(start)
+	case headTLS:
+		c.serveTLS(start)
 	default:
 		c.headFailed(res, err, start)
 	}
