@@ -11,6 +11,7 @@ import (
 
 	"tprouter/internal/ascii"
 	"tprouter/services/internal/cli"
+	"tprouter/services/proxy/accesslog"
 	"tprouter/services/proxy/intercept"
 )
 
@@ -28,6 +29,7 @@ type config struct {
 	maxHeaderSize, logLines         int
 	logMaxSize                      int64
 	logKeep                         int
+	logFormat                       accesslog.Format
 }
 
 // flags returns the proxy's flag set, which fills c.
@@ -41,6 +43,7 @@ func (c *config) flags() *flag.FlagSet {
 	fs.StringVar(&c.accessLog, "access-log", "-", "access log `file` in Squid's native format; - for standard output, empty for none")
 	fs.Int64Var(&c.logMaxSize, "access-log-max-size", 2<<20, "`bytes` at which the access log file is rotated (renamed to file.1); 0: never, for rotation from outside with SIGHUP")
 	fs.IntVar(&c.logKeep, "access-log-keep", 1, "rotated access log files kept (file.1 ... file.N), 0-9; 0: the file starts over at the size cap")
+	fs.Var(&c.logFormat, "access-log-format", "access log line `format`: squid (Squid's native) or tls (squid, then the TLS server name, ALPN protocols and ECH offered 1/0)")
 	fs.BoolVar(&c.spoof, "spoof", true, "connect to servers from the client's address (needs CAP_NET_ADMIN)")
 	fs.Uint64Var(&c.mark, "outgoing-mark", 0, "SO_MARK `value` for upstream connections (0: none)")
 	fs.Uint64Var(&c.tos, "outgoing-tos", 0, "IP TOS / IPv6 traffic class `value` for upstream connections, 0-255 (0: none)")

@@ -223,6 +223,7 @@ func openAccessLog(c *config, lg *log.Logger) (*accesslog.Log, *accesslog.File, 
 	}
 	alog := accesslog.New(w, c.logLines)
 	alog.SetLogf(lg.Printf)
+	alog.SetFormat(c.logFormat)
 	if f != nil {
 		n, err := alog.Load(f.Paths()...)
 		if err != nil {

@@ -27,6 +27,15 @@ func (f Format) String() string {
 	return "squid"
 }
 
+// Set makes *f the format s names, for a flag.
+func (f *Format) Set(s string) error {
+	g, err := ParseFormat(s)
+	if err == nil {
+		*f = g
+	}
+	return err
+}
+
 // ParseFormat reads a flag value: "squid" or "tls".
 func ParseFormat(s string) (Format, error) {
 	switch s {
