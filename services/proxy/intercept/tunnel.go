@@ -22,15 +22,15 @@ func (c *conn) tunnelRaw(start time.Time) {
 }
 
 // tunnel writes head and what each side sent ahead to the other side,
-// then relays both directions until both have ended, and logs. A direction
+// then relays both directions until both have ended, and logs; it returns
+// the bytes written to the server (serveTLS counts them). A direction
 // that reaches EOF half-closes the other side (CloseWrite) and the other
 // direction carries on; an error or ReadTimeout of silence ends both.
-func (c *conn) tunnel(start time.Time, head []byte, code string) {
+func (c *conn) tunnel(start time.Time, head []byte, code string) (toServer int64) {
 	s, w := c.s, c.w
 	s.Stats.Tunnels.Inc()
 	e := &w.e
 	toClient, f := c.write(c.toClient(), head, w.up.bytes())
-	var toServer int64
 	if f == copied {
 		toServer, f = c.write(c.toServer(), nil, w.in.bytes())
 	}
@@ -53,6 +53,7 @@ func (c *conn) tunnel(start time.Time, head []byte, code string) {
 	s.Stats.ToServer.Add(uint64(toServer))
 	c.gone = true // the client's side has been closed or half-closed
 	c.log(start, code)
+	return toServer
 }
 
 // endDirection finishes one direction of a tunnel: at EOF it passes the
