@@ -6,6 +6,7 @@ import (
 	"runtime/metrics"
 
 	pm "tprouter/services/proxy/metrics"
+	"tprouter/services/proxy/tlshello"
 )
 
 // kind is a class of failure, counted in tprouter_proxy_errors_total.
@@ -54,6 +55,14 @@ type Stats struct {
 	Errors         [numKinds]pm.Counter
 	Connect        *pm.Histogram // upstream connect latency
 	Response       *pm.Histogram // request sent to first response byte
+
+	// TLS (peek and splice, tls.go).
+	TLSConns         pm.Counter                    // ClientHellos that parsed
+	TLSToClient      pm.Counter                    // bytes of spliced TLS connections to clients
+	TLSToServer      pm.Counter                    // and to servers, the ClientHello included
+	TLSHello         *pm.Histogram                 // first byte to a complete ClientHello
+	TLSParseFailures [tlshello.NumKinds]pm.Counter // by tlshello.Kind
+	Denied           [2]pm.Counter                 // by the domain policy: [0] HTTP, [1] TLS
 }
 
 // NewStats returns zeroed Stats.
@@ -61,6 +70,7 @@ func NewStats() *Stats {
 	return &Stats{
 		Connect:  pm.NewHistogram(pm.LatencyBuckets),
 		Response: pm.NewHistogram(pm.LatencyBuckets),
+		TLSHello: pm.NewHistogram(pm.LatencyBuckets),
 	}
 }
 
@@ -97,8 +107,25 @@ func (st *Stats) WritePrometheus(out io.Writer) error {
 	}
 	w.Histogram("tprouter_proxy_upstream_connect_seconds", "Time to connect to the original destination.", st.Connect)
 	w.Histogram("tprouter_proxy_upstream_response_seconds", "Time from sending a request head to the first byte of the response.", st.Response)
+	st.writeTLS(w)
 	writeRuntime(w)
 	return w.W.Flush()
+}
+
+// writeTLS writes the TLS block (and the policy's denials, HTTP's too).
+func (st *Stats) writeTLS(w pm.Writer) {
+	w.Counter("tprouter_proxy_tls_connections_total", "TLS connections whose ClientHello parsed (spliced or denied).", &st.TLSConns)
+	w.Head("tprouter_proxy_tls_bytes_total", "counter", "Bytes of spliced TLS connections, the ClientHello included, by direction.")
+	w.Sample("tprouter_proxy_tls_bytes_total", `direction="to_client"`, float64(st.TLSToClient.Value()))
+	w.Sample("tprouter_proxy_tls_bytes_total", `direction="to_server"`, float64(st.TLSToServer.Value()))
+	w.Histogram("tprouter_proxy_tls_hello_seconds", "Time from a TLS connection's first byte to its complete ClientHello.", st.TLSHello)
+	w.Head("tprouter_proxy_tls_parse_failures_total", "counter", "Connections that began like a TLS handshake record but whose ClientHello did not parse, by kind.")
+	for k := tlshello.Kind(0); k < tlshello.NumKinds; k++ {
+		w.Sample("tprouter_proxy_tls_parse_failures_total", `kind="`+k.String()+`"`, float64(st.TLSParseFailures[k].Value()))
+	}
+	w.Head("tprouter_proxy_denied_total", "counter", "Requests and TLS connections the domain policy denied, by protocol.")
+	w.Sample("tprouter_proxy_denied_total", `proto="http"`, float64(st.Denied[0].Value()))
+	w.Sample("tprouter_proxy_denied_total", `proto="tls"`, float64(st.Denied[1].Value()))
 }
 
 // runtimeSamples are the Go runtime figures that explain the proxy's

@@ -1,0 +1,254 @@
+package intercept
+
+import (
+	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tprouter/services/proxy/accesslog"
+	"tprouter/services/proxy/domains"
+)
+
+// tlsSite is a TLS origin on loopback with a certificate made for the
+// test. Each connection's handshake is answered and one line echoed back
+// as "<sni> <client address> <line>".
+type tlsSite struct {
+	*origin
+	pool *x509.CertPool
+}
+
+func newTLSSite(t *testing.T, names ...string) *tlsSite {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	site := &tlsSite{pool: x509.NewCertPool()}
+	site.pool.AddCert(cert)
+	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, NextProtos: []string{"http/1.1"}}
+	site.origin = rawOrigin(t, func(c net.Conn) {
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			return
+		}
+		line, err := bufio.NewReader(tc).ReadString('\n')
+		if err != nil {
+			return
+		}
+		io.WriteString(tc, tc.ConnectionState().ServerName+" "+c.RemoteAddr().String()+" "+line)
+	})
+	return site
+}
+
+// client returns a TLS client configuration trusting the site, sending sni.
+func (s *tlsSite) client(sni string, alpn ...string) *tls.Config {
+	return &tls.Config{RootCAs: s.pool, ServerName: sni, NextProtos: alpn}
+}
+
+// tlsPing makes a TLS connection over c and returns the site's echo of a
+// line, then closes c (the tunnel is logged when both sides have ended).
+func tlsPing(t *testing.T, c net.Conn, cfg *tls.Config) (string, error) {
+	t.Helper()
+	defer c.Close()
+	tc := tls.Client(c, cfg)
+	if err := tc.Handshake(); err != nil {
+		return "", err
+	}
+	io.WriteString(tc, "ping\n")
+	return bufio.NewReader(tc).ReadString('\n')
+}
+
+func tlsLog(s *Server) { s.Log.SetFormat(accesslog.FormatTLS) }
+
+func policy(deny ...string) *domains.Policy {
+	var b domains.Builder
+	for _, d := range deny {
+		b.Add(d)
+	}
+	return &domains.Policy{Deny: b.List()}
+}
+
+// TestTLSSplice: a ClientHello with an SNI is spliced to the original
+// destination (not to the name), logged with the SNI, ALPN and ECH, and
+// counted.
+func TestTLSSplice(t *testing.T) {
+	t.Parallel()
+	site := newTLSSite(t, "www.example.com")
+	h := newProxy(t, site.addr, tlsLog)
+	got, err := tlsPing(t, h.dial(t), site.client("www.example.com", "h2", "http/1.1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got, "www.example.com 127.0.0.1:") || !strings.HasSuffix(got, " ping\n") {
+		t.Errorf("the origin says %q", got)
+	}
+	es := h.waitLines(t, 1)
+	if len(es) != 1 {
+		t.Fatalf("%d log lines, want 1", len(es))
+	}
+	e := es[0]
+	_, port, _ := net.SplitHostPort(site.addr)
+	if e.Code != "TCP_TUNNEL" || e.Status != 200 || string(e.Method) != "CONNECT" || string(e.URL) != "www.example.com:"+port ||
+		e.Hier != "ORIGINAL_DST" || e.Server.String() != "127.0.0.1" || e.Bytes == 0 {
+		t.Errorf("log line: %+v", e)
+	}
+	if e.SNI != "www.example.com" || strings.Join(e.ALPN, ",") != "h2,http/1.1" || e.ECH != accesslog.ECHAbsent {
+		t.Errorf("tls fields: SNI %q ALPN %q ECH %v", e.SNI, e.ALPN, e.ECH)
+	}
+	st := h.s.Stats
+	if st.TLSConns.Value() != 1 || st.TLSToClient.Value() != uint64(e.Bytes) || st.TLSToServer.Value() == 0 {
+		t.Errorf("tls counters: conns %d to_client %d (logged %d) to_server %d", st.TLSConns.Value(), st.TLSToClient.Value(), e.Bytes, st.TLSToServer.Value())
+	}
+	var text strings.Builder
+	st.WritePrometheus(&text)
+	if !strings.Contains(text.String(), "# TYPE tprouter_proxy_tls_hello_seconds histogram\n") ||
+		!strings.Contains(text.String(), "\ntprouter_proxy_tls_hello_seconds_count 1\n") {
+		t.Errorf("no hello histogram with one observation:\n%s", text.String())
+	}
+	if n := sample(t, st, "tprouter_proxy_tls_connections_total", "counter"); n != 1 {
+		t.Errorf("tprouter_proxy_tls_connections_total %v, want 1", n)
+	}
+	sample(t, st, `tprouter_proxy_tls_bytes_total{direction="to_server"}`, "counter")
+	sample(t, st, `tprouter_proxy_tls_parse_failures_total{kind="malformed"}`, "counter")
+	sample(t, st, `tprouter_proxy_denied_total{proto="tls"}`, "counter")
+}
+
+// TestTLSNoSNI: without an SNI the log names the destination address.
+func TestTLSNoSNI(t *testing.T) {
+	t.Parallel()
+	site := newTLSSite(t, "www.example.com")
+	h := newProxy(t, site.addr, tlsLog)
+	cfg := site.client("")
+	cfg.InsecureSkipVerify = true // no name to verify; the test's own site
+	if got, err := tlsPing(t, h.dial(t), cfg); err != nil || !strings.HasPrefix(got, " 127.0.0.1:") {
+		t.Fatalf("exchange: %q, %v", got, err)
+	}
+	es := h.waitLines(t, 1)
+	if len(es) != 1 || string(es[0].URL) != site.addr || es[0].SNI != "" || es[0].Code != "TCP_TUNNEL" {
+		t.Errorf("log: %+v", es)
+	}
+}
+
+// slowConn writes its first n bytes one Write, so one TCP segment
+// (TCP_NODELAY), per byte.
+type slowConn struct {
+	net.Conn
+	n int
+}
+
+func (c *slowConn) Write(b []byte) (int, error) {
+	done := 0
+	for done < len(b) && c.n > 0 {
+		if _, err := c.Conn.Write(b[done : done+1]); err != nil {
+			return done, err
+		}
+		done++
+		c.n--
+		time.Sleep(100 * time.Microsecond)
+	}
+	n, err := c.Conn.Write(b[done:])
+	return done + n, err
+}
+
+// fragConn re-fragments the first TLS record it writes (the ClientHello)
+// into records of at most size bytes, as a middlebox or a TLS stack may.
+type fragConn struct {
+	net.Conn
+	size    int
+	once    sync.Once
+	records int // records the hello went in
+	hello   int // bytes of the hello's handshake message
+}
+
+func (c *fragConn) Write(b []byte) (int, error) {
+	var out []byte
+	c.once.Do(func() {
+		if len(b) < 5 || b[0] != 22 {
+			return
+		}
+		l := int(b[3])<<8 | int(b[4])
+		body, rest := b[5:5+l], b[5+l:]
+		c.hello = l
+		for len(body) > 0 {
+			k := min(len(body), c.size)
+			out = append(out, 22, b[1], b[2], byte(k>>8), byte(k))
+			out = append(out, body[:k]...)
+			body = body[k:]
+			c.records++
+		}
+		out = append(out, rest...)
+	})
+	if out == nil {
+		return c.Conn.Write(b)
+	}
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
+// bigHello returns a client configuration whose ClientHello is over 2,000
+// bytes: a post-quantum key share and a long ALPN list.
+func bigHello(site *tlsSite) *tls.Config {
+	alpn := []string{"http/1.1"}
+	for i := 0; i < 12; i++ {
+		alpn = append(alpn, "x-padding-protocol-"+strings.Repeat("p", 40)+string(rune('a'+i)))
+	}
+	cfg := site.client("big.example.com", alpn...)
+	cfg.CurvePreferences = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
+	return cfg
+}
+
+// TestTLSHelloShapes: a ClientHello a byte per segment, and one of over
+// 2,000 bytes in ~300-byte records, are read whole and spliced.
+func TestTLSHelloShapes(t *testing.T) {
+	t.Parallel()
+	site := newTLSSite(t, "www.example.com", "big.example.com")
+	h := newProxy(t, site.addr, tlsLog)
+
+	slow := &slowConn{Conn: h.dial(t), n: 600}
+	if got, err := tlsPing(t, slow, site.client("www.example.com")); err != nil || !strings.HasPrefix(got, "www.example.com ") {
+		t.Errorf("a byte per segment: %q, %v", got, err)
+	}
+
+	frag := &fragConn{Conn: h.dial(t), size: 300}
+	if got, err := tlsPing(t, frag, bigHello(site)); err != nil || !strings.HasPrefix(got, "big.example.com ") {
+		t.Errorf("a large hello in records of 300 bytes: %q, %v", got, err)
+	}
+	if frag.hello < 2000 || frag.records < 7 {
+		t.Errorf("the large ClientHello was %d bytes in %d records, want 2,000+ in 7+", frag.hello, frag.records)
+	}
+	es := h.waitLines(t, 2)
+	if len(es) != 2 {
+		t.Fatalf("%d log lines, want 2", len(es))
+	}
+	if es[0].SNI == "big.example.com" {
+		es[0], es[1] = es[1], es[0] // each is logged when its tunnel ends
+	}
+	if es[0].SNI != "www.example.com" || es[1].SNI != "big.example.com" || len(es[1].ALPN) != 13 {
+		t.Errorf("log: %+v", es)
+	}
+}
