@@ -18,6 +18,7 @@ import (
 
 	"tprouter/services/proxy/accesslog"
 	"tprouter/services/proxy/domains"
+	"tprouter/services/proxy/tlshello"
 )
 
 // tlsSite is a TLS origin on loopback with a certificate made for the
@@ -250,5 +251,112 @@ func TestTLSHelloShapes(t *testing.T) {
 	}
 	if es[0].SNI != "www.example.com" || es[1].SNI != "big.example.com" || len(es[1].ALPN) != 13 {
 		t.Errorf("log: %+v", es)
+	}
+}
+
+// TestTLSDenied: a denied SNI, or without one a denied address, gets an
+// access_denied alert, nothing reaches the origin, and the line is
+// Squid's for a denied CONNECT.
+func TestTLSDenied(t *testing.T) {
+	t.Parallel()
+	site := newTLSSite(t, "www.example.com", "ads.example.com")
+	h := newProxy(t, site.addr, tlsLog, func(s *Server) { s.SetPolicy(policy(".ads.example.com", "127.0.0.1")) })
+	_, port, _ := net.SplitHostPort(site.addr)
+	noSNI := site.client("")
+	noSNI.InsecureSkipVerify = true
+	for i, cfg := range []*tls.Config{site.client("ads.example.com"), site.client("x.ADS.example.com"), noSNI} {
+		_, err := tlsPing(t, h.dial(t), cfg)
+		if err == nil || !strings.Contains(err.Error(), "access denied") {
+			t.Errorf("client %d: error %v, want the access_denied alert", i, err)
+		}
+	}
+	es := h.waitLines(t, 3)
+	want := []string{"ads.example.com:" + port, "x.ads.example.com:" + port, site.addr}
+	for i, e := range es {
+		if e.Code != "TCP_DENIED" || e.Status != 200 || e.Bytes != 0 || string(e.Method) != "CONNECT" ||
+			string(e.URL) != want[i] || e.Hier != "HIER_NONE" || e.Server.IsValid() {
+			t.Errorf("line %d: %+v, want TCP_DENIED/200 0 CONNECT %s - HIER_NONE/- -", i, e, want[i])
+		}
+	}
+	if n := site.conns.Load(); n != 0 {
+		t.Errorf("%d connections reached the origin, want 0", n)
+	}
+	if n := h.s.Stats.Denied[1].Value(); n != 3 {
+		t.Errorf("denied tls %d, want 3", n)
+	}
+	if _, err := tlsPing(t, h.dial(t), site.client("www.example.com")); err != nil {
+		t.Errorf("an allowed name: %v", err)
+	}
+}
+
+// badHello is a handshake record whose message is not a ClientHello.
+var badHello = []byte{22, 3, 1, 0, 8, 2, 0, 0, 4, 1, 2, 3, 4}
+
+// TestTLSMalformed: bytes that begin like a handshake record but are no
+// ClientHello are relayed untouched without a policy and refused with a
+// decode_error alert under one, nothing reaching the origin; counted by
+// kind either way.
+func TestTLSMalformed(t *testing.T) {
+	t.Parallel()
+	for _, withPolicy := range []bool{false, true} {
+		got := make(chan []byte, 1)
+		o := rawOrigin(t, func(c net.Conn) {
+			b := make([]byte, len(badHello))
+			io.ReadFull(c, b)
+			got <- b
+			c.Write([]byte("raw reply"))
+		})
+		h := newProxy(t, o.addr, func(s *Server) {
+			if withPolicy {
+				s.SetPolicy(policy(".denied.example"))
+			}
+		})
+		c := h.dial(t)
+		c.Write(badHello)
+		reply, _ := io.ReadAll(c)
+		c.Close() // the tunnel ends, and is logged, when both sides have
+		es := h.waitLines(t, 1)
+		if len(es) != 1 {
+			t.Fatalf("policy %v: %d lines", withPolicy, len(es))
+		}
+		e := es[0]
+		if withPolicy {
+			if string(reply) != string(alertDecodeError) || o.conns.Load() != 0 ||
+				e.Code != "TAG_NONE" || string(e.URL) != "error:invalid-tls-hello" || e.Hier != "HIER_NONE" {
+				t.Errorf("refused: reply %q, %d origin conns, line %+v", reply, o.conns.Load(), e)
+			}
+		} else {
+			if string(reply) != "raw reply" || string(<-got) != string(badHello) || e.Code != "TCP_TUNNEL" || string(e.URL) != o.addr {
+				t.Errorf("tunnelled: reply %q, line %+v", reply, e)
+			}
+		}
+		if n := h.s.Stats.TLSParseFailures[tlshello.KindNotClientHello].Value(); n != 1 {
+			t.Errorf("policy %v: not_client_hello failures %d, want 1", withPolicy, n)
+		}
+	}
+}
+
+// TestTLSHelloTimeout: a ClientHello not complete within HeaderTimeout of
+// its first byte ends the connection, logged as Squid's request-too-slow,
+// with nothing dialled.
+func TestTLSHelloTimeout(t *testing.T) {
+	t.Parallel()
+	o := rawOrigin(t, func(net.Conn) {})
+	h := newProxy(t, o.addr, func(s *Server) { s.HeaderTimeout = 300 * time.Millisecond })
+	c := h.dial(t)
+	c.Write([]byte{22, 3, 1, 1, 0, 1}) // a 256-byte record, one byte of it
+	t0 := time.Now()
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d > 3*time.Second {
+		t.Errorf("closed after %v", d)
+	}
+	es := h.waitLines(t, 1)
+	if len(es) != 1 || es[0].Code != "TAG_NONE" || string(es[0].URL) != "error:request-too-slow" || o.conns.Load() != 0 {
+		t.Errorf("log %+v, %d origin conns", es, o.conns.Load())
+	}
+	if n := h.s.Stats.Errors[errHeaderTimeout].Value(); n != 1 {
+		t.Errorf("header_timeout errors %d, want 1", n)
 	}
 }
