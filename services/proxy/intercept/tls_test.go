@@ -2,22 +2,18 @@ package intercept
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
-	"math/big"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"tprouter/qemu/lab"
 	"tprouter/services/proxy/accesslog"
 	"tprouter/services/proxy/domains"
+	"tprouter/services/proxy/internal/tlsconn"
 	"tprouter/services/proxy/tlshello"
 )
 
@@ -31,27 +27,10 @@ type tlsSite struct {
 
 func newTLSSite(t *testing.T, names ...string) *tlsSite {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, IsCA: true, BasicConstraintsValid: true,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	site := &tlsSite{pool: x509.NewCertPool()}
-	site.pool.AddCert(cert)
-	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}, NextProtos: []string{"http/1.1"}}
+	o := lab.NewOrigin(t, names...)
+	site := &tlsSite{pool: o.Pool}
 	site.origin = rawOrigin(t, func(c net.Conn) {
-		tc := tls.Server(c, cfg)
+		tc := tls.Server(c, o.Config)
 		if err := tc.Handshake(); err != nil {
 			return
 		}
@@ -153,76 +132,6 @@ func TestTLSNoSNI(t *testing.T) {
 	}
 }
 
-// slowConn writes its first n bytes one Write, so one TCP segment
-// (TCP_NODELAY), per byte.
-type slowConn struct {
-	net.Conn
-	n int
-}
-
-func (c *slowConn) Write(b []byte) (int, error) {
-	done := 0
-	for done < len(b) && c.n > 0 {
-		if _, err := c.Conn.Write(b[done : done+1]); err != nil {
-			return done, err
-		}
-		done++
-		c.n--
-		time.Sleep(100 * time.Microsecond)
-	}
-	n, err := c.Conn.Write(b[done:])
-	return done + n, err
-}
-
-// fragConn re-fragments the first TLS record it writes (the ClientHello)
-// into records of at most size bytes, as a middlebox or a TLS stack may.
-type fragConn struct {
-	net.Conn
-	size    int
-	once    sync.Once
-	records int // records the hello went in
-	hello   int // bytes of the hello's handshake message
-}
-
-func (c *fragConn) Write(b []byte) (int, error) {
-	var out []byte
-	c.once.Do(func() {
-		if len(b) < 5 || b[0] != 22 {
-			return
-		}
-		l := int(b[3])<<8 | int(b[4])
-		body, rest := b[5:5+l], b[5+l:]
-		c.hello = l
-		for len(body) > 0 {
-			k := min(len(body), c.size)
-			out = append(out, 22, b[1], b[2], byte(k>>8), byte(k))
-			out = append(out, body[:k]...)
-			body = body[k:]
-			c.records++
-		}
-		out = append(out, rest...)
-	})
-	if out == nil {
-		return c.Conn.Write(b)
-	}
-	if _, err := c.Conn.Write(out); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-// bigHello returns a client configuration whose ClientHello is over 2,000
-// bytes: a post-quantum key share and a long ALPN list.
-func bigHello(site *tlsSite) *tls.Config {
-	alpn := []string{"http/1.1"}
-	for i := 0; i < 12; i++ {
-		alpn = append(alpn, "x-padding-protocol-"+strings.Repeat("p", 40)+string(rune('a'+i)))
-	}
-	cfg := site.client("big.example.com", alpn...)
-	cfg.CurvePreferences = []tls.CurveID{tls.X25519MLKEM768, tls.X25519}
-	return cfg
-}
-
 // TestTLSHelloShapes: a ClientHello a byte per segment, and one of over
 // 2,000 bytes in ~300-byte records, are read whole and spliced.
 func TestTLSHelloShapes(t *testing.T) {
@@ -230,17 +139,17 @@ func TestTLSHelloShapes(t *testing.T) {
 	site := newTLSSite(t, "www.example.com", "big.example.com")
 	h := newProxy(t, site.addr, tlsLog)
 
-	slow := &slowConn{Conn: h.dial(t), n: 600}
+	slow := &tlsconn.Slow{Conn: h.dial(t), N: 600}
 	if got, err := tlsPing(t, slow, site.client("www.example.com")); err != nil || !strings.HasPrefix(got, "www.example.com ") {
 		t.Errorf("a byte per segment: %q, %v", got, err)
 	}
 
-	frag := &fragConn{Conn: h.dial(t), size: 300}
-	if got, err := tlsPing(t, frag, bigHello(site)); err != nil || !strings.HasPrefix(got, "big.example.com ") {
+	frag := &tlsconn.Frag{Conn: h.dial(t), Size: 300}
+	if got, err := tlsPing(t, frag, tlsconn.Big(site.client("big.example.com"))); err != nil || !strings.HasPrefix(got, "big.example.com ") {
 		t.Errorf("a large hello in records of 300 bytes: %q, %v", got, err)
 	}
-	if frag.hello < 2000 || frag.records < 7 {
-		t.Errorf("the large ClientHello was %d bytes in %d records, want 2,000+ in 7+", frag.hello, frag.records)
+	if frag.Hello < 2000 || frag.Records < 7 {
+		t.Errorf("the large ClientHello was %d bytes in %d records, want 2,000+ in 7+", frag.Hello, frag.Records)
 	}
 	es := h.waitLines(t, 2)
 	if len(es) != 2 {
