@@ -35,7 +35,7 @@ type table struct {
 	arena   []byte
 	slots   []uint64 // a power of two long, at most 3/4 full
 	n       int      // names held
-	domains bool     // some entry has flagDomain: Match probes suffixes
+	labels  int      // the most labels of an entry with flagDomain: Match probes no longer suffix
 	shared  bool     // slots belong to a List too: copy before writing
 }
 
@@ -80,7 +80,7 @@ func (t *table) add(name []byte, flags uint8) error {
 		t.grow()
 	}
 	if flags&flagDomain != 0 {
-		t.domains = true
+		t.labels = max(t.labels, bytes.Count(name, []byte("."))+1)
 	}
 	h := hash(name)
 	i, ok := t.find(name, h)
@@ -126,7 +126,7 @@ func (t *table) freeze() table {
 	}
 	t.arena = t.arena[:len(t.arena):len(t.arena)]
 	t.shared = true
-	return table{arena: t.arena, slots: t.slots, n: t.n, domains: t.domains}
+	return table{arena: t.arena, slots: t.slots, n: t.n, labels: t.labels}
 }
 
 // match reports whether host is on t: the name itself, or a parent
@@ -163,18 +163,21 @@ func (t *table) match(host string) bool {
 	return t.matchName(b)
 }
 
-// matchName matches a lower-case ASCII name.
+// matchName matches a lower-case ASCII name: the name, then its parent
+// domains that have no more labels than the list's longest domain.
 func (t *table) matchName(b []byte) bool {
 	if t.flags(b) != 0 {
 		return true
 	}
-	if !t.domains {
-		return false
-	}
+	labels := bytes.Count(b, []byte(".")) // of the parent
 	for i, c := range b {
-		if c == '.' && t.flags(b[i+1:])&flagDomain != 0 {
+		if c != '.' {
+			continue
+		}
+		if labels <= t.labels && t.flags(b[i+1:])&flagDomain != 0 {
 			return true
 		}
+		labels--
 	}
 	return false
 }
