@@ -32,11 +32,11 @@ var seed = maphash.MakeSeed()
 // table is the storage of a List: the names in one arena and an
 // open-addressing (linear probing) index of them.
 type table struct {
-	arena   []byte
-	slots   []uint64 // a power of two long, at most 3/4 full
-	n       int      // names held
-	labels  int      // the most labels of an entry with flagDomain: Match probes no longer suffix
-	shared  bool     // slots belong to a List too: copy before writing
+	arena  []byte
+	slots  []uint64 // a power of two long, at most 3/4 full
+	n      int      // names held
+	labels int      // the most labels of an entry with flagDomain: Match probes no longer suffix
+	shared bool     // slots belong to a List too: copy before writing
 }
 
 func hash(name []byte) uint64 { return maphash.Bytes(seed, name) }
