@@ -26,9 +26,11 @@
 // Storage: every name lives once, lower-cased, in one byte arena; an
 // open-addressing table of uint64 slots (arena offset, length, whether the
 // entry is the name, the domain, or both, and hash bits) indexes them.
-// Match hashes the host, then each parent suffix while the list holds
-// domains: one probe sequence per label, with no allocation for ASCII
-// hosts. A million names take about 16 MiB of table plus the arena.
+// Match hashes the host, then those of its parent domains that have no
+// more labels than the list's longest domain entry: a few probe sequences
+// however deep the host, with no allocation for ASCII hosts. A million
+// names take 16 MiB of table plus the arena (about 42 MiB in all for
+// names of 28 characters; BenchmarkLoad1M).
 package domains
 
 import "io"
