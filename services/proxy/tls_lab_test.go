@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/tls"
-	"io"
 	"net"
 	"net/netip"
 	"strings"
@@ -52,28 +50,11 @@ func (r *rig) serveTLS(t *testing.T, names ...string) *tlsOrigin {
 			go func() {
 				defer c.Close()
 				c.SetDeadline(time.Now().Add(30 * time.Second))
-				tc := tls.Server(c, o.Config)
-				line, err := bufio.NewReader(tc).ReadString('\n')
-				if err != nil {
-					return
-				}
-				io.WriteString(tc, tc.ConnectionState().ServerName+" "+c.RemoteAddr().String()+" "+line)
+				tlsconn.Echo(c, o.Config)
 			}()
 		}
 	}()
 	return o
-}
-
-// ping makes a TLS connection over c, sends a line and returns the
-// origin's answer; it closes c.
-func ping(c net.Conn, cfg *tls.Config) (string, error) {
-	defer c.Close()
-	tc := tls.Client(c, cfg)
-	if err := tc.Handshake(); err != nil {
-		return "", err
-	}
-	io.WriteString(tc, "ping\n")
-	return bufio.NewReader(tc).ReadString('\n')
 }
 
 // TestTLSSpliceLab: over IPv4 and IPv6, TLS connections on port 443 are
@@ -108,7 +89,7 @@ func TestTLSSpliceLab(t *testing.T) {
 			if tc.wrap != nil {
 				c = tc.wrap(c)
 			}
-			got, err := ping(c, tc.cfg)
+			got, err := tlsconn.Ping(c, tc.cfg)
 			if f, ok := c.(*tlsconn.Frag); ok && (f.Hello < 2000 || f.Records < 7) {
 				t.Errorf("%v %s: the hello was %d bytes in %d records, want 2,000+ in 7+", dst, tc.name, f.Hello, f.Records)
 			}
@@ -163,7 +144,7 @@ func TestTLSDeniedLab(t *testing.T) {
 	r := startTLS(t, "-deny-names", ".ads.example.com")
 	o := r.serveTLS(t, "ads.example.com", "www.example.com")
 	for _, dst := range []string{"198.51.100.2:443", "[2001:db8:2::2]:443"} {
-		_, err := ping(r.dial(t, dst), o.Client("tracker.ads.example.com"))
+		_, err := tlsconn.Ping(r.dial(t, dst), o.Client("tracker.ads.example.com"))
 		if err == nil || !strings.Contains(err.Error(), "access denied") {
 			t.Errorf("%s: a denied name: %v, want the access_denied alert", dst, err)
 		}
@@ -171,7 +152,7 @@ func TestTLSDeniedLab(t *testing.T) {
 	if got := o.accepts.get(); got != 0 {
 		t.Errorf("%d connections reached the origin for denied names, want 0", got)
 	}
-	if _, err := ping(r.dial(t, "198.51.100.2:443"), o.Client("www.example.com")); err != nil {
+	if _, err := tlsconn.Ping(r.dial(t, "198.51.100.2:443"), o.Client("www.example.com")); err != nil {
 		t.Errorf("an allowed name: %v", err)
 	}
 	es := r.logLines(t, 3)

@@ -1,7 +1,6 @@
 package intercept
 
 import (
-	"bufio"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -29,36 +28,13 @@ func newTLSSite(t *testing.T, names ...string) *tlsSite {
 	t.Helper()
 	o := lab.NewOrigin(t, names...)
 	site := &tlsSite{pool: o.Pool}
-	site.origin = rawOrigin(t, func(c net.Conn) {
-		tc := tls.Server(c, o.Config)
-		if err := tc.Handshake(); err != nil {
-			return
-		}
-		line, err := bufio.NewReader(tc).ReadString('\n')
-		if err != nil {
-			return
-		}
-		io.WriteString(tc, tc.ConnectionState().ServerName+" "+c.RemoteAddr().String()+" "+line)
-	})
+	site.origin = rawOrigin(t, func(c net.Conn) { tlsconn.Echo(c, o.Config) })
 	return site
 }
 
 // client returns a TLS client configuration trusting the site, sending sni.
 func (s *tlsSite) client(sni string, alpn ...string) *tls.Config {
 	return &tls.Config{RootCAs: s.pool, ServerName: sni, NextProtos: alpn}
-}
-
-// tlsPing makes a TLS connection over c and returns the site's echo of a
-// line, then closes c (the tunnel is logged when both sides have ended).
-func tlsPing(t *testing.T, c net.Conn, cfg *tls.Config) (string, error) {
-	t.Helper()
-	defer c.Close()
-	tc := tls.Client(c, cfg)
-	if err := tc.Handshake(); err != nil {
-		return "", err
-	}
-	io.WriteString(tc, "ping\n")
-	return bufio.NewReader(tc).ReadString('\n')
 }
 
 func tlsLog(s *Server) { s.Log.SetFormat(accesslog.FormatTLS) }
@@ -78,7 +54,7 @@ func TestTLSSplice(t *testing.T) {
 	t.Parallel()
 	site := newTLSSite(t, "www.example.com")
 	h := newProxy(t, site.addr, tlsLog)
-	got, err := tlsPing(t, h.dial(t), site.client("www.example.com", "h2", "http/1.1"))
+	got, err := tlsconn.Ping(h.dial(t), site.client("www.example.com", "h2", "http/1.1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +99,7 @@ func TestTLSNoSNI(t *testing.T) {
 	h := newProxy(t, site.addr, tlsLog)
 	cfg := site.client("")
 	cfg.InsecureSkipVerify = true // no name to verify; the test's own site
-	if got, err := tlsPing(t, h.dial(t), cfg); err != nil || !strings.HasPrefix(got, " 127.0.0.1:") {
+	if got, err := tlsconn.Ping(h.dial(t), cfg); err != nil || !strings.HasPrefix(got, " 127.0.0.1:") {
 		t.Fatalf("exchange: %q, %v", got, err)
 	}
 	es := h.waitLines(t, 1)
@@ -140,12 +116,12 @@ func TestTLSHelloShapes(t *testing.T) {
 	h := newProxy(t, site.addr, tlsLog)
 
 	slow := &tlsconn.Slow{Conn: h.dial(t), N: 600}
-	if got, err := tlsPing(t, slow, site.client("www.example.com")); err != nil || !strings.HasPrefix(got, "www.example.com ") {
+	if got, err := tlsconn.Ping(slow, site.client("www.example.com")); err != nil || !strings.HasPrefix(got, "www.example.com ") {
 		t.Errorf("a byte per segment: %q, %v", got, err)
 	}
 
 	frag := &tlsconn.Frag{Conn: h.dial(t), Size: 300}
-	if got, err := tlsPing(t, frag, tlsconn.Big(site.client("big.example.com"))); err != nil || !strings.HasPrefix(got, "big.example.com ") {
+	if got, err := tlsconn.Ping(frag, tlsconn.Big(site.client("big.example.com"))); err != nil || !strings.HasPrefix(got, "big.example.com ") {
 		t.Errorf("a large hello in records of 300 bytes: %q, %v", got, err)
 	}
 	if frag.Hello < 2000 || frag.Records < 7 {
@@ -174,7 +150,7 @@ func TestTLSDenied(t *testing.T) {
 	noSNI := site.client("")
 	noSNI.InsecureSkipVerify = true
 	for i, cfg := range []*tls.Config{site.client("ads.example.com"), site.client("x.ADS.example.com"), noSNI} {
-		_, err := tlsPing(t, h.dial(t), cfg)
+		_, err := tlsconn.Ping(h.dial(t), cfg)
 		if err == nil || !strings.Contains(err.Error(), "access denied") {
 			t.Errorf("client %d: error %v, want the access_denied alert", i, err)
 		}
@@ -193,7 +169,7 @@ func TestTLSDenied(t *testing.T) {
 	if n := h.s.Stats.Denied[1].Value(); n != 3 {
 		t.Errorf("denied tls %d, want 3", n)
 	}
-	if _, err := tlsPing(t, h.dial(t), site.client("www.example.com")); err != nil {
+	if _, err := tlsconn.Ping(h.dial(t), site.client("www.example.com")); err != nil {
 		t.Errorf("an allowed name: %v", err)
 	}
 }

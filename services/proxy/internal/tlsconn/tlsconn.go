@@ -6,7 +6,9 @@
 package tlsconn
 
 import (
+	"bufio"
 	"crypto/tls"
+	"io"
 	"net"
 	"strings"
 	"time"
@@ -81,4 +83,29 @@ func Big(cfg *tls.Config) *tls.Config {
 		cfg.NextProtos = append(cfg.NextProtos, "x-padding-"+strings.Repeat("p", 40)+string(rune('a'+i)))
 	}
 	return cfg
+}
+
+// Ping makes a TLS connection over c with cfg, sends "ping\n" and returns
+// the line the origin answers (see Echo); it closes c, so that a tunnel
+// through the proxy ends and is logged.
+func Ping(c net.Conn, cfg *tls.Config) (string, error) {
+	defer c.Close()
+	tc := tls.Client(c, cfg)
+	if err := tc.Handshake(); err != nil {
+		return "", err
+	}
+	io.WriteString(tc, "ping\n")
+	return bufio.NewReader(tc).ReadString('\n')
+}
+
+// Echo is a test origin's side: it completes the handshake over c with
+// cfg and answers the first line with "<sni> <client address> <line>",
+// what the origin saw of the name and of the client.
+func Echo(c net.Conn, cfg *tls.Config) {
+	tc := tls.Server(c, cfg)
+	line, err := bufio.NewReader(tc).ReadString('\n')
+	if err != nil {
+		return
+	}
+	io.WriteString(tc, tc.ConnectionState().ServerName+" "+c.RemoteAddr().String()+" "+line)
 }
