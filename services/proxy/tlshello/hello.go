@@ -60,7 +60,16 @@ func (e *Error) Error() string { return "tlshello: " + e.Reason }
 
 // Parse parses the ClientHello at the start of b. See the package doc.
 func Parse(b []byte) (*Hello, error) {
-	return nil, &Error{Kind: KindMalformed, Reason: "not implemented"}
+	f, err := locate(b)
+	if err != nil {
+		return nil, err
+	}
+	h, err := parseMessage(message(b, f))
+	if err != nil {
+		return nil, err
+	}
+	h.Len = f.end
+	return h, nil
 }
 
 // IsRecordStart reports whether b, a connection's first bytes (at least
