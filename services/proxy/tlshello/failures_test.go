@@ -54,6 +54,7 @@ func TestFailures(t *testing.T) {
 		{"16 MiB handshake length", []byte{22, 3, 1, 0x40, 0, 1, 0xff, 0xff, 0xff}, KindTooLarge},
 		{"one byte over MaxHello", []byte{22, 3, 1, 0x40, 0, 1, 0, (MaxHello - 8) >> 8, (MaxHello - 8) & 0xff}, KindTooLarge},
 		{"a record past MaxHello", []byte{22, 3, 1, maxRecord >> 8, maxRecord & 0xff, 1}, KindTooLarge},
+		{"a record past MaxHello, of type 0", []byte{22, 3, 1, 0x41, 0, 0}, KindTooLarge},
 		{"3,000 bytes in 1-byte records", records(padded, 1), KindTooLarge},
 		{"header over 4 records, too large", cat(records([]byte{1, 1, 0, 0}, 1)), KindTooLarge},
 
@@ -103,10 +104,26 @@ func TestFailures(t *testing.T) {
 			if k := kindOf(err); k != c.want {
 				t.Fatalf("Parse = %v (kind %v), want kind %v", err, k, c.want)
 			}
-			if err.Error() == "" || !strings.HasPrefix(err.Error(), "tlshello: ") {
+			if !strings.HasPrefix(err.Error(), "tlshello: ") {
 				t.Errorf("error %q does not say where it comes from", err)
 			}
+			checkFinal(t, c.b, c.want)
 		})
+	}
+}
+
+// checkFinal checks that a rejection of b as kind k is final, and
+// comes as early as it can: one more byte is still k, and every prefix
+// is ErrIncomplete or k.
+func checkFinal(t *testing.T, b []byte, k Kind) {
+	t.Helper()
+	if _, err := Parse(append(b[:len(b):len(b)], 0)); kindOf(err) != k {
+		t.Errorf("one byte more: %v, want kind %v", err, k)
+	}
+	for i := range len(b) {
+		if _, err := Parse(b[:i]); err != ErrIncomplete && kindOf(err) != k {
+			t.Fatalf("the first %d bytes: %v, want ErrIncomplete or kind %v", i, err, k)
+		}
 	}
 }
 

@@ -33,6 +33,10 @@ func locate(b []byte) (frame, error) {
 		if err != nil {
 			return frame{}, err
 		}
+		end := off + recordHeader + rl
+		if end > MaxHello { // first: it needs only the header
+			return frame{}, tooLarge("the records carrying the ClientHello run past %d bytes", MaxHello)
+		}
 		p := b[off+recordHeader:]
 		p = p[:min(rl, len(p))]
 		for i := 0; got+i < len(hs) && i < len(p); i++ {
@@ -44,7 +48,6 @@ func locate(b []byte) (frame, error) {
 		if need == 0 && got+len(p) >= len(hs) {
 			need = len(hs) + (int(hs[1])<<16 | int(hs[2])<<8 | int(hs[3]))
 		}
-		end := off + recordHeader + rl
 		if err := fits(need, need-got-rl, end); err != nil {
 			return frame{}, err
 		}
@@ -58,15 +61,11 @@ func locate(b []byte) (frame, error) {
 	}
 }
 
-// fits checks, from a record's header alone, that the ClientHello can
-// still end where it must: the records that carry it within MaxHello
-// bytes, the last of them carrying nothing after it. need is the
-// message's length (0 while unknown), rest the bytes of it that must
-// follow the record that ends at end.
+// fits checks, from the handshake length need (0 while unknown), that
+// the ClientHello can still end where it must: within MaxHello bytes of
+// records, the last of them carrying nothing after it. rest is the
+// bytes of it that must follow the record that ends at end.
 func fits(need, rest, end int) error {
-	if end > MaxHello {
-		return tooLarge("the records carrying the ClientHello run past %d bytes", MaxHello)
-	}
 	switch {
 	case need == 0:
 		return nil
