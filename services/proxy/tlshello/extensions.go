@@ -1,5 +1,7 @@
 package tlshello
 
+import "strings"
+
 // The extensions a splicing proxy reads, and the checks that every
 // extension's length adds up and none appears twice (RFC 8446 §4.2).
 
@@ -73,26 +75,33 @@ func hostName(b []byte) (string, bool) {
 		return "", false
 	}
 	label := 0
-	lower := make([]byte, len(b))
-	for i, c := range b {
+	for _, c := range b {
 		switch {
 		case c == '.':
 			if label == 0 {
 				return "", false
 			}
 			label = -1
-		case 'A' <= c && c <= 'Z':
-			c += 'a' - 'A'
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-':
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
 		default:
 			return "", false
 		}
 		if label++; label > 63 {
 			return "", false
 		}
-		lower[i] = c
 	}
-	return string(lower), label > 0
+	if label == 0 {
+		return "", false
+	}
+	var s strings.Builder // one allocation, lower-casing as it copies
+	s.Grow(len(b))
+	for _, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		s.WriteByte(c)
+	}
+	return s.String(), true
 }
 
 // alpn reads a ProtocolNameList (RFC 7301 §3.1): one or more non-empty
@@ -102,13 +111,15 @@ func alpn(r reader) ([]string, error) {
 	if list.bad || !r.empty() || list.empty() {
 		return nil, errorf(KindMalformed, "an ALPN extension whose lengths do not add up")
 	}
+	all := string(list.b) // one copy, which the names share
 	var protos []string
-	for !list.empty() {
+	for off := 0; !list.empty(); {
 		p := list.vec8()
 		if p.bad || p.empty() {
 			return nil, errorf(KindMalformed, "an ALPN protocol name that is empty or overruns the list")
 		}
-		protos = append(protos, string(p.b))
+		protos = append(protos, all[off+1:off+1+len(p.b)])
+		off += 1 + len(p.b)
 	}
 	return protos, nil
 }
