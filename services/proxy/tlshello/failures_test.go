@@ -16,25 +16,41 @@ func body(b ...byte) []byte {
 	return records(append([]byte{1, byte(n >> 16), byte(n >> 8), byte(n)}, b...), maxRecord)
 }
 
-// TestFailures names each failure Kind with the bytes that cause it.
+// failure is bytes that Parse must reject as want.
+type failure struct {
+	name string
+	b    []byte
+	want Kind
+}
+
+// TestFailures names each failure Kind with the bytes that cause it, and
+// checks that each rejection comes as early as it can and is final.
 func TestFailures(t *testing.T) {
 	plain := clientHello(t, &tls.Config{ServerName: "www.example.com", NextProtos: []string{"h2"}})
 	r := split(t, plain)
 	m := handshake(t, plain)
+	cases := recordFailures(r, m)
+	cases = append(cases, fieldFailures(r, m)...)
+	cases = append(cases, nameFailures(r)...)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse(c.b)
+			if k := kindOf(err); k != c.want {
+				t.Fatalf("Parse = %v (kind %v), want kind %v", err, k, c.want)
+			}
+			if !strings.HasPrefix(err.Error(), "tlshello: ") {
+				t.Errorf("error %q does not say where it comes from", err)
+			}
+			checkFinal(t, c.b, c.want)
+		})
+	}
+}
+
+// recordFailures: the record layer and the handshake header.
+func recordFailures(r rebuilt, m []byte) []failure {
 	frag := records(m, 100)
 	padded := r.plus(ext{21, make([]byte, 3000)}).message()
-	sni := func(names ...string) []byte { return r.with(ext{extServerName, sni(names...)}).record() }
-	with := func(typ uint16, data ...byte) []byte { return r.with(ext{typ, data}).record() }
-	fixed := func(sid, suites, comp int) []byte { // a body with these field lengths
-		b := cat([]byte{3, 3}, make([]byte, 32), []byte{byte(sid)}, make([]byte, sid))
-		b = cat(b, []byte{byte(suites >> 8), byte(suites)}, make([]byte, suites), []byte{byte(comp)}, make([]byte, comp))
-		return body(b...)
-	}
-	for _, c := range []struct {
-		name string
-		b    []byte
-		want Kind
-	}{
+	return []failure{
 		{"alert first", []byte{21, 3, 3, 0, 2, 2, 40}, KindRecord},
 		{"application_data first", []byte{23, 3, 3, 0, 3, 1, 2, 3}, KindRecord},
 		{"change_cipher_spec first", []byte{20, 3, 3, 0, 1, 1}, KindRecord},
@@ -47,17 +63,26 @@ func TestFailures(t *testing.T) {
 		{"alert between records", cat(frag[:105], []byte{21, 3, 3, 0, 2, 2, 40}, frag[105:]), KindRecord},
 		{"application_data between records", cat(frag[:210], []byte{23, 3, 3, 0, 1, 0}, frag[210:]), KindRecord},
 		{"garbage after a record", cat(frag[:105], []byte("\x16\x16garbage")), KindRecord},
-
 		{"ServerHello", []byte{22, 3, 3, 0, 4, 2, 0, 0, 0}, KindNotClientHello},
 		{"Certificate, first byte", []byte{22, 3, 1, 0, 10, 11}, KindNotClientHello},
-
 		{"16 MiB handshake length", []byte{22, 3, 1, 0x40, 0, 1, 0xff, 0xff, 0xff}, KindTooLarge},
 		{"one byte over MaxHello", []byte{22, 3, 1, 0x40, 0, 1, 0, (MaxHello - 8) >> 8, (MaxHello - 8) & 0xff}, KindTooLarge},
 		{"a record past MaxHello", []byte{22, 3, 1, maxRecord >> 8, maxRecord & 0xff, 1}, KindTooLarge},
 		{"a record past MaxHello, of type 0", []byte{22, 3, 1, 0x41, 0, 0}, KindTooLarge},
 		{"3,000 bytes in 1-byte records", records(padded, 1), KindTooLarge},
 		{"header over 4 records, too large", cat(records([]byte{1, 1, 0, 0}, 1)), KindTooLarge},
+	}
+}
 
+// fieldFailures: the ClientHello's fields and extensions.
+func fieldFailures(r rebuilt, m []byte) []failure {
+	with := func(typ uint16, data ...byte) []byte { return r.with(ext{typ, data}).record() }
+	fixed := func(sid, suites, comp int) []byte { // a body with these field lengths
+		b := cat([]byte{3, 3}, make([]byte, 32), []byte{byte(sid)}, make([]byte, sid))
+		b = cat(b, []byte{byte(suites >> 8), byte(suites)}, make([]byte, suites), []byte{byte(comp)}, make([]byte, comp))
+		return body(b...)
+	}
+	return []failure{
 		{"record length 0", []byte{22, 3, 1, 0, 0}, KindMalformed},
 		{"record length over 2^14+256", []byte{22, 3, 1, (maxRecord + 1) >> 8, (maxRecord + 1) & 0xff}, KindMalformed},
 		{"a byte after the hello in its record", records(cat(m, []byte{0}), maxRecord), KindMalformed},
@@ -80,14 +105,21 @@ func TestFailures(t *testing.T) {
 		{"supported_versions odd", with(extSupportedVersions, 3, 3, 4, 3), KindMalformed},
 		{"supported_versions empty", with(extSupportedVersions, 0), KindMalformed},
 		{"supported_versions overruns", with(extSupportedVersions, 4, 3, 4), KindMalformed},
+	}
+}
 
+// nameFailures: server_name lists and host names.
+func nameFailures(r rebuilt) []failure {
+	sni := func(names ...string) []byte { return r.with(ext{extServerName, sni(names...)}).record() }
+	with := func(data ...byte) []byte { return r.with(ext{extServerName, data}).record() }
+	return []failure{
 		{"two host names", sni("a.example", "b.example"), KindServerName},
 		{"empty host name", sni(""), KindServerName},
-		{"empty list", with(extServerName, 0, 0), KindServerName},
-		{"empty extension", with(extServerName), KindServerName},
-		{"list overruns", with(extServerName, 0, 9, 0, 0, 3, 'a', 'b', 'c'), KindServerName},
-		{"name overruns", with(extServerName, 0, 6, 0, 0, 4, 'a', 'b', 'c'), KindServerName},
-		{"name_type 1", with(extServerName, 0, 4, 1, 0, 1, 'a'), KindServerName},
+		{"empty list", with(0, 0), KindServerName},
+		{"empty extension", with(), KindServerName},
+		{"list overruns", with(0, 9, 0, 0, 3, 'a', 'b', 'c'), KindServerName},
+		{"name overruns", with(0, 6, 0, 0, 4, 'a', 'b', 'c'), KindServerName},
+		{"name_type 1", with(0, 4, 1, 0, 1, 'a'), KindServerName},
 		{"underscore", sni("a_b.example"), KindServerName},
 		{"trailing dot", sni("example.com."), KindServerName},
 		{"leading dot", sni(".example.com"), KindServerName},
@@ -98,17 +130,6 @@ func TestFailures(t *testing.T) {
 		{"IPv6 literal", sni("2001:db8::1"), KindServerName},
 		{"254 bytes", sni(strings.Repeat("a.", 126) + "aa"), KindServerName},
 		{"a label of 64", sni(strings.Repeat("a", 64) + ".example"), KindServerName},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := Parse(c.b)
-			if k := kindOf(err); k != c.want {
-				t.Fatalf("Parse = %v (kind %v), want kind %v", err, k, c.want)
-			}
-			if !strings.HasPrefix(err.Error(), "tlshello: ") {
-				t.Errorf("error %q does not say where it comes from", err)
-			}
-			checkFinal(t, c.b, c.want)
-		})
 	}
 }
 
