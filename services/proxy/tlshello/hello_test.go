@@ -54,16 +54,37 @@ func TestCryptoTLS(t *testing.T) {
 	}
 }
 
-// TestPostQuantum checks that crypto/tls's default hello, with its
-// X25519MLKEM768 key share, is the large one the issue is about.
+// TestPostQuantum checks that crypto/tls's default hello carries an
+// X25519MLKEM768 key share and is the large one the issue is about: over
+// 1,500 bytes, more than one Ethernet TCP segment (MSS 1,460) holds.
 func TestPostQuantum(t *testing.T) {
 	b := clientHello(t, &tls.Config{ServerName: "pq.example.com"})
 	if len(b) <= 1500 {
-		t.Fatalf("crypto/tls's default ClientHello is %d bytes, not over 1,500: no post-quantum key share?", len(b))
+		t.Fatalf("crypto/tls's default ClientHello is %d bytes, not over 1,500", len(b))
+	}
+	if !hasKeyShare(split(t, b), 0x11ec) {
+		t.Fatalf("crypto/tls's default ClientHello has no X25519MLKEM768 (0x11ec) key share")
 	}
 	if h := mustParse(t, b); h.ServerName != "pq.example.com" || h.Len != len(b) {
 		t.Errorf("Parse = %+v, want pq.example.com in %d bytes", *h, len(b))
 	}
+}
+
+// hasKeyShare reports whether r's key_share (51) offers group.
+func hasKeyShare(r rebuilt, group uint16) bool {
+	for _, e := range r.exts {
+		if e.typ != 51 {
+			continue
+		}
+		for l := e.data[2:]; len(l) >= 4; {
+			n := int(l[2])<<8 | int(l[3])
+			if uint16(l[0])<<8|uint16(l[1]) == group && n > 1000 {
+				return true
+			}
+			l = l[min(4+n, len(l)):]
+		}
+	}
+	return false
 }
 
 // TestByteAtATime re-fragments a real hello into 100-byte records and
@@ -195,5 +216,34 @@ func TestAlert(t *testing.T) {
 	a := AlertAccessDenied
 	if len(a) != 7 || a[0] != 21 || a[3] != 0 || a[4] != 2 || a[5] != 2 || a[6] != 49 {
 		t.Errorf("AlertAccessDenied = % x", a)
+	}
+}
+
+// allocated returns the bytes that n runs of f allocate, per run.
+func allocated(n int, f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range n {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+}
+
+// TestNoCopy: an incomplete prefix allocates nothing, a hello in one
+// record is parsed where it lies, and one over many records is copied
+// once.
+func TestNoCopy(t *testing.T) {
+	one := clientHello(t, &tls.Config{ServerName: "www.example.com", NextProtos: []string{"h2"}})
+	frag := records(handshake(t, one), 100)
+	if n := testing.AllocsPerRun(100, func() { Parse(frag[:len(frag)-1]) }); n != 0 {
+		t.Errorf("%v allocations per incomplete Parse", n)
+	}
+	if n := allocated(100, func() { Parse(one) }); n >= 512 {
+		t.Errorf("%d bytes allocated to parse a %d-byte hello in one record: copied?", n, len(one))
+	}
+	if n := allocated(100, func() { Parse(frag) }); n >= uint64(len(one))+512 {
+		t.Errorf("%d bytes allocated to parse a %d-byte hello in 100-byte records: copied more than once?", n, len(one))
 	}
 }
