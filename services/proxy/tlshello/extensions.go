@@ -69,7 +69,8 @@ func serverName(r reader) (string, error) {
 }
 
 // hostName returns b lower-cased when it is a DNS name: letters, digits,
-// hyphens and dots, at most 253 bytes, labels of 1 to 63 bytes.
+// hyphens, underscores (some real hosts have them, and the domain lists
+// accept them) and dots, at most 253 bytes, labels of 1 to 63 bytes.
 func hostName(b []byte) (string, bool) {
 	if len(b) == 0 || len(b) > 253 {
 		return "", false
@@ -82,7 +83,7 @@ func hostName(b []byte) (string, bool) {
 				return "", false
 			}
 			label = -1
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-':
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
 		default:
 			return "", false
 		}

@@ -44,8 +44,8 @@
 // least one compression method, the extensions filling the rest (or
 // absent, as TLS 1.2 allows), no extension type twice (§4.2). server_name
 // (RFC 6066) must hold exactly one host_name of DNS syntax (letters,
-// digits, hyphens, dots; at most 253 bytes, labels of 1 to 63; no
-// underscore, no trailing dot), returned lower-cased; else KindServerName,
+// digits, hyphens, underscores, dots; at most 253 bytes, labels of 1 to
+// 63; no trailing dot), returned lower-cased; else KindServerName,
 // since a name the policy cannot read must not pass it. ALPN names are
 // non-empty. Versions is supported_versions as sent (GREASE values
 // included), else legacy_version alone. ECH reports the extension's
