@@ -38,7 +38,7 @@ func TestParseWithFile(t *testing.T) {
 			want: func(c *config.Config) { c.Network.NAT = false },
 			problems: []string{
 				`cmdline.txt:7: tprouter.hostname="-x": label "-x" is empty, too long or starts or ends with '-'; want a host name: letters, digits and '-' in dot-separated labels, at most 64 bytes; using tprouter`,
-				`cmdline.txt:7: tprouter.intercept="x": "x" is not a port; want off, or comma-separated TCP ports (80 or 80,8080); using 80`,
+				`cmdline.txt:7: tprouter.intercept="x": "x" is not a port; want off, or comma-separated TCP ports (80,443 or 80,443,8080); using 80,443`,
 			}},
 		{what: "unknown and repeated keys", file: "tprouter.colour=blue\ntprouter.ra=off\ntprouter.ra=on # changed my mind\n",
 			want: func(c *config.Config) { c.Hostname = "fromkernel"; c.Network.NAT = false },
