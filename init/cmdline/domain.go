@@ -93,4 +93,3 @@ func hasNonASCII(s string) bool {
 	}
 	return false
 }
-

@@ -127,3 +127,24 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("a huge file: %d bytes, %v", len(s), err)
 	}
 }
+
+// TestListFiles: deny.txt and allow.txt are found when they are regular
+// files, and turn ECH stripping on by default.
+func TestListFiles(t *testing.T) {
+	dir := t.TempDir()
+	var c config.Config
+	ListFiles(&c, dir)
+	if c.Proxy.DenyFile != "" || c.Proxy.AllowFile != "" || c.Proxy.StripECH() {
+		t.Errorf("no files: %+v", c.Proxy)
+	}
+	os.WriteFile(filepath.Join(dir, DenyFileName), []byte(".ads.example\n"), 0o644)
+	os.Mkdir(filepath.Join(dir, AllowFileName), 0o755)
+	ListFiles(&c, dir)
+	if c.Proxy.DenyFile != filepath.Join(dir, "deny.txt") || c.Proxy.AllowFile != "" || !c.Proxy.StripECH() {
+		t.Errorf("deny.txt and a directory allow.txt: %+v", c.Proxy)
+	}
+	ListFiles(&c, "")
+	if c.Proxy.DenyFile != "" {
+		t.Errorf("no boot partition: %+v", c.Proxy)
+	}
+}

@@ -134,7 +134,7 @@ type Network struct {
 	// unreachable, so that browsers fall back to TCP, which the proxy
 	// sees; it applies only while 443 is intercepted (QUICBlocked).
 	BlockQUIC bool
-	ProxyPort uint16   // where the proxy listens (transparent)
+	ProxyPort uint16 // where the proxy listens (transparent)
 	FailMode  FailMode
 	Exempt    []netip.Prefix // sources and destinations never intercepted
 
