@@ -414,11 +414,9 @@ func (r *ruleset) forward(b *batch, exempt4, exempt6, intercept *nftables.Set) e
 // before "ct state established,related accept" on purpose: a QUIC flow
 // begun before this ruleset (or while QUIC passed) is established in
 // conntrack and must be cut off too. Exempt addresses are never blocked,
-// as they are never intercepted. The kernel rate-limits the ICMP errors
-// it sends (icmp_ratelimit, 1 s per 50 per peer after a burst): a
-// client that gets no answer for one packet retries and gets one for
-// the next, and its fallback to TCP needs only the first, so the limits
-// stay as they are and keep the router from being made an ICMP flooder.
+// as they are never intercepted. The kernel's per-client ICMP rate
+// limit would answer only the first few of a page's QUIC attempts:
+// netconf turns it off and keeps the global one (see its sysctls).
 func (r *ruleset) quic(b *batch, c *nftables.Chain, exempt4, exempt6 *nftables.Set) {
 	// iifname "<lan>" udp dport 443 ip saddr != @exempt4 ip daddr != @exempt4 counter name "quic" reject
 	// iifname "<lan>" udp dport 443 ip6 saddr != @exempt6 ip6 daddr != @exempt6 counter name "quic" reject
