@@ -2,6 +2,7 @@ package intercept
 
 import (
 	"errors"
+	"io"
 	"strconv"
 	"time"
 
@@ -21,7 +22,8 @@ const (
 	helloOK      helloResult = iota
 	helloBad                 // began like a handshake record, is no ClientHello
 	helloTimeout             // not complete within HeaderTimeout of the first byte
-	helloGone                // the client closed or failed first
+	helloGone                // the client failed first
+	helloEOF                 // the client half-closed before the hello was whole
 )
 
 // serveTLS serves a connection whose first bytes are a TLS handshake
@@ -41,6 +43,12 @@ func (c *conn) serveTLS(start time.Time) {
 	case helloTimeout:
 		c.placeholders("error:request-too-slow")
 		c.abandon(errHeaderTimeout, start, "TAG_NONE")
+	case helloEOF:
+		if !c.s.policy.Load().Active() {
+			c.tunnelRaw(start) // no TLS after all: relay it as before the peek
+			return
+		}
+		fallthrough
 	case helloGone:
 		c.gone = true
 		c.placeholders("error:transaction-end-before-headers")
@@ -81,6 +89,8 @@ func (c *conn) readHello(start time.Time) (*tlshello.Hello, helloResult, error) 
 			c.client.setReadDeadline(end) // an earlier deadline, waitIdle's
 		case isTimeout(err):
 			return nil, helloTimeout, err
+		case err == io.EOF:
+			return nil, helloEOF, err
 		default:
 			return nil, helloGone, err
 		}

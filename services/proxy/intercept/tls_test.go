@@ -245,3 +245,32 @@ func TestTLSHelloTimeout(t *testing.T) {
 		t.Errorf("header_timeout errors %d, want 1", n)
 	}
 }
+
+// TestTLSTruncated: a record start followed by the client's half-close is
+// no ClientHello and never will be: relayed untouched without a policy
+// (as before the peek), refused with nothing dialled under one.
+func TestTLSTruncated(t *testing.T) {
+	t.Parallel()
+	msg := "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03not-tls"
+	for _, withPolicy := range []bool{false, true} {
+		o := rawOrigin(t, func(c net.Conn) { io.Copy(c, c) })
+		h := newProxy(t, o.addr, func(s *Server) {
+			if withPolicy {
+				s.SetPolicy(policy(".denied.example"))
+			}
+		})
+		c := h.dial(t)
+		io.WriteString(c, msg)
+		c.(*net.TCPConn).CloseWrite()
+		got, _ := io.ReadAll(c)
+		es := h.waitLines(t, 1)
+		switch {
+		case len(es) != 1:
+			t.Errorf("policy %v: %d lines", withPolicy, len(es))
+		case !withPolicy && (string(got) != msg || es[0].Code != "TCP_TUNNEL"):
+			t.Errorf("no policy: echo %q, line %+v; want the bytes tunnelled", got, es[0])
+		case withPolicy && (len(got) != 0 || o.conns.Load() != 0 || es[0].Code != "TAG_NONE_ABORTED"):
+			t.Errorf("policy: echo %q, %d origin conns, line %+v; want nothing dialled", got, o.conns.Load(), es[0])
+		}
+	}
+}
