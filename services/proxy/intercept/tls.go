@@ -58,29 +58,24 @@ func (c *conn) serveTLS(start time.Time) {
 
 // readHello reads until the ClientHello parses or cannot, within
 // HeaderTimeout of start, the first byte, with readHead's deadline
-// discipline. It parses again only after a read that completed a record
-// header or a record (recordMarks): a client dripping a byte at a time
-// costs a parse per record, not per byte. The buffer, and so the hello,
-// is bounded by tlshello.MaxHello.
+// discipline. Parsing after every read is cheap: while the hello is
+// incomplete Parse only walks the record headers. The buffer, and so the
+// hello, is bounded by tlshello.MaxHello, at which Parse has answered.
 func (c *conn) readHello(start time.Time) (*tlshello.Hello, helloResult, error) {
 	s, w := c.s, c.w
 	end := start.Add(s.HeaderTimeout)
 	if c.client.rd.After(end) || c.client.rd.IsZero() {
 		c.client.setReadDeadline(end)
 	}
-	marks := -1
 	for {
-		if m := recordMarks(w.in.bytes()); m != marks {
-			marks = m
-			h, err := tlshello.Parse(w.in.bytes())
-			if err == nil {
-				return h, helloOK, nil
-			}
-			if !errors.Is(err, tlshello.ErrIncomplete) {
-				return nil, helloBad, err
-			}
+		h, err := tlshello.Parse(w.in.bytes())
+		if err == nil {
+			return h, helloOK, nil
 		}
-		_, err := w.in.fill(c.client.nc, tlshello.MaxHello)
+		if !errors.Is(err, tlshello.ErrIncomplete) {
+			return nil, helloBad, err
+		}
+		_, err = w.in.fill(c.client.nc, tlshello.MaxHello)
 		switch {
 		case err == nil:
 		case err == errBufferFull:
@@ -95,23 +90,6 @@ func (c *conn) readHello(start time.Time) (*tlshello.Hello, helloResult, error) 
 			return nil, helloGone, err
 		}
 	}
-}
-
-// recordMarks counts the complete TLS record headers and complete records
-// at the start of b: it grows exactly when a read brought something Parse
-// could act on.
-func recordMarks(b []byte) int {
-	n := 0
-	for len(b) >= 5 {
-		n++
-		l := 5 + (int(b[3])<<8 | int(b[4]))
-		if len(b) < l {
-			break
-		}
-		n++
-		b = b[l:]
-	}
-	return n
 }
 
 // spliceTLS applies the policy to the hello's name (the SNI, or without
