@@ -24,22 +24,26 @@ const (
 
 // readHead reads until a whole request head parses, within HeaderTimeout
 // of its first byte (start), parsing again only after a read that brought
-// a line end, and touching the read deadline only when it must (see
-// "Reading a request head" in docs/proxy.md).
+// a line end, and touching the read deadline only when it must. Empty
+// lines before the request line are consumed as they come (skipEmpty):
+// any number of them, within MaxHeaderSize with the head that follows
+// (see "Reading a request head" in docs/proxy.md).
 func (c *conn) readHead(first bool, start time.Time) (headResult, error) {
 	s, w := c.s, c.w
 	end := start.Add(s.HeaderTimeout)
 	if c.client.rd.After(end) || c.client.rd.IsZero() {
 		c.client.setReadDeadline(end)
 	}
+	skipped := 0
 	try := w.in.len() > 0
 	for {
 		if try {
-			if res, err := c.parseHead(first); res != headMore {
+			skipped += skipEmpty(&w.in)
+			if res, err := c.parseHead(first, s.MaxHeaderSize-skipped); res != headMore {
 				return res, err
 			}
 		}
-		n, err := w.in.fill(c.client.nc, s.MaxHeaderSize)
+		n, err := w.in.fill(c.client.nc, s.MaxHeaderSize-skipped)
 		if err != nil {
 			switch {
 			case err == errBufferFull:
@@ -54,33 +58,42 @@ func (c *conn) readHead(first bool, start time.Time) (headResult, error) {
 			return headGone, err
 		}
 		fresh := w.in.b[w.in.w-n : w.in.w]
-		try = bytes.IndexByte(fresh, '\n') >= 0 || w.in.len() <= 2*maxMethod || w.in.len() >= s.MaxHeaderSize
+		try = bytes.IndexByte(fresh, '\n') >= 0 || w.in.len() <= 2*maxMethod || w.in.len() >= s.MaxHeaderSize-skipped
 	}
 }
 
-// parseHead parses what has come of the head so far. On a connection's
-// first bytes it also tells HTTP from other protocols (see classify).
-func (c *conn) parseHead(first bool) (headResult, error) {
-	s, w := c.s, c.w
-	err := h1.ParseRequest(w.in.bytes(), s.MaxHeaderSize, &w.req)
+// skipEmpty consumes the empty lines (CRLF) at the start of in, which RFC
+// 9112 §2.2 lets a server ignore before a request line, and returns how
+// many bytes they took. Consuming them as they come keeps a client that
+// sends thousands from making each parse start over on them.
+func skipEmpty(in *buffer) int {
+	b := in.bytes()
+	i := 0
+	for i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+		i += 2
+	}
+	in.consume(i)
+	return i
+}
+
+// parseHead parses what has come of the head so far, at most limit bytes.
+// On a connection's first bytes it also tells HTTP from other protocols
+// (see classify): those that could not start an HTTP request are not
+// parsed; the rest are, and get 400 when they are malformed.
+func (c *conn) parseHead(first bool, limit int) (headResult, error) {
+	w := c.w
+	err := h1.ParseRequest(w.in.bytes(), limit, &w.req)
 	if err == nil {
 		return headOK, nil
 	}
-	if first && err != h1.ErrIncomplete {
-		switch classify(w.in.bytes(), s.MaxHeaderSize) {
+	if first {
+		switch classify(w.in.bytes(), limit) {
 		case shapeOther:
 			return headTunnel, nil
 		case shapeTLS:
 			return headTLS, nil
 		case shapeUnknown:
-			err = h1.ErrIncomplete // judge the line when it ends
-		}
-	} else if first {
-		switch classify(w.in.bytes(), s.MaxHeaderSize) {
-		case shapeOther:
-			return headTunnel, nil
-		case shapeTLS:
-			return headTLS, nil
+			err = h1.ErrIncomplete // judge the first bytes when more come
 		}
 	}
 	switch {

@@ -4,6 +4,23 @@ import (
 	"time"
 )
 
+// unsupported serves a connection whose first bytes could not start an
+// HTTP request nor a TLS handshake, as Server.Unknown says (Squid's
+// on_unsupported_protocol): relayed untouched, or closed at once without
+// dialling and logged as "TAG_NONE/000 0 NONE error:unsupported-protocol".
+func (c *conn) unsupported(start time.Time) {
+	st := c.s.Stats
+	if c.s.Unknown != UnknownReject {
+		st.Unknown[0].Inc()
+		c.tunnelRaw(start)
+		return
+	}
+	st.Unknown[1].Inc()
+	c.gone = true // close at once: no lingering for more of the protocol
+	c.placeholders("error:unsupported-protocol")
+	c.log(start, "TAG_NONE")
+}
+
 // tunnelRaw relays a connection whose first bytes are not HTTP to its
 // original destination untouched, so other protocols on an intercepted
 // port keep working (Squid's on_unsupported_protocol tunnel). Squid logs
