@@ -189,4 +189,3 @@ func TestUnknownPolicy(t *testing.T) {
 func isReset(err error) bool {
 	return err != nil && bytes.Contains([]byte(err.Error()), []byte("reset"))
 }
-
