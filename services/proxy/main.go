@@ -55,6 +55,10 @@ func serve(ctx context.Context, c *config, lg *log.Logger) error {
 		return err
 	}
 	defer closeAccessLog(alog, file, lg)
+	srv := newServer(c, alog, lg)
+	if err := c.policy.start(srv, lg); err != nil {
+		return err
+	}
 	checkNetAdmin(c, lg)
 	checkFiles(c, lg)
 
@@ -64,10 +68,6 @@ func serve(ctx context.Context, c *config, lg *log.Logger) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 
-	srv := newServer(c, alog, lg)
-	if err := c.policy.start(srv, lg); err != nil {
-		return err
-	}
 	lns, notes, err := tproxy.Listen(context.Background(), c.listen)
 	if err != nil {
 		return cli.Usagef("-listen %s: %v; run as root or with CAP_NET_ADMIN, on a kernel with TPROXY", c.listen, err)
