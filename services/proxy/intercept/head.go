@@ -93,7 +93,9 @@ func (c *conn) parseHead(first bool, limit int) (headResult, error) {
 		case shapeTLS:
 			return headTLS, nil
 		case shapeUnknown:
-			err = h1.ErrIncomplete // judge the first bytes when more come
+			if err != h1.ErrHeadTooLarge { // the empty lines filled it
+				err = h1.ErrIncomplete // judge the first bytes when more come
+			}
 		}
 	}
 	switch {
@@ -111,7 +113,7 @@ func (c *conn) headFailed(res headResult, err error, start time.Time) {
 	if res == headGone {
 		c.gone = true
 	}
-	if c.w.in.len() == 0 {
+	if c.w.in.len() == 0 && res != headTooLarge { // too large: empty lines only
 		return
 	}
 	switch res {

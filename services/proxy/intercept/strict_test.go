@@ -132,6 +132,11 @@ func TestLeadingEmptyLinesBounded(t *testing.T) {
 	h := newProxy(t, o.addr, func(s *Server) { s.MaxHeaderSize = 4096 })
 	c := h.dial(t)
 	io.WriteString(c, strings.Repeat("\r\n", 2040)+"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	c2 := h.dial(t)
+	io.WriteString(c2, strings.Repeat("\r\n", 3000))
+	if resp, _ := get(t, bufio.NewReader(c2), "GET"); resp.StatusCode != 431 {
+		t.Errorf("empty lines alone: status %v, want 431", resp.Status)
+	}
 	resp, _ := get(t, bufio.NewReader(c), "GET")
 	if resp.StatusCode != 431 {
 		t.Errorf("status %v, want 431", resp.Status)
