@@ -101,4 +101,3 @@ func TestDeniedNoHost(t *testing.T) {
 		t.Errorf("after SetPolicy(nil): %v", resp.Status)
 	}
 }
-
