@@ -27,35 +27,36 @@ const (
 // a line end, and touching the read deadline only when it must. Empty
 // lines before the request line are consumed as they come (skipEmpty):
 // any number of them, within MaxHeaderSize with the head that follows
-// (see "Reading a request head" in docs/proxy.md).
-func (c *conn) readHead(first bool, start time.Time) (headResult, error) {
+// (see "Reading a request head" in docs/proxy.md); it returns how many
+// bytes they took, for a tunnel to pass on.
+func (c *conn) readHead(first bool, start time.Time) (res headResult, skipped int, err error) {
 	s, w := c.s, c.w
 	end := start.Add(s.HeaderTimeout)
 	if c.client.rd.After(end) || c.client.rd.IsZero() {
 		c.client.setReadDeadline(end)
 	}
-	skipped := 0
 	try := w.in.len() > 0
 	for {
 		if try {
 			skipped += skipEmpty(&w.in)
-			if res, err := c.parseHead(first, s.MaxHeaderSize-skipped); res != headMore {
-				return res, err
+			if res, err := c.parseHead(first, skipped, s.MaxHeaderSize-skipped); res != headMore {
+				return res, skipped, err
 			}
 		}
-		n, err := w.in.fill(c.client.nc, s.MaxHeaderSize-skipped)
+		var n int
+		n, err = w.in.fill(c.client.nc, s.MaxHeaderSize-skipped)
 		if err != nil {
 			switch {
 			case err == errBufferFull:
-				return headTooLarge, h1.ErrHeadTooLarge
+				return headTooLarge, skipped, h1.ErrHeadTooLarge
 			case isTimeout(err) && time.Now().Before(end):
 				c.client.setReadDeadline(end) // an earlier deadline, waitIdle's
 				try = false
 				continue
 			case isTimeout(err):
-				return headTimeout, err
+				return headTimeout, skipped, err
 			}
-			return headGone, err
+			return headGone, skipped, err
 		}
 		fresh := w.in.b[w.in.w-n : w.in.w]
 		try = bytes.IndexByte(fresh, '\n') >= 0 || w.in.len() <= 2*maxMethod || w.in.len() >= s.MaxHeaderSize-skipped
@@ -79,8 +80,9 @@ func skipEmpty(in *buffer) int {
 // parseHead parses what has come of the head so far, at most limit bytes.
 // On a connection's first bytes it also tells HTTP from other protocols
 // (see classify): those that could not start an HTTP request are not
-// parsed; the rest are, and get 400 when they are malformed.
-func (c *conn) parseHead(first bool, limit int) (headResult, error) {
+// parsed; the rest are, and get 400 when they are malformed. A TLS record
+// after skipped bytes of empty lines is no TLS handshake: other.
+func (c *conn) parseHead(first bool, skipped, limit int) (headResult, error) {
 	w := c.w
 	err := h1.ParseRequest(w.in.bytes(), limit, &w.req)
 	if err == nil {
@@ -91,6 +93,9 @@ func (c *conn) parseHead(first bool, limit int) (headResult, error) {
 		case shapeOther:
 			return headTunnel, nil
 		case shapeTLS:
+			if skipped > 0 {
+				return headTunnel, nil
+			}
 			return headTLS, nil
 		case shapeUnknown:
 			if err != h1.ErrHeadTooLarge { // the empty lines filled it

@@ -155,7 +155,7 @@ func TestUnknownPolicy(t *testing.T) {
 	for _, u := range []Unknown{UnknownTunnel, UnknownReject} {
 		o := rawOrigin(t, func(c net.Conn) { io.Copy(c, c) })
 		h := newProxy(t, o.addr, func(s *Server) { s.Unknown = u })
-		for _, first := range []string{"HELLO\r\n", "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n", "\x00\x00\x00\x2a\x01\x02\x03\x04" + strings.Repeat("\x05", 30)} {
+		for _, first := range []string{"HELLO\r\n", "\r\n\r\nHELLO\r\n", "\r\n\x16\x03\x01\x00\x05hello", "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n", "\x00\x00\x00\x2a\x01\x02\x03\x04" + strings.Repeat("\x05", 30)} {
 			c := h.dial(t)
 			io.WriteString(c, first)
 			c.(*net.TCPConn).CloseWrite()
@@ -171,8 +171,8 @@ func TestUnknownPolicy(t *testing.T) {
 			}
 			c.Close()
 		}
-		es := h.waitLines(t, 3)
-		want, line := uint64(3), "TCP_TUNNEL"
+		es := h.waitLines(t, 5)
+		want, line := uint64(5), "TCP_TUNNEL"
 		if u == UnknownReject {
 			line = "TAG_NONE"
 			if n := o.conns.Load(); n != 0 {

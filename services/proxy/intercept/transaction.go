@@ -62,12 +62,12 @@ const (
 func (c *conn) transaction(first bool) bool {
 	start := time.Now()
 	c.w.e = accesslog.Entry{Client: c.src.Addr(), Hier: hierNone}
-	res, err := c.readHead(first, start)
+	res, skipped, err := c.readHead(first, start)
 	switch res {
 	case headOK:
 		return c.forward(start)
 	case headTunnel:
-		c.unsupported(start)
+		c.unsupported(start, skipped)
 	case headTLS:
 		c.serveTLS(start)
 	default:
