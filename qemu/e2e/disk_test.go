@@ -12,7 +12,7 @@ import (
 // the firmware starting the boot loader (the firmware's own start), then
 // to the kernel's EFI stub taking the initramfs, then to tprouter: ready.
 func TestDisk(t *testing.T) {
-	l := routedLab(t)
+	l, _ := routedLab(t)
 	vm := qemu.Boot(t, qemu.Options{
 		Disk:    qemu.Disk(t, "qemu-x86_64"),
 		Cmdline: routed + " tprouter.shell=on",

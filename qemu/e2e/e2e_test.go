@@ -86,22 +86,26 @@ func initTimes(con string) string {
 // advertisements) IPv6. It also kills the proxy and expects it back, and
 // checks that nothing on the router's WAN addresses accepts connections.
 func TestRouted(t *testing.T) {
-	l := routedLab(t)
+	l, o := routedLab(t)
 	vm := boot(t, l, routed+" tprouter.shell=on")
 	checkRouted(t, l, vm)
+	checkTLS(t, l, o)
 }
 
 // routedLab is the lab of TestRouted: the client takes its IPv6 address
 // from the router's advertisements, and the server answers with the
-// client's address as it sees it.
-func routedLab(t *testing.T) *lab.Lab {
+// client's address as it sees it, over HTTP and HTTPS (with the origin's
+// certificate).
+func routedLab(t *testing.T) (*lab.Lab, *lab.Origin) {
 	l := lab.New(t, lab.Options{})
 	l.Client.IP(t, "-6", "addr", "flush", "dev", lab.ClientIf, "scope", "global")
 	l.Client.IP(t, "-6", "route", "flush", "default")
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/accept_ra", "1")
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/autoconf", "1")
 	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
-	return l
+	o := lab.NewOrigin(t, originName)
+	l.Server.ServeHTTPS(t, ":443", o, lab.EchoAddr)
+	return l, o
 }
 
 // checkRouted checks a router on routedLab(t) booted with routed and the

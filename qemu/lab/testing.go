@@ -121,3 +121,24 @@ func (ns *NS) ConntrackEntries(t testing.TB, src, dst netip.AddrPort) int {
 	}
 	return n
 }
+
+// NewOrigin is NewOriginErr for t.
+func NewOrigin(t testing.TB, names ...string) *Origin {
+	t.Helper()
+	o, err := NewOriginErr(names...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// ServeHTTPS is ServeHTTPSErr for t, closed when the test ends.
+func (ns *NS) ServeHTTPS(t testing.TB, addr string, o *Origin, h http.Handler) net.Addr {
+	t.Helper()
+	srv, a, err := ns.ServeHTTPSErr(addr, o, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return a
+}
