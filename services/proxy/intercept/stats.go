@@ -54,6 +54,10 @@ type Stats struct {
 	Errors         [numKinds]pm.Counter
 	Connect        *pm.Histogram // upstream connect latency
 	Response       *pm.Histogram // request sent to first response byte
+
+	// Domain policy and unsupported protocols (issue 12).
+	Denied  [2]pm.Counter // denied by the domain policy: [0] HTTP requests, [1] TLS connections
+	Unknown [2]pm.Counter // neither HTTP nor TLS: [0] tunnelled, [1] rejected (Server.Unknown)
 }
 
 // NewStats returns zeroed Stats.
@@ -95,10 +99,21 @@ func (st *Stats) WritePrometheus(out io.Writer) error {
 	for k := kind(0); k < numKinds; k++ {
 		w.Sample("tprouter_proxy_errors_total", `kind="`+kindNames[k]+`"`, float64(st.Errors[k].Value()))
 	}
+	writePolicy(w, st)
 	w.Histogram("tprouter_proxy_upstream_connect_seconds", "Time to connect to the original destination.", st.Connect)
 	w.Histogram("tprouter_proxy_upstream_response_seconds", "Time from sending a request head to the first byte of the response.", st.Response)
 	writeRuntime(w)
 	return w.W.Flush()
+}
+
+// writePolicy writes the domain policy's and Server.Unknown's counters.
+func writePolicy(w pm.Writer, st *Stats) {
+	w.Head("tprouter_proxy_denied_total", "counter", "Requests (HTTP) and connections (TLS) the domain policy denied.")
+	w.Sample("tprouter_proxy_denied_total", `proto="http"`, float64(st.Denied[0].Value()))
+	w.Sample("tprouter_proxy_denied_total", `proto="tls"`, float64(st.Denied[1].Value()))
+	w.Head("tprouter_proxy_unknown_total", "counter", "Connections neither HTTP nor TLS, by what -unknown did with them.")
+	w.Sample("tprouter_proxy_unknown_total", `action="tunnel"`, float64(st.Unknown[0].Value()))
+	w.Sample("tprouter_proxy_unknown_total", `action="reject"`, float64(st.Unknown[1].Value()))
 }
 
 // runtimeSamples are the Go runtime figures that explain the proxy's
