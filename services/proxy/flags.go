@@ -30,6 +30,7 @@ type config struct {
 	logMaxSize                      int64
 	logKeep                         int
 	logFormat                       accesslog.Format
+	policy                          policyFlags // policy.go
 }
 
 // flags returns the proxy's flag set, which fills c.
@@ -60,6 +61,7 @@ func (c *config) flags() *flag.FlagSet {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, time for requests in flight to finish")
 	fs.IntVar(&c.maxHeaderSize, "max-header-size", 65536, "largest request or response head in `bytes`; 431 or 502 beyond")
 	fs.IntVar(&c.logLines, "log-lines", 1000, "access log lines kept for /access.log (at start, the file's last lines)")
+	c.policy.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: proxy [flags]\n\nTransparent (TPROXY) HTTP interception proxy.\n\n")
 		fs.PrintDefaults()

@@ -154,6 +154,7 @@ func TestTLSDenied(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "access denied") {
 			t.Errorf("client %d: error %v, want the access_denied alert", i, err)
 		}
+		h.waitLines(t, i+1) // logged just after the alert went
 	}
 	es := h.waitLines(t, 3)
 	want := []string{"ads.example.com:" + port, "x.ads.example.com:" + port, site.addr}
