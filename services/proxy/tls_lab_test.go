@@ -10,22 +10,10 @@ import (
 	"time"
 
 	"tprouter/qemu/lab"
-	"tprouter/qemu/labrouter"
 	"tprouter/services/internal/cli"
 	"tprouter/services/proxy/accesslog"
 	"tprouter/services/proxy/internal/tlsconn"
 )
-
-// startTLS is start with port 443 intercepted as well as 80, as the
-// firmware's default tprouter.intercept=80,443 does.
-func startTLS(t *testing.T, flags ...string) *rig {
-	t.Helper()
-	r := start(t, flags...)
-	c := labrouter.Config(3129)
-	c.Intercept = []uint16{80, 443}
-	labrouter.Install(t, r.Lab, c)
-	return r
-}
 
 // tlsOrigin is a TLS server on port 443 of the server namespace (both
 // families) with a certificate the test made. It counts the connections
@@ -64,7 +52,7 @@ func (r *rig) serveTLS(t *testing.T, names ...string) *tlsOrigin {
 // SNI, ALPN and ECH fields.
 func TestTLSSpliceLab(t *testing.T) {
 	t.Parallel()
-	r := startTLS(t, "-access-log-format", "tls")
+	r := startBoth(t, "-access-log-format", "tls")
 	o := r.serveTLS(t, "www.example.com", "big.example.com")
 	n := 0
 	for _, fam := range []struct {
@@ -141,7 +129,7 @@ func TestTLSDeniedLab(t *testing.T) {
 	if _, err := parseFlags([]string{"-deny-names", ".ads.example.com"}); err != nil {
 		t.Fatalf("-deny-names (the http branch's flag) is not in this build: %v", err)
 	}
-	r := startTLS(t, "-deny-names", ".ads.example.com")
+	r := startBoth(t, "-deny-names", ".ads.example.com")
 	o := r.serveTLS(t, "ads.example.com", "www.example.com")
 	for _, dst := range []string{"198.51.100.2:443", "[2001:db8:2::2]:443"} {
 		_, err := tlsconn.Ping(r.dial(t, dst), o.Client("tracker.ads.example.com"))
