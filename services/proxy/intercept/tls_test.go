@@ -24,7 +24,7 @@ type tlsSite struct {
 	pool *x509.CertPool
 }
 
-func newTLSSite(t *testing.T, names ...string) *tlsSite {
+func newTLSSite(t testing.TB, names ...string) *tlsSite {
 	t.Helper()
 	o := lab.NewOrigin(t, names...)
 	site := &tlsSite{pool: o.Pool}
@@ -273,5 +273,29 @@ func TestTLSTruncated(t *testing.T) {
 		case withPolicy && (len(got) != 0 || o.conns.Load() != 0 || es[0].Code != "TAG_NONE_ABORTED"):
 			t.Errorf("policy: echo %q, %d origin conns, line %+v; want nothing dialled", got, o.conns.Load(), es[0])
 		}
+	}
+}
+
+// BenchmarkTLSSplice: a new TLS connection per op (a full handshake, a
+// line each way), through the proxy and straight to the origin; the
+// difference is what peek and splice costs a connection on loopback.
+func BenchmarkTLSSplice(b *testing.B) {
+	site := newTLSSite(b, "www.example.com")
+	h := newProxy(b, site.addr)
+	h.s.Logf = func(string, ...any) {}
+	cfg := site.client("www.example.com")
+	for _, tc := range []struct{ name, addr string }{{"proxy", h.addr}, {"direct", site.addr}} {
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				c, err := net.DialTimeout("tcp", tc.addr, 5*time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := tlsconn.Ping(c, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
