@@ -103,7 +103,7 @@ var services = []service{
 		Enabled: func(config.Config) bool { return true },
 		Args:    proxyArgs,
 		When:    "always, first: it needs no link to listen",
-		What: "the TPROXY HTTP proxy; its access log in `" + accessLog + "` there, without /perm on its standard output; " +
+		What: "the TPROXY proxy (HTTP, and TLS by peek and splice); its access log in `" + accessLog + "` there, without /perm on its standard output; " +
 			"with `tprouter.proxy.port` below 1024 it also gets CAP_NET_BIND_SERVICE",
 	},
 	{
