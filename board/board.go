@@ -87,7 +87,8 @@ var router = []string{
 	"nft_chain_nat",   // type nat chains
 	"nft_masq",        // masquerade on the WAN (tprouter.nat)
 	"nft_fib_inet",    // fib (reverse path) lookups
-	"nft_reject_inet", // reject with tcp reset (fail-closed)
+	"nft_reject_inet", // reject with tcp reset (fail-closed), port unreachable (QUIC)
+	"nft_objref",      // counter name "quic": rules that count in a named counter
 	"nft_socket",      // socket transparent: packets of proxied connections
 	"nft_tproxy",      // tproxy to :port
 	"nf_tproxy_ipv4",  // nft_tproxy's per-family halves

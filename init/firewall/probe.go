@@ -72,6 +72,15 @@ func (r *ruleset) features() []feature {
 		f = append(f, feature{"reject", "nft_reject_inet, CONFIG_NFT_REJECT", forwardHook,
 			exprs(l4proto(unix.IPPROTO_TCP), rejectTCPReset())})
 	}
+	if r.blockQUIC {
+		f = append(f, feature{"named counters", "nft_objref, CONFIG_NFT_OBJREF", forwardHook,
+			func(b *batch) ([]expr.Any, error) {
+				b.conn.AddObj(&nftables.NamedObj{Table: b.t, Name: QUICCounter, Type: nftables.ObjTypeCounter, Obj: &expr.Counter{}})
+				return rule(l4proto(unix.IPPROTO_UDP), counterRef(QUICCounter)), nil
+			}},
+			feature{"reject with port unreachable", "nft_reject_inet, CONFIG_NFT_REJECT_INET", forwardHook,
+				exprs(l4proto(unix.IPPROTO_UDP), rejectPortUnreachable())})
+	}
 	if r.nat {
 		f = append(f,
 			feature{"NAT chains", "nft_chain_nat, CONFIG_NFT_NAT", postroutingHook, nil},
