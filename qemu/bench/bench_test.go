@@ -176,3 +176,14 @@ func TestIdleConnsFor(t *testing.T) {
 		}
 	}
 }
+
+// TestSpread checks the table's "±": half the range over the median, and
+// nothing for a single round.
+func TestSpread(t *testing.T) {
+	if sp, ok := spread([]float64{90, 100, 110}); !ok || sp != 10 {
+		t.Errorf("spread(90, 100, 110) = %v, %v, want 10, true", sp, ok)
+	}
+	if _, ok := spread([]float64{100}); ok {
+		t.Errorf("spread of one round reported")
+	}
+}

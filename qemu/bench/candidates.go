@@ -128,8 +128,14 @@ backend original
 `))
 
 func startHAProxy(e *env, dir string) (*proc, error) {
-	conf := filepath.Join(dir, "haproxy.cfg")
-	err := writeTemplate(conf, haproxyConf, struct {
+	return runHAProxy(e, dir, "haproxy", haproxyConf)
+}
+
+// runHAProxy runs HAProxy with the configuration t, written to
+// dir/<label>.cfg, its output in dir/<label>.log.
+func runHAProxy(e *env, dir, label string, t *template.Template) (*proc, error) {
+	conf := filepath.Join(dir, label+".cfg")
+	err := writeTemplate(conf, t, struct {
 		N, Port, MaxConn int
 		Dir, Idle        string
 	}{e.n, proxyPort, e.idleConns + 100, dir, fmt.Sprintf("%ds", int(idleTimeout.Seconds()))})
@@ -137,7 +143,7 @@ func startHAProxy(e *env, dir string) (*proc, error) {
 		return nil, err
 	}
 	// -db: stay in the foreground, no daemon, so stop() reaches it.
-	p, err := startProc(e.lab.Router, dir, "haproxy", nil, "haproxy", "-db", "-f", conf)
+	p, err := startProc(e.lab.Router, dir, label, nil, "haproxy", "-db", "-f", conf)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"path/filepath"
 	"text/template"
 	"time"
 
@@ -75,19 +74,7 @@ backend original
 `))
 
 func startHAProxyTLS(e *env, dir string) (*proc, error) {
-	conf := filepath.Join(dir, "haproxy-tls.cfg")
-	err := writeTemplate(conf, haproxyTLSConf, struct {
-		N, Port, MaxConn int
-		Dir, Idle        string
-	}{e.n, proxyPort, e.idleConns + 100, dir, fmt.Sprintf("%ds", int(idleTimeout.Seconds()))})
-	if err != nil {
-		return nil, err
-	}
-	p, err := startProc(e.lab.Router, dir, "haproxy-tls", nil, "haproxy", "-db", "-f", conf)
-	if err != nil {
-		return nil, err
-	}
-	return p, waitListening(e, p)
+	return runHAProxy(e, dir, "haproxy-tls", haproxyTLSConf)
 }
 
 // startTLS readies candidate c for the TLS workloads: it restarts the
@@ -102,8 +89,12 @@ func (e *env) startTLS(ctx context.Context, c candidate, dir string, p *proc) (*
 			return nil, err
 		}
 	}
-	if err := clearTimeWait(e.lab.Router); err != nil {
-		return p, err
+	// The origin's too: every candidate's connections come from the
+	// one client address, spoofed or not, to the one origin address.
+	for _, ns := range []*lab.NS{e.lab.Router, e.lab.Server} {
+		if err := clearTimeWait(ns); err != nil {
+			return p, err
+		}
 	}
 	addr := net.JoinHostPort(lab.ServerV4.String(), "443")
 	err := waitFor(10*time.Second, p, func() error {

@@ -202,12 +202,7 @@ func runTLSLoad(ctx context.Context, client *lab.NS, s tlsLoadSpec) (tlsLoadResu
 	cmd.Env = append(os.Environ(), tlsLoadEnv+"="+string(spec))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	stop := context.AfterFunc(ctx, func() {
-		if cmd.Process != nil {
-			cmd.Process.Kill()
-		}
-	})
-	defer stop()
+	defer killOnDone(ctx, cmd)()
 	out, err := cmd.Output()
 	if err != nil {
 		return tlsLoadResult{}, fmt.Errorf("in %s: TLS load generator %s: %v\n%s", client.Name, spec, err, stderr.String())
