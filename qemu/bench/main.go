@@ -10,7 +10,7 @@
 // (tls.go), it measures handshakes per second (e) and MiB/s with 1 MiB
 // responses (f) against HAProxy's SNI inspection and direct forwarding.
 //
-//	go run ./qemu/bench            # the full run, ~10 minutes (make bench)
+//	go run ./qemu/bench            # the full run, ~15 minutes (make bench)
 //	go run ./qemu/bench -quick     # 1 round of 3 s: a smoke run
 //	go run ./qemu/bench -profile   # plus CPU/heap profiles of tprouter
 //

@@ -153,10 +153,12 @@ func summarize(cfg config, recs []runRecord) *results {
 	}
 	for c, m := range values {
 		r.Medians[c] = map[string]float64{}
-		r.Spread[c] = map[string]float64{}
 		for k, vs := range m {
 			r.Medians[c][k] = median(vs)
 			if sp, ok := spread(vs); ok {
+				if r.Spread[c] == nil {
+					r.Spread[c] = map[string]float64{}
+				}
 				r.Spread[c][k] = sp
 			}
 		}

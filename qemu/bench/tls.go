@@ -17,8 +17,17 @@ import (
 // proxyPort. tprouter's proxy tells TLS from HTTP by the first byte and
 // splices; the bare relay splices anything. HAProxy needs another
 // configuration for TLS (haproxyTLSConf), so runCandidate restarts it with
-// that one before the TLS workloads. Squid is left out: Debian's squid is
-// built with GnuTLS, and SslBump (peek and splice) needs OpenSSL.
+// that one before the TLS workloads. The load generator runs from the
+// lab's one client address (many addresses would spread the 4-tuples;
+// one is enough for these rates with TIME_WAIT cleared between
+// candidates).
+//
+// Squid is left out: Debian's squid (bookworm, 5.7) is built
+// --with-gnutls, and SslBump, which peek and splice needs, is OpenSSL
+// only. Debian's squid-openssl has it, but it conflicts with squid and
+// replaces it machine-wide; measuring it means adding it to BENCH_DEBS in
+// squid's place and an "https_port ... tproxy ssl-bump" configuration
+// with a certificate ("ssl_bump peek step1", "ssl_bump splice all").
 
 // tlsDuration is how long each TLS workload runs: half the wrk runs'
 // length, at least the quick run's 3 s, which keeps make bench's added
