@@ -1,13 +1,16 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"tprouter/qemu/lab"
 )
@@ -185,5 +188,34 @@ func TestSpread(t *testing.T) {
 	}
 	if _, ok := spread([]float64{100}); ok {
 		t.Errorf("spread of one round reported")
+	}
+}
+
+// TestTLSLoad runs the TLS load generator against a TLS origin on
+// loopback: it must stop at its connection bound, count every body byte,
+// and count as errors the responses that are not what was asked for.
+func TestTLSLoad(t *testing.T) {
+	o, err := lab.NewOriginErr(tlsName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", o.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, originFiles["1k"]))
+	})}
+	srv.SetKeepAlivesEnabled(false)
+	go srv.Serve(ln)
+	defer srv.Close()
+	s := tlsLoadSpec{Addr: ln.Addr().String(), Path: "/1k", Size: originFiles["1k"], Conns: 4, Duration: 10 * time.Second, Max: 40}
+	r := tlsLoad(s, o.Pool)
+	if r.Conns != 40 || r.Errors != 0 || r.Bytes != 40*float64(s.Size) || r.P99US < r.P50US || r.P50US <= 0 {
+		t.Errorf("tlsLoad(%+v) = %+v, want 40 connections of %d bytes, no errors", s, r, s.Size)
+	}
+	s.Size, s.Max = 1, 8
+	if r := tlsLoad(s, o.Pool); r.Conns != 0 || r.Errors != 8 || !strings.Contains(r.FirstError, "want 200 OK with 1") {
+		t.Errorf("tlsLoad with a wrong size = %+v, want 8 errors", r)
 	}
 }
