@@ -2,7 +2,10 @@
 // that dhcp4d and radvd hand out (the router's own LAN address). It
 // relays each query to the upstream servers, the static ones of -upstream
 // (tprouter.dns) and those of the WAN's DHCP lease (-lease), and their
-// answers back unchanged. It caches nothing. With no upstream server it
+// answers back unchanged; with -strip-ech, HTTPS and SVCB records leave
+// without their ech parameter, so that browsers do not hide the server
+// name from the proxy's domain lists (tprouter.ech=strip). It caches
+// nothing. With no upstream server it
 // answers SERVFAIL and says so.
 //
 // It listens on the LAN only: on the -listen addresses or the addresses
@@ -34,6 +37,7 @@ func main() {
 	inflight := fs.Int("max-inflight", forward.DefaultMaxInFlight, "queries forwarded at once; more UDP queries are dropped, TCP ones answered SERVFAIL")
 	tcpConns := fs.Int("max-tcp-conns", forward.DefaultMaxTCPConns, "client TCP connections open at once; more are closed")
 	verbose := fs.Bool("v", false, "log every query")
+	stripECH := fs.Bool("strip-ech", false, "remove the ech parameter (Encrypted Client Hello keys) from HTTPS and SVCB records in answers")
 	check := func() error {
 		switch {
 		case len(listen) == 0 && *iface == "":
@@ -54,7 +58,11 @@ func main() {
 			MaxInFlight:    *inflight,
 			MaxTCPConns:    *tcpConns,
 			Verbose:        *verbose,
+			StripECH:       *stripECH,
 		}, log.Default())
+		if *stripECH {
+			log.Print("removing ech from HTTPS and SVCB answers (-strip-ech)")
+		}
 		go f.Watch(ctx)
 		if err := f.Serve(ctx, listen, *iface); err != nil {
 			return err

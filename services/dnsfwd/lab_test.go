@@ -267,6 +267,70 @@ func TestUsage(t *testing.T) {
 		[]string{"-iface", "eth1", "extra"})
 }
 
+// echHTTPS is the fake upstream's HTTPS record for ech.test: ".", alpn
+// h2, an ECH configuration (its bytes need not be one here), ipv4hint.
+func echHTTPS() *dnsmessage.HTTPSResource {
+	return &dnsmessage.HTTPSResource{SVCBResource: dnsmessage.SVCBResource{
+		Priority: 1, Target: dnsmessage.MustNewName("."),
+		Params: []dnsmessage.SVCParam{
+			{Key: dnsmessage.SVCParamALPN, Value: []byte("\x02h2")},
+			{Key: dnsmessage.SVCParamIPv4Hint, Value: exampleA.AsSlice()},
+			{Key: dnsmessage.SVCParamECH, Value: []byte("\x00\x45\xfe\x0d\x00\x41ech-config-of-the-test")},
+		},
+	}}
+}
+
+// TestStripECH asks dnsfwd from the client for ech.test's HTTPS record,
+// over UDP and TCP, with -strip-ech (the client sees alpn and ipv4hint,
+// no ech) and without (the upstream's answer unchanged); A records
+// pass as they are either way.
+func TestStripECH(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	bin := labproc.Build(t, pkg)["dnsfwd"]
+	startUpstream(t, l.Server)
+	for _, strip := range []bool{true, false} {
+		args := []string{"-iface", lab.RouterLAN, "-listen", lab.RouterLANv4.Addr().String(), "-upstream", lab.ServerV4.String()}
+		if strip {
+			args = append(args, "-strip-ech")
+		}
+		p := labproc.Start(t, l.Router, bin, args...)
+		p.WaitLog(t, "listening on "+lanDNS, 5*time.Second)
+		for _, network := range []string{"udp", "tcp"} {
+			checkHTTPS(t, l.Client, network, strip)
+		}
+		if ips, err := lookup(l.Client, "udp", lanDNS, "example.test"); err != nil || !slices.Equal(ips, []netip.Addr{exampleA}) {
+			t.Errorf("strip %v: example.test: %v, %v; want [%s]", strip, ips, err, exampleA)
+		}
+		if strings.Contains(p.Log(), "removing ech") != strip {
+			t.Errorf("strip %v: log:\n%s", strip, p.Log())
+		}
+		p.Stop(t)
+	}
+}
+
+// checkHTTPS asks for ech.test's HTTPS record and checks its parameters:
+// those of echHTTPS, less ech when strip.
+func checkHTTPS(t *testing.T, ns *lab.NS, network string, strip bool) {
+	t.Helper()
+	ans, err := exchange(ns, network, lanDNS, queryType(t, 0x4545, "ech.test.", dnsmessage.TypeHTTPS), 5*time.Second)
+	if err != nil {
+		t.Fatalf("strip %v %s: %v", strip, network, err)
+	}
+	var m dnsmessage.Message
+	if err := m.Unpack(ans); err != nil || m.Header.ID != 0x4545 || len(m.Answers) != 1 {
+		t.Fatalf("strip %v %s: answer %s (%v)", strip, network, m.GoString(), err)
+	}
+	got, ok := m.Answers[0].Body.(*dnsmessage.HTTPSResource)
+	want := echHTTPS()
+	if strip {
+		want.DeleteParam(dnsmessage.SVCParamECH)
+	}
+	if !ok || got.GoString() != want.GoString() || m.Answers[0].Header.TTL != 300 {
+		t.Errorf("strip %v %s: got %s\nwant %s", strip, network, m.Answers[0].GoString(), want.GoString())
+	}
+}
+
 // lookup resolves name's IPv4 addresses from ns with Go's resolver, which
 // asks server over network: over "udp" it switches to TCP by itself when
 // an answer is truncated; "tcp" uses TCP from the start.
@@ -324,9 +388,14 @@ func exchange(ns *lab.NS, network, server string, q []byte, within time.Duration
 
 func query(t testing.TB, id uint16, name string) []byte {
 	t.Helper()
+	return queryType(t, id, name, dnsmessage.TypeA)
+}
+
+func queryType(t testing.TB, id uint16, name string, typ dnsmessage.Type) []byte {
+	t.Helper()
 	b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: id, RecursionDesired: true})
 	b.StartQuestions()
-	b.Question(dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET})
+	b.Question(dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: typ, Class: dnsmessage.ClassINET})
 	msg, err := b.Finish()
 	if err != nil {
 		t.Fatal(err)
@@ -354,8 +423,8 @@ func writeLease(t *testing.T, path string, dns ...string) {
 
 // fakeUpstream is a DNS server in the server namespace on
 // 198.51.100.2:53, UDP and TCP: A example.test is 203.0.113.7; A big.test
-// is truncated over UDP and 203.0.113.8 over TCP; other names do not
-// exist.
+// is truncated over UDP and 203.0.113.8 over TCP; HTTPS ech.test has
+// alpn, ech and ipv4hint (echHTTPS); other names do not exist.
 type fakeUpstream struct{ udp, tcp atomic.Int32 }
 
 type counts struct{ udp, tcp int32 }
@@ -435,14 +504,17 @@ func respond(q []byte, tcp bool) []byte {
 	}
 	h.Response, h.RecursionAvailable = true, true
 	var a *dnsmessage.AResource
+	var https *dnsmessage.HTTPSResource
 	switch name := strings.ToLower(qq.Name.String()); {
+	case name == "ech.test." && qq.Type == dnsmessage.TypeHTTPS:
+		https = echHTTPS()
 	case name == "example.test." && qq.Type == dnsmessage.TypeA:
 		a = &dnsmessage.AResource{A: exampleA.As4()}
 	case name == "big.test." && !tcp:
 		h.Truncated = true
 	case name == "big.test." && qq.Type == dnsmessage.TypeA:
 		a = &dnsmessage.AResource{A: bigA.As4()}
-	case name != "example.test." && name != "big.test.":
+	case name != "example.test." && name != "big.test." && name != "ech.test.":
 		h.RCode = dnsmessage.RCodeNameError
 	}
 	b := dnsmessage.NewBuilder(nil, h)
@@ -451,6 +523,9 @@ func respond(q []byte, tcp bool) []byte {
 	b.StartAnswers()
 	if a != nil {
 		b.AResource(dnsmessage.ResourceHeader{Name: qq.Name, Class: dnsmessage.ClassINET, TTL: 60}, *a)
+	}
+	if https != nil {
+		b.HTTPSResource(dnsmessage.ResourceHeader{Name: qq.Name, Class: dnsmessage.ClassINET, TTL: 300}, *https)
 	}
 	msg, err := b.Finish()
 	if err != nil {

@@ -1,6 +1,9 @@
 // Package forward is the router's DNS forwarder: it answers the LAN's
 // queries by asking upstream servers (the operator's tprouter.dns and
-// the WAN lease's DNS servers) and relaying their answers unchanged.
+// the WAN lease's DNS servers) and relaying their answers unchanged, but
+// for one edit when Config.StripECH is set: the ech parameter leaves
+// HTTPS and SVCB records (ech.go says how and why); answers without one
+// are still relayed byte for byte.
 //
 // It keeps no cache and does no recursion of its own: the upstream
 // servers do both, and a forwarder without state cannot serve a stale or
@@ -31,6 +34,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -90,6 +94,10 @@ type Config struct {
 
 	// Verbose logs every query with the upstream that answered it.
 	Verbose bool
+	// StripECH removes the ech SvcParam from HTTPS and SVCB records in
+	// the answers (see ech.go), so that browsers send the real server
+	// name in the clear for the proxy's domain lists.
+	StripECH bool
 }
 
 // Forwarder forwards DNS queries. Its methods are safe for concurrent use.
@@ -99,7 +107,9 @@ type Forwarder struct {
 	inflight chan struct{} // a token per query being forwarded
 	tcpConns chan struct{} // a token per open client TCP connection
 	// Lines about limits, at most one a minute each.
-	busyLog, connLog, acceptLog rateLog
+	busyLog, connLog, acceptLog, echLog rateLog
+	// stripped counts the answers that left without ech (StripECH).
+	stripped atomic.Uint64
 
 	mu      sync.Mutex
 	leased  []netip.AddrPort // from the lease file
@@ -273,6 +283,7 @@ func (f *Forwarder) forward(ctx context.Context, network string, query []byte) (
 		ans, err := f.attempt(ctx, network, up, out, id, qs)
 		if err == nil {
 			f.answered(up)
+			ans = f.strip(ans, qs)
 			binary.BigEndian.PutUint16(ans, h.ID)
 			return ans, up
 		}
@@ -334,6 +345,30 @@ func (f *Forwarder) attempt(ctx context.Context, network string, up netip.AddrPo
 		}
 	}
 }
+
+// strip removes ech from ans when StripECH is set; an answer that cannot
+// be repacked is relayed as it came, and logged.
+func (f *Forwarder) strip(ans []byte, qs []dnsmessage.Question) []byte {
+	if !f.cfg.StripECH {
+		return ans
+	}
+	out, changed, err := stripECH(ans)
+	if err != nil {
+		name := "?"
+		if len(qs) > 0 {
+			name = qs[0].Name.String()
+		}
+		f.echLog.printf(f.log, "answer for %s relayed with ech: %v", name, err)
+	}
+	if changed {
+		f.stripped.Add(1)
+	}
+	return out
+}
+
+// Stripped returns how many answers have left without their ech
+// parameters (StripECH).
+func (f *Forwarder) Stripped() uint64 { return f.stripped.Load() }
 
 // errNotQuery marks messages that get no answer at all: too short to
 // have an ID, or a response (answering those could start a loop).
