@@ -219,3 +219,27 @@ func TestTLSLoad(t *testing.T) {
 		t.Errorf("tlsLoad with a wrong size = %+v, want 8 errors", r)
 	}
 }
+
+// TestSNILogged checks the reading of tprouter's access log: a spliced
+// line with the SNI, a raw tunnel's with the address, no log at all.
+func TestSNILogged(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"1.0 5 192.0.2.2 TCP_TUNNEL/200 1052 CONNECT " + tlsName + ":443 - ORIGINAL_DST/198.51.100.2 -\n", true},
+		{"1.0 5 192.0.2.2 TCP_TUNNEL/200 1052 CONNECT 198.51.100.2:443 - ORIGINAL_DST/198.51.100.2 -\n", false},
+	} {
+		path := filepath.Join(dir, "access.log")
+		if err := os.WriteFile(path, []byte(tc.line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := sniLogged(path); got == nil || *got != tc.want {
+			t.Errorf("sniLogged(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+	if got := sniLogged(filepath.Join(dir, "none.log")); got != nil {
+		t.Errorf("sniLogged of a missing log = %v, want nil", *got)
+	}
+}

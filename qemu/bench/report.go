@@ -334,6 +334,9 @@ func (r *results) text() string {
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "- %s\n", t.Line)
 	}
+	if note := r.sniNote(); note != "" {
+		fmt.Fprintf(&b, "\n%s\n", note)
+	}
 	if busy := r.hostBusy(); busy != "" {
 		fmt.Fprintf(&b, "\nMachine CPU busy during the wrk runs (all processes, not only the benchmark's): %s.\n", busy)
 	}

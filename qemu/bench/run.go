@@ -148,6 +148,8 @@ type runRecord struct {
 	Wrk       *wrkResult         `json:"wrk,omitempty"`
 	Idle      *idleResult        `json:"idle,omitempty"`
 	TLS       *tlsLoadResult     `json:"tls,omitempty"`
+	// SNILogged: whether tprouter's access log named the SNI in (e).
+	SNILogged *bool `json:"sni_logged,omitempty"`
 	// ProxyCPU is the proxy's CPU seconds during the wrk run; HostBusy
 	// the whole machine's busy percentage.
 	ProxyCPU float64 `json:"proxy_cpu_seconds,omitempty"`

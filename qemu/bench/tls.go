@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"text/template"
 	"time"
 
@@ -183,9 +186,48 @@ func (e *env) runTLSWorkload(ctx context.Context, w workload, p *proc) (runRecor
 		m["f_mibps"] = r.perSecond(r.Bytes) / (1 << 20)
 	}
 	rec.Metrics = m
+	if p != nil && w.id == "e" {
+		rec.SNILogged = sniLogged(filepath.Join(filepath.Dir(p.log), "access.log"))
+	}
 	if r.Errors > 0 {
 		// As with wrk: the figure stays, flagged.
 		return rec, fmt.Errorf("TLS load generator: %.0f failed connections in %.0f, first: %s", r.Errors, r.Conns+r.Errors, r.FirstError)
 	}
 	return rec, nil
+}
+
+// sniLogged says whether the access log at path (tprouter's proxy's) names
+// the load generator's SNI: yes once the proxy peeks at the ClientHello,
+// no while it relays TLS as a raw tunnel (logged with the address); nil
+// for a proxy without that log.
+func sniLogged(path string) *bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	yes := bytes.Contains(b, []byte(" CONNECT "+tlsName+":443 "))
+	return &yes
+}
+
+// sniNote says, under the table, whether the subject's TLS figures are
+// those of the peek at the ClientHello or of a raw tunnel.
+func (r *results) sniNote() string {
+	var n, yes int
+	for _, rec := range r.Runs {
+		if rec.Candidate == r.Subject && rec.SNILogged != nil {
+			n++
+			if *rec.SNILogged {
+				yes++
+			}
+		}
+	}
+	switch {
+	case n == 0:
+		return ""
+	case yes == n:
+		return fmt.Sprintf("TLS: %s's access log named the SNI in every round (peek at the ClientHello, then splice).", r.Subject)
+	case yes == 0:
+		return fmt.Sprintf("TLS: %s's access log never named the SNI: it relayed TLS as a raw tunnel (no peek at the ClientHello).", r.Subject)
+	}
+	return fmt.Sprintf("TLS: %s's access log named the SNI in %d of %d rounds.", r.Subject, yes, n)
 }
