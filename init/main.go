@@ -101,7 +101,8 @@ const bootDiskWait = 5 * time.Second
 
 // configure loads the board's kernel modules, mounts the partitions,
 // reads the configuration (the kernel command line, then cmdline.txt on
-// the boot partition) and sets the host name.
+// the boot partition, and whether deny.txt and allow.txt are there) and
+// sets the host name.
 func configure(log *console.Log) (config.Config, storage.Mounted) {
 	line, err := boot.ReadCmdline()
 	if err != nil {
@@ -131,6 +132,7 @@ func configure(log *console.Log) (config.Config, storage.Mounted) {
 		}
 	}
 	cfg, problems := cmdline.ParseWithFile(line, file)
+	cmdline.ListFiles(&cfg, mounted.Boot)
 	for _, p := range problems {
 		log.Printf("%v", p)
 	}

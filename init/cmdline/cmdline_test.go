@@ -180,7 +180,7 @@ func TestParse(t *testing.T) {
 		// tprouter.intercept
 		{line: "tprouter.intercept=80,8080,80", want: func(c *config.Config) { c.Network.Intercept = []uint16{80, 8080} }},
 		{line: "tprouter.intercept=off", want: func(c *config.Config) { c.Network.Intercept = nil }},
-		{line: "tprouter.intercept=80,65536", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}, using: "using 80"},
+		{line: "tprouter.intercept=80,65536", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}, using: "using 80,443"},
 		{line: "tprouter.intercept=0", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}},
 		{line: "tprouter.intercept=http", want: func(*config.Config) {}, problems: []string{"tprouter.intercept"}},
 
@@ -210,6 +210,43 @@ func TestParse(t *testing.T) {
 		// A bad exempt wins over an intercept list given after it.
 		{line: "tprouter.exempt=x tprouter.intercept=8080", want: func(c *config.Config) { c.Network.Intercept = nil },
 			problems: []string{"tprouter.exempt"}},
+
+		// tprouter.unknown
+		{line: "tprouter.unknown=reject", want: func(c *config.Config) { c.Proxy.Unknown = config.UnknownReject }},
+		{line: "tprouter.unknown=tunnel", want: func(*config.Config) {}},
+		{line: "tprouter.unknown=drop", want: func(c *config.Config) { c.Proxy.Unknown = config.UnknownReject },
+			problems: []string{"tprouter.unknown"}, using: "using reject"},
+
+		// tprouter.quic
+		{line: "tprouter.quic=pass", want: func(c *config.Config) { c.Network.BlockQUIC = false }},
+		{line: "tprouter.quic=block", want: func(*config.Config) {}},
+		{line: "tprouter.quic=off", want: func(*config.Config) {}, problems: []string{"tprouter.quic"}, using: "using block"},
+
+		// tprouter.deny, tprouter.allow: normalised, repeats dropped.
+		{line: "tprouter.deny=.Ads.Example.,tracker.example,.ads.example,198.51.100.7,2001:DB8::7,_dmarc.example", want: func(c *config.Config) {
+			c.Proxy.Deny = []string{".ads.example", "tracker.example", "198.51.100.7", "2001:db8::7", "_dmarc.example"}
+		}},
+		{line: "tprouter.deny=.bücher.example", want: func(c *config.Config) { c.Proxy.Deny = []string{".xn--bcher-kva.example"} }},
+		{line: "tprouter.deny=", want: func(*config.Config) {}},
+		// A bad entry is named and dropped; the others stay.
+		{line: "tprouter.deny=ads.example,*.x.example,a..example,-a.example,.", want: func(c *config.Config) {
+			c.Proxy.Deny = []string{"ads.example"}
+		}, problems: []string{"tprouter.deny"}, using: "denying the other 1"},
+		{line: "tprouter.deny", want: func(*config.Config) {}, problems: []string{"tprouter.deny"}, using: "other 0"},
+		{line: "tprouter.allow=.school.example", want: func(c *config.Config) { c.Proxy.Allow = []string{".school.example"} }},
+		{line: "tprouter.allow=school.example,bad!", want: func(c *config.Config) { c.Proxy.Allow = []string{"school.example"} },
+			problems: []string{"tprouter.allow"}, using: "allowing only the other 1"},
+		// All bad: everything is denied, not everything allowed.
+		{line: "tprouter.allow=bad!", want: func(c *config.Config) { c.Proxy.Allow = []string{"invalid"} },
+			problems: []string{"tprouter.allow"}, using: "denying every name"},
+
+		// tprouter.ech, tprouter.logformat
+		{line: "tprouter.ech=strip", want: func(c *config.Config) { c.Proxy.ECH = config.ECHStrip }},
+		{line: "tprouter.ech=pass", want: func(c *config.Config) { c.Proxy.ECH = config.ECHPass }},
+		{line: "tprouter.ech=auto", want: func(*config.Config) {}},
+		{line: "tprouter.ech=yes", want: func(*config.Config) {}, problems: []string{"tprouter.ech"}, using: "using auto"},
+		{line: "tprouter.logformat=tls", want: func(c *config.Config) { c.Proxy.LogFormat = config.LogTLS }},
+		{line: "tprouter.logformat=json", want: func(*config.Config) {}, problems: []string{"tprouter.logformat"}, using: "using squid"},
 
 		// tprouter.dhcpd, tprouter.ra
 		{line: "tprouter.dhcpd=off tprouter.ra=off", want: func(c *config.Config) { c.DHCPD, c.RA = false, false }},
@@ -360,8 +397,36 @@ func TestProblemString(t *testing.T) {
 func TestSummary(t *testing.T) {
 	c, _ := Parse("tprouter.wan=02:00:00:00:02:01 tprouter.wan.addr=198.51.100.1/24 tprouter.wan.gw=198.51.100.2 tprouter.intercept=80,8080 tprouter.exempt=192.0.2.9")
 	want := "host tprouter; wan 02:00:00:00:02:01 (198.51.100.1/24) via 198.51.100.2; lan eth1 (192.168.1.1/24); " +
-		"nat on; intercept 80,8080 to :3129, fail open, spoof on, exempt 192.0.2.9/32; dhcpd on; ra on; status port 9090; shell off"
+		"nat on; intercept 80,8080 to :3129, fail open, spoof on, exempt 192.0.2.9/32; " +
+		"quic pass (443 is not intercepted, so HTTPS bypasses the proxy anyway); unknown tunnel; deny none; allow none; ech pass (no lists); log squid; " +
+		"dhcpd on; ra on; status port 9090; shell off"
 	if got := c.Summary(); got != want {
 		t.Errorf("Summary() =\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestSummaryPolicy: the defaults block QUIC; lists are counted, files
+// named, and make ech strip unless it is set.
+func TestSummaryPolicy(t *testing.T) {
+	for _, tt := range []struct {
+		line, file string
+		want       string
+	}{
+		{"", "", "; quic block; unknown tunnel; deny none; allow none; ech pass (no lists); log squid;"},
+		{"tprouter.deny=a.example,.b.example tprouter.unknown=reject", "",
+			"; quic block; unknown reject; deny 2 names; allow none; ech strip (lists); log squid;"},
+		{"tprouter.quic=pass tprouter.logformat=tls", "/boot/allow.txt",
+			"; quic pass; unknown tunnel; deny none; allow /boot/allow.txt; ech strip (lists); log tls;"},
+		{"tprouter.ech=pass tprouter.allow=a.example", "/boot/allow.txt",
+			"; allow 1 name + /boot/allow.txt; ech pass; log squid;"},
+	} {
+		c, probs := Parse(tt.line)
+		c.Proxy.AllowFile = tt.file
+		if got := c.Summary(); len(probs) != 0 || !strings.Contains(got, tt.want) {
+			t.Errorf("%q with allow file %q: Summary() =\n%s\nwant it to contain\n%s (problems %q)", tt.line, tt.file, got, tt.want, probs)
+		}
+		if strip := c.Proxy.StripECH(); strip != strings.Contains(tt.want, "ech strip") {
+			t.Errorf("%q: StripECH() = %t", tt.line, strip)
+		}
 	}
 }

@@ -69,3 +69,28 @@ func fileParams(text string) ([]setting, []config.Problem) {
 	}
 	return ss, probs
 }
+
+// The domain lists at the root of the boot partition, next to FileName.
+// The proxy reads them (-deny-file, -allow-file): init only checks that
+// they are there.
+const (
+	DenyFileName  = "deny.txt"
+	AllowFileName = "allow.txt"
+)
+
+// ListFiles fills in c's DenyFile and AllowFile with the lists that dir,
+// the mounted boot partition, holds ("" for none): regular files only,
+// so that a directory of that name is not handed to the proxy.
+func ListFiles(c *config.Config, dir string) {
+	find := func(name string) string {
+		if dir == "" {
+			return ""
+		}
+		p := filepath.Join(dir, name)
+		if fi, err := os.Stat(p); err != nil || !fi.Mode().IsRegular() {
+			return ""
+		}
+		return p
+	}
+	c.Proxy.DenyFile, c.Proxy.AllowFile = find(DenyFileName), find(AllowFileName)
+}

@@ -38,7 +38,7 @@ func TestParseWithFile(t *testing.T) {
 			want: func(c *config.Config) { c.Network.NAT = false },
 			problems: []string{
 				`cmdline.txt:7: tprouter.hostname="-x": label "-x" is empty, too long or starts or ends with '-'; want a host name: letters, digits and '-' in dot-separated labels, at most 64 bytes; using tprouter`,
-				`cmdline.txt:7: tprouter.intercept="x": "x" is not a port; want off, or comma-separated TCP ports (80 or 80,8080); using 80`,
+				`cmdline.txt:7: tprouter.intercept="x": "x" is not a port; want off, or comma-separated TCP ports (80,443 or 80,443,8080); using 80,443`,
 			}},
 		{what: "unknown and repeated keys", file: "tprouter.colour=blue\ntprouter.ra=off\ntprouter.ra=on # changed my mind\n",
 			want: func(c *config.Config) { c.Hostname = "fromkernel"; c.Network.NAT = false },
@@ -125,5 +125,26 @@ func TestReadFile(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, FileName), make([]byte, maxFileSize+1), 0o644)
 	if s, err := ReadFile(dir); s != "" || err == nil || !strings.Contains(err.Error(), "larger than 64 KiB") {
 		t.Errorf("a huge file: %d bytes, %v", len(s), err)
+	}
+}
+
+// TestListFiles: deny.txt and allow.txt are found when they are regular
+// files, and turn ECH stripping on by default.
+func TestListFiles(t *testing.T) {
+	dir := t.TempDir()
+	var c config.Config
+	ListFiles(&c, dir)
+	if c.Proxy.DenyFile != "" || c.Proxy.AllowFile != "" || c.Proxy.StripECH() {
+		t.Errorf("no files: %+v", c.Proxy)
+	}
+	os.WriteFile(filepath.Join(dir, DenyFileName), []byte(".ads.example\n"), 0o644)
+	os.Mkdir(filepath.Join(dir, AllowFileName), 0o755)
+	ListFiles(&c, dir)
+	if c.Proxy.DenyFile != filepath.Join(dir, "deny.txt") || c.Proxy.AllowFile != "" || !c.Proxy.StripECH() {
+		t.Errorf("deny.txt and a directory allow.txt: %+v", c.Proxy)
+	}
+	ListFiles(&c, "")
+	if c.Proxy.DenyFile != "" {
+		t.Errorf("no boot partition: %+v", c.Proxy)
 	}
 }

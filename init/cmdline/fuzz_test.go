@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 		"tprouter.lan.addr=192.0.2.1/32,2001:db8::1/128 tprouter.bogus=1 Tprouter.x",
 		"\"\"\"=\"= = tprouter.=\x00\xff -- tprouter.wan=",
 		"tprouter.exempt=::ffff:1.2.3.4 tprouter.exempt=1.2.3.4/8",
+		"tprouter.deny=.A.example.,bücher.example,..,-x tprouter.allow=bad! tprouter.ech=x tprouter.quic=x tprouter.unknown tprouter.logformat=",
 	} {
 		f.Add(seed)
 	}

@@ -100,7 +100,7 @@ var keys = []key{
 		// On: without NAT, private LAN addresses leak onto the uplink.
 		safe: func(c *config.Config) string { c.Network.NAT = true; return "NAT on" }},
 
-	{name: "tprouter.intercept", example: "80,8080", want: "off, or comma-separated TCP ports (80 or 80,8080)",
+	{name: "tprouter.intercept", example: "80,443,8080", want: "off, or comma-separated TCP ports (80,443 or 80,443,8080)",
 		set: func(c *config.Config, v string) error { return ports(&c.Network.Intercept, v) },
 		value: func(c config.Config) string {
 			if len(c.Network.Intercept) == 0 {
@@ -155,6 +155,71 @@ var keys = []key{
 			return "interception off"
 		}},
 
+	{name: "tprouter.unknown", example: "reject", want: "tunnel or reject",
+		set: func(c *config.Config, v string) error {
+			return choice(&c.Proxy.Unknown, v, config.UnknownTunnel, config.UnknownReject)
+		},
+		value: func(c config.Config) string { return c.Proxy.Unknown.String() },
+		// Reject: only an operator who wants reject sets this key (tunnel
+		// is the default), and a rejected connection shows itself where a
+		// tunnel silently passes the lists by.
+		safe: func(c *config.Config) string { c.Proxy.Unknown = config.UnknownReject; return "using reject" }},
+
+	// Bad values fall back to block: the clients then use TCP, which the
+	// proxy sees.
+	{name: "tprouter.quic", example: "pass", want: "block or pass",
+		set: func(c *config.Config, v string) error {
+			switch v {
+			case "block", "pass":
+				c.Network.BlockQUIC = v == "block"
+				return nil
+			}
+			return errors.New("not block or pass")
+		},
+		value: func(c config.Config) string {
+			if c.Network.BlockQUIC {
+				return "block"
+			}
+			return "pass"
+		}},
+
+	{name: "tprouter.deny", example: ".ads.example,tracker.example", want: "comma-separated domains in dstdomain syntax: .example.com (the domain and every name under it) or example.com (that name alone)",
+		set:   func(c *config.Config, v string) error { return domains(&c.Proxy.Deny, v) },
+		value: func(c config.Config) string { return strings.Join(c.Proxy.Deny, ",") },
+		// The good entries: a typo in one must not drop the others.
+		safe: func(c *config.Config) string {
+			return fmt.Sprintf("ignoring the bad entries, denying the other %d", len(c.Proxy.Deny))
+		}},
+
+	{name: "tprouter.allow", example: ".school.example,198.51.100.7", want: "comma-separated domains in dstdomain syntax: .example.com (the domain and every name under it) or example.com (that name alone)",
+		set:   func(c *config.Config, v string) error { return domains(&c.Proxy.Allow, v) },
+		value: func(c config.Config) string { return strings.Join(c.Proxy.Allow, ",") },
+		// The good entries, and with none left the reserved name invalid
+		// (RFC 6761) alone: an allow list whose entries are all typos
+		// must not allow everything.
+		safe: func(c *config.Config) string {
+			if len(c.Proxy.Allow) == 0 {
+				c.Proxy.Allow = []string{"invalid"}
+				return "no good entry: allowing only the reserved name invalid, so denying every name"
+			}
+			return fmt.Sprintf("ignoring the bad entries, allowing only the other %d", len(c.Proxy.Allow))
+		}},
+
+	// After tprouter.deny and tprouter.allow in the README's reading
+	// order; its default (auto) depends on them, resolved when used
+	// (config.Proxy.StripECH).
+	{name: "tprouter.ech", example: "pass", want: "strip or pass (auto: strip when a deny or allow list is set, else pass)",
+		set: func(c *config.Config, v string) error {
+			return choice(&c.Proxy.ECH, v, config.ECHAuto, config.ECHStrip, config.ECHPass)
+		},
+		value: func(c config.Config) string { return c.Proxy.ECH.String() }},
+
+	{name: "tprouter.logformat", example: "tls", want: "squid or tls",
+		set: func(c *config.Config, v string) error {
+			return choice(&c.Proxy.LogFormat, v, config.LogSquid, config.LogTLS)
+		},
+		value: func(c config.Config) string { return c.Proxy.LogFormat.String() }},
+
 	{name: "tprouter.dhcpd", example: "off", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.DHCPD, v) },
 		value: func(c config.Config) string { return config.OnOff(c.DHCPD) },
@@ -194,6 +259,19 @@ func findKey(name string) *key {
 		}
 	}
 	return nil
+}
+
+// choice sets dst to the one of values whose String is v.
+func choice[T fmt.Stringer](dst *T, v string, values ...T) error {
+	var names []string
+	for _, x := range values {
+		if x.String() == v {
+			*dst = x
+			return nil
+		}
+		names = append(names, x.String())
+	}
+	return fmt.Errorf("not %s", strings.Join(names, " or "))
 }
 
 func boolean(dst *bool, v string) error {

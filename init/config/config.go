@@ -81,6 +81,9 @@ type Config struct {
 	// Shell runs a rescue shell on the console.
 	Shell bool
 
+	// Proxy is what the proxy is told beyond where to listen.
+	Proxy Proxy
+
 	// Sources says where each key given was given, by key name
 	// (tprouter.hostname); a key not in it has its default. A key whose
 	// value did not parse is in it too: the Problem says what it got
@@ -127,7 +130,11 @@ type Network struct {
 
 	NAT       bool     // IPv4 masquerade on the WAN
 	Intercept []uint16 // TCP ports intercepted on the LAN
-	ProxyPort uint16   // where the proxy listens (transparent)
+	// BlockQUIC answers UDP to port 443 from the LAN with port
+	// unreachable, so that browsers fall back to TCP, which the proxy
+	// sees; it applies only while 443 is intercepted (QUICBlocked).
+	BlockQUIC bool
+	ProxyPort uint16 // where the proxy listens (transparent)
 	FailMode  FailMode
 	Exempt    []netip.Prefix // sources and destinations never intercepted
 
@@ -156,13 +163,20 @@ func defaultNetwork() Network {
 		LAN:       []Link{{Name: "eth1"}},
 		LANAddrs:  []netip.Prefix{netip.MustParsePrefix("192.168.1.1/24")},
 		NAT:       true,
-		Intercept: []uint16{80},
+		Intercept: []uint16{80, 443},
+		BlockQUIC: true,
 		ProxyPort: 3129,
 		FailMode:  FailOpen,
 		Mark:      0x1,
 		Table:     100,
 	}
 }
+
+// QUICBlocked reports whether the firewall blocks QUIC: asked to, and
+// TCP 443 is intercepted. Without interception of 443, HTTPS over TCP
+// passes the proxy by as QUIC does, and blocking QUIC would only cost
+// the clients a fallback.
+func (n Network) QUICBlocked() bool { return n.BlockQUIC && slices.Contains(n.Intercept, 443) }
 
 // WANDHCP reports whether the WAN address comes from DHCP.
 func (n Network) WANDHCP() bool { return len(n.WANAddrs) == 0 }

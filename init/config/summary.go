@@ -27,6 +27,7 @@ func (c Config) Summary() string {
 	if len(n.Exempt) > 0 {
 		fmt.Fprintf(&b, ", exempt %s", join(n.Exempt))
 	}
+	fmt.Fprintf(&b, "; quic %s; %s", quic(n), c.Proxy.summary())
 	fmt.Fprintf(&b, "; dhcpd %s; ra %s; status port %s; shell %s", OnOff(c.DHCPD), OnOff(c.RA), portString(c.StatusPort), OnOff(c.Shell))
 	byFile := map[string][]string{}
 	for k, s := range c.Sources {
@@ -39,6 +40,51 @@ func (c Config) Summary() string {
 		fmt.Fprintf(&b, "; from %s: %s", f, strings.Join(byFile[f], " "))
 	}
 	return b.String()
+}
+
+// quic says whether the firewall blocks QUIC, and why not when asked to
+// but 443 is not intercepted.
+func quic(n Network) string {
+	switch {
+	case n.QUICBlocked():
+		return "block"
+	case n.BlockQUIC:
+		return "pass (443 is not intercepted, so HTTPS bypasses the proxy anyway)"
+	}
+	return "pass"
+}
+
+// summary: "unknown tunnel; deny 2 names + deny.txt; allow none; ech
+// strip (lists); log squid".
+func (p Proxy) summary() string {
+	ech := p.ECH.String()
+	if p.ECH == ECHAuto {
+		ech = "pass (no lists)"
+		if p.StripECH() {
+			ech = "strip (lists)"
+		}
+	}
+	return fmt.Sprintf("unknown %s; deny %s; allow %s; ech %s; log %s",
+		p.Unknown, names(p.Deny, p.DenyFile), names(p.Allow, p.AllowFile), ech, p.LogFormat)
+}
+
+// names counts a list's inline entries and names its file.
+func names(inline []string, file string) string {
+	var parts []string
+	if len(inline) > 0 {
+		n := fmt.Sprintf("%d names", len(inline))
+		if len(inline) == 1 {
+			n = "1 name"
+		}
+		parts = append(parts, n)
+	}
+	if file != "" {
+		parts = append(parts, file)
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " + ")
 }
 
 // join is Commas, or none.

@@ -239,6 +239,19 @@ func rejectTCPReset() []expr.Any {
 	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_TCP_RST}}
 }
 
+// reject with icmpx port-unreachable: ICMP or ICMPv6 port unreachable,
+// whichever the packet's family calls for.
+func rejectPortUnreachable() []expr.Any {
+	// [ reject type 2 code 1 ]
+	return []expr.Any{&expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_PORT_UNREACH}}
+}
+
+// counter name "<name>": counts in the table's named counter.
+func counterRef(name string) []expr.Any {
+	// [ objref type 1 name <name> ]
+	return []expr.Any{&expr.Objref{Type: int(nftables.ObjTypeCounter), Name: name}}
+}
+
 // masquerade
 func masquerade() []expr.Any {
 	// [ masq ]

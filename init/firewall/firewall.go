@@ -1,6 +1,14 @@
 // Package firewall installs tprouter's nftables ruleset: TPROXY
 // interception of the configured TCP ports on the LAN, the router's own
-// packet filter, forwarding policy and IPv4 masquerade.
+// packet filter, forwarding policy, the QUIC block and IPv4 masquerade.
+//
+// QUIC (UDP 443) would carry HTTPS past a TCP proxy. While 443 is
+// intercepted and config.Network.BlockQUIC is set, the forward chain
+// answers UDP to port 443 from a LAN link, other than to or from exempt
+// addresses, with ICMP or ICMPv6 port unreachable, counted in the named
+// counter QUICCounter (QUICBlocked reads it). Without interception of
+// 443 there is nothing to fall back to that the proxy would see, so the
+// rule is left out (config.Network.QUICBlocked).
 //
 // tprouter owns one table, inet tprouter, and nothing else: Apply replaces
 // that table in one atomic batch (a packet sees either the old ruleset or
@@ -58,6 +66,10 @@ import (
 // Table is the name of tprouter's table (family inet).
 const Table = "tprouter"
 
+// QUICCounter is the named counter of table inet tprouter that counts the
+// QUIC packets the forward chain rejects (QUICBlocked reads it).
+const QUICCounter = "quic"
+
 // InterceptZone is the conntrack zone of the intercepted connections'
 // client side, so that a spoofed upstream connection with the same tuple
 // is not taken for it (docs/firewall.md, "Two conntrack zones").
@@ -98,6 +110,7 @@ type ruleset struct {
 	proxyPort  uint16
 	mark       uint32
 	failClosed bool
+	blockQUIC  bool
 	nat        bool
 	exempt4    []ipRange
 	exempt6    []ipRange
@@ -136,6 +149,7 @@ func newRuleset(c config.Network, wan string, lan []string) (*ruleset, error) {
 		proxyPort:  c.ProxyPort,
 		mark:       c.Mark,
 		failClosed: c.FailMode == config.FailClosed,
+		blockQUIC:  c.QUICBlocked(),
 		nat:        c.NAT,
 		exempt4:    v4,
 		exempt6:    v6,
@@ -172,6 +186,10 @@ func (r *ruleset) build(conn *nftables.Conn) error {
 			return err
 		}
 	}
+
+	// counter quic { }: always there, so that its metric reads 0 rather than
+	// missing when QUIC passes.
+	b.conn.AddObj(&nftables.NamedObj{Table: b.t, Name: QUICCounter, Type: nftables.ObjTypeCounter, Obj: &expr.Counter{}})
 
 	r.prerouting(b, exempt4, exempt6, intercept)
 	r.divert(b)
@@ -346,6 +364,9 @@ func (r *ruleset) forward(b *batch, exempt4, exempt6, intercept *nftables.Set) e
 		nftables.ChainPriorityFilter, nftables.ChainPolicyDrop)
 	add := func(parts ...[]expr.Any) { b.rule(c, parts...) }
 
+	if r.blockQUIC {
+		r.quic(b, c, exempt4, exempt6)
+	}
 	if r.failClosed {
 		// iifname "<lan>" tcp dport @intercept ip saddr != @exempt4 ip daddr != @exempt4 reject with tcp reset
 		// iifname "<lan>" tcp dport @intercept ip6 saddr != @exempt6 ip6 daddr != @exempt6 reject with tcp reset
@@ -385,6 +406,35 @@ func (r *ruleset) forward(b *batch, exempt4, exempt6, intercept *nftables.Set) e
 		add(iifname(lan), oifname(r.wan), accept())
 	}
 	return nil
+}
+
+// quic answers QUIC from the LAN (UDP to port 443) with port
+// unreachable, so that browsers fall back to TCP at once, where the proxy
+// sees them; a silent drop would make them wait for a timeout. It comes
+// before "ct state established,related accept" on purpose: a QUIC flow
+// begun before this ruleset (or while QUIC passed) is established in
+// conntrack and must be cut off too. Exempt addresses are never blocked,
+// as they are never intercepted. The kernel's per-client ICMP rate
+// limit would answer only the first few of a page's QUIC attempts:
+// netconf turns it off and keeps the global one (see its sysctls).
+func (r *ruleset) quic(b *batch, c *nftables.Chain, exempt4, exempt6 *nftables.Set) {
+	// iifname "<lan>" udp dport 443 ip saddr != @exempt4 ip daddr != @exempt4 counter name "quic" reject
+	// iifname "<lan>" udp dport 443 ip6 saddr != @exempt6 ip6 daddr != @exempt6 counter name "quic" reject
+	//
+	// reject in an inet table is "reject with icmpx port-unreachable",
+	// which nft writes as plain reject.
+	for _, lan := range r.lan {
+		b.rule(c, iifname(lan), udpDport(443),
+			nfproto(unix.NFPROTO_IPV4),
+			[]expr.Any{loadNetwork(ip4Saddr, ip4Length), lookup(exempt4, true)},
+			[]expr.Any{loadNetwork(ip4Daddr, ip4Length), lookup(exempt4, true)},
+			counterRef(QUICCounter), rejectPortUnreachable())
+		b.rule(c, iifname(lan), udpDport(443),
+			nfproto(unix.NFPROTO_IPV6),
+			[]expr.Any{loadNetwork(ip6Saddr, ip6Length), lookup(exempt6, true)},
+			[]expr.Any{loadNetwork(ip6Daddr, ip6Length), lookup(exempt6, true)},
+			counterRef(QUICCounter), rejectPortUnreachable())
+	}
 }
 
 // postrouting masquerades IPv4 leaving through the WAN. Locally generated

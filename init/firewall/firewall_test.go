@@ -10,8 +10,9 @@ import (
 )
 
 // TestRuleset applies the firewall twice and compares the kernel's ruleset
-// with the golden files, for the default shape (fail open, NAT) and for
-// fail closed with exemptions.
+// with the golden files, for the default shape (fail open, NAT, QUIC
+// blocked), for fail closed with exemptions, and with QUIC passing (the
+// counter stays, the rule goes; so it does when 443 is not intercepted).
 func TestRuleset(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -32,6 +33,12 @@ func TestRuleset(t *testing.T) {
 				netip.MustParsePrefix("2001:db8:2::2/128"),
 				netip.MustParsePrefix("fd00::/8"),
 			}
+		}},
+		{"quic-pass.nft", func(c *config.Network) {
+			c.BlockQUIC = false
+		}},
+		{"quic-443-not-intercepted.nft", func(c *config.Network) {
+			c.Intercept = []uint16{80, 8080}
 		}},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {

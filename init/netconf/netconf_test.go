@@ -64,6 +64,8 @@ func TestApply(t *testing.T) {
 		"net/ipv4/conf/lan0/rp_filter":     "0",
 		"net/ipv4/conf/wan0/rp_filter":     "2",
 		"net/ipv6/conf/wan0/accept_ra":     "2",
+		"net/ipv4/icmp_ratelimit":          "0",
+		"net/ipv6/icmp/ratelimit":          "0",
 		"net/ipv6/conf/lan0/forwarding":    "1",
 		"net/ipv6/conf/wan0/forwarding":    "1",
 		"net/ipv4/conf/wan0/forwarding":    "1",

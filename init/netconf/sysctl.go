@@ -23,8 +23,21 @@ type sysctl struct{ key, value string }
 // connections. The WAN keeps loose filtering, which still drops sources
 // that are not routable at all. accept_ra=2 lets the WAN take its IPv6
 // default route from router advertisements although forwarding is on.
+//
+// The per-peer ICMP rate limits are off (icmp_ratelimit, IPv6's
+// icmp/ratelimit: 0): the firewall answers QUIC from the LAN with port
+// unreachable so that browsers fall back to TCP at once, and a client
+// opening a page's worth of QUIC connections would otherwise get answers
+// for the first six and then one a second, and wait out a timeout for
+// the rest. The limit of all ICMP errors together (icmp_msgs_per_sec,
+// 1000 a second, shared by both families) stays, so the router still
+// cannot be made to flood anyone.
 func sysctls(wan string, lan []string) []sysctl {
-	s := []sysctl{{"net/ipv4/conf/all/rp_filter", "0"}}
+	s := []sysctl{
+		{"net/ipv4/conf/all/rp_filter", "0"},
+		{"net/ipv4/icmp_ratelimit", "0"},
+		{"net/ipv6/icmp/ratelimit", "0"},
+	}
 	for _, l := range lan {
 		if l != "" {
 			s = append(s, sysctl{"net/ipv4/conf/" + l + "/rp_filter", "0"})

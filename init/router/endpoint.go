@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"tprouter/init/firewall"
 	"tprouter/init/status"
 )
 
@@ -26,6 +27,9 @@ func (r *Router) serveStatus(link string) bool {
 	}
 	r.Status.ProxyStatus = fmt.Sprintf("127.0.0.1:%d", c.ProxyStatusPort())
 	r.Status.Table = r.table()
+	if r.Status.QUICBlocked == nil {
+		r.Status.QUICBlocked = firewall.QUICBlocked
+	}
 	status.Serve(ls, r.Status.Handler(), r.Log.Printf)
 	var urls []string
 	for _, l := range ls {

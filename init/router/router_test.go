@@ -75,7 +75,7 @@ func TestServices(t *testing.T) {
 	// -rdnss), where dnsfwd forwards to tprouter.dns and the lease's
 	// servers.
 	want := strings.Join([]string{
-		"proxy /bin/proxy -listen=:80 -access-log=- -spoof=false -status=127.0.0.1:9091 -name=gw",
+		"proxy /bin/proxy -listen=:80 -access-log=- -access-log-format=squid -spoof=false -status=127.0.0.1:9091 -name=gw -unknown=tunnel",
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c/lease.json",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
@@ -103,7 +103,7 @@ func TestServices(t *testing.T) {
 	// its status port moves out of the way of its listener.
 	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
 	svcs, _ = started(t, c, "", links{})
-	if got, want := names(svcs), "proxy /bin/proxy -listen=:9091 -access-log=- -spoof=true -status=127.0.0.1:9092 -name=tprouter"; got != want {
+	if got, want := names(svcs), "proxy /bin/proxy -listen=:9091 -access-log=- -access-log-format=squid -spoof=true -status=127.0.0.1:9092 -name=tprouter -unknown=tunnel"; got != want {
 		t.Errorf("services %s, want %s", got, want)
 	}
 	if got := svcs[0].User.Caps; !reflect.DeepEqual(got, []supervise.Cap{unix.CAP_NET_ADMIN}) {
@@ -127,6 +127,37 @@ func TestServices(t *testing.T) {
 	}
 }
 
+// TestServicesPolicy: the policy keys reach the proxy as its flags, the
+// boot partition's lists by file name, and a list makes dnsfwd strip ECH
+// unless tprouter.ech says otherwise.
+func TestServicesPolicy(t *testing.T) {
+	l := links{WAN: "wan0", LAN: []string{"lan0"}}
+	for _, tt := range []struct {
+		line, denyFile string
+		proxy, dnsfwd  string
+	}{
+		{"tprouter.unknown=reject tprouter.logformat=tls tprouter.deny=.ads.example,tracker.example tprouter.allow=.ok.example", "",
+			"-access-log-format=tls -spoof=true -status=127.0.0.1:9091 -name=tprouter -unknown=reject -deny-names=.ads.example,tracker.example -allow-names=.ok.example",
+			"-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
+		{"", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
+		{"tprouter.ech=pass", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json"},
+		{"tprouter.ech=strip", "", "-unknown=tunnel", "-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
+		{"", "", "-unknown=tunnel", "-lease=/run/tprouter/dhcp4c/lease.json"},
+	} {
+		c, probs := cmdline.Parse(tt.line)
+		c.Proxy.DenyFile = tt.denyFile
+		svcs, _ := started(t, c, "", l)
+		got := map[string]string{}
+		for _, s := range svcs {
+			got[s.Name] = strings.Join(s.Args, " ")
+		}
+		if len(probs) > 0 || !strings.HasSuffix(got["proxy"], tt.proxy) || !strings.HasSuffix(got["dnsfwd"], tt.dnsfwd) {
+			t.Errorf("%q, deny file %q: proxy %s\ndnsfwd %s\nwant them to end with\n%s\n%s (problems %q)",
+				tt.line, tt.denyFile, got["proxy"], got["dnsfwd"], tt.proxy, tt.dnsfwd, probs)
+		}
+	}
+}
+
 // TestServicesPerm: with the persistent partition, the state directories
 // are on it, owned by each service's user, the services are given their
 // files there, and the proxy writes its access log there.
@@ -135,7 +166,7 @@ func TestServicesPerm(t *testing.T) {
 	root := t.TempDir()
 	svcs, con := startedOn(c, "/perm", root, "", links{WAN: "wan0", LAN: []string{"lan0"}})
 	want := strings.Join([]string{
-		"proxy /bin/proxy -listen=:3129 -access-log=/perm/proxy/access.log -spoof=true -status=127.0.0.1:9091 -name=tprouter",
+		"proxy /bin/proxy -listen=:3129 -access-log=/perm/proxy/access.log -access-log-format=squid -spoof=true -status=127.0.0.1:9091 -name=tprouter -unknown=tunnel",
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/perm/dhcp4c/lease.json",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/perm/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",

@@ -101,20 +101,8 @@ var services = []service{
 		Port:  func(c config.Config) uint16 { return c.Network.ProxyPort },
 		State: "proxy", PermOnly: true,
 		Enabled: func(config.Config) bool { return true },
-		Args: func(c config.Config, _ links, d dirs) []string {
-			log := "-" // its standard output: init's ring and the console
-			if f := d.file("proxy", accessLog); f != "" {
-				log = f
-			}
-			return []string{
-				fmt.Sprintf("-listen=:%d", c.Network.ProxyPort),
-				"-access-log=" + log,
-				fmt.Sprintf("-spoof=%t", c.Spoof),
-				fmt.Sprintf("-status=127.0.0.1:%d", c.ProxyStatusPort()),
-				"-name=" + c.Hostname,
-			}
-		},
-		When: "always, first: it needs no link to listen",
+		Args:    proxyArgs,
+		When:    "always, first: it needs no link to listen",
 		What: "the TPROXY HTTP proxy; its access log in `" + accessLog + "` there, without /perm on its standard output; " +
 			"with `tprouter.proxy.port` below 1024 it also gets CAP_NET_BIND_SERVICE",
 	},
@@ -180,6 +168,39 @@ func hasFamily(c config.Config, v4 bool) bool {
 	return slices.ContainsFunc(c.Network.LANAddrs, func(p netip.Prefix) bool { return p.Addr().Is4() == v4 })
 }
 
+// proxyArgs: where it listens and logs, its policy for what is neither
+// HTTP nor TLS, and the domain lists: the keys' entries inline, the boot
+// partition's files by name (the proxy re-reads them on SIGHUP).
+func proxyArgs(c config.Config, _ links, d dirs) []string {
+	log := "-" // its standard output: init's ring and the console
+	if f := d.file("proxy", accessLog); f != "" {
+		log = f
+	}
+	p := c.Proxy
+	args := []string{
+		fmt.Sprintf("-listen=:%d", c.Network.ProxyPort),
+		"-access-log=" + log,
+		"-access-log-format=" + p.LogFormat.String(),
+		fmt.Sprintf("-spoof=%t", c.Spoof),
+		fmt.Sprintf("-status=127.0.0.1:%d", c.ProxyStatusPort()),
+		"-name=" + c.Hostname,
+		"-unknown=" + p.Unknown.String(),
+	}
+	for _, l := range []struct {
+		flag  string
+		names []string
+		file  string
+	}{{"deny", p.Deny, p.DenyFile}, {"allow", p.Allow, p.AllowFile}} {
+		if len(l.names) > 0 {
+			args = append(args, "-"+l.flag+"-names="+strings.Join(l.names, ","))
+		}
+		if l.file != "" {
+			args = append(args, "-"+l.flag+"-file="+l.file)
+		}
+	}
+	return args
+}
+
 // dnsfwdArgs: listen on the LAN addresses of the first LAN link, ask the
 // servers of tprouter.dns first, then those of the WAN lease, wherever
 // dhcp4c keeps it.
@@ -197,6 +218,9 @@ func dnsfwdArgs(c config.Config, l links, d dirs) []string {
 	}
 	if c.Network.WANDHCP() {
 		args = append(args, "-lease="+d.file("dhcp4c", leaseFile))
+	}
+	if c.Proxy.StripECH() {
+		args = append(args, "-strip-ech")
 	}
 	return args
 }

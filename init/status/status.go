@@ -44,6 +44,10 @@ type Server struct {
 	Orphans func() uint64
 	// Start is when init started, for the uptime metric.
 	Start time.Time
+	// QUICBlocked reads the firewall's QUIC counter (firewall.QUICBlocked)
+	// for tprouter_quic_blocked_packets_total; nil: no such metric. On an
+	// error (no table yet) the metric is left out, with a comment.
+	QUICBlocked func() (uint64, error)
 
 	// Client fetches from the proxy; nil uses a client with a short
 	// timeout.
@@ -126,6 +130,14 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(&b, "tprouter_proxy_scrape_ok %d\n", up)
 	metric("tprouter_init_uptime_seconds", "gauge", "Seconds since init started.")
 	fmt.Fprintf(&b, "tprouter_init_uptime_seconds %.3f\n", time.Since(s.Start).Seconds())
+	if s.QUICBlocked != nil {
+		if n, err := s.QUICBlocked(); err != nil {
+			fmt.Fprintf(&b, "# tprouter_quic_blocked_packets_total unavailable: %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		} else {
+			metric("tprouter_quic_blocked_packets_total", "counter", "QUIC (UDP 443) packets from the LAN answered with port unreachable since the firewall was last applied.")
+			fmt.Fprintf(&b, "tprouter_quic_blocked_packets_total %d\n", n)
+		}
+	}
 	if s.Orphans != nil {
 		metric("tprouter_init_orphans_reaped_total", "counter", "Orphaned processes init reaped.")
 		fmt.Fprintf(&b, "tprouter_init_orphans_reaped_total %d\n", s.Orphans())

@@ -111,6 +111,25 @@ func TestMetrics(t *testing.T) {
 }
 
 // TestServices lists the table with each service's state.
+// TestQUICMetric: the firewall's QUIC counter is a metric; without the
+// table it is left out, with a comment saying why, and the rest stays.
+func TestQUICMetric(t *testing.T) {
+	s := newServer(fakeProxy(t))
+	s.QUICBlocked = func() (uint64, error) { return 7, nil }
+	_, body := get(t, serve(t, s)+"/metrics")
+	if !strings.Contains(body, "# TYPE tprouter_quic_blocked_packets_total counter\ntprouter_quic_blocked_packets_total 7\n") {
+		t.Errorf("/metrics lacks the QUIC counter:\n%s", body)
+	}
+	s = newServer(fakeProxy(t))
+	s.QUICBlocked = func() (uint64, error) { return 0, errors.New("no table inet tprouter:\nnot applied yet") }
+	_, body = get(t, serve(t, s)+"/metrics")
+	if strings.Contains(body, "\ntprouter_quic_blocked_packets_total ") ||
+		!strings.Contains(body, "# tprouter_quic_blocked_packets_total unavailable: no table inet tprouter: not applied yet\n") ||
+		!strings.Contains(body, "tprouter_init_uptime_seconds ") {
+		t.Errorf("/metrics without the table:\n%s", body)
+	}
+}
+
 func TestServices(t *testing.T) {
 	url := serve(t, newServer(fakeProxy(t)))
 	code, body := get(t, url+"/services")

@@ -14,11 +14,16 @@ import (
 // mountBoot mounts the boot partition p at dir: FAT, read-only (nothing
 // on the router writes it, and a FAT file system has no journal to
 // survive a power cut in the middle of a write).
+//
+// FAT has no owners or modes: the mount gives every file root's, and
+// modes from fmask and dmask, which default to the mounting process's
+// umask. They are given here (bootMasks), so that the proxy (its own
+// uid) can read deny.txt and allow.txt whatever umask PID 1 runs with.
 func mountBoot(p Partition, dir string) ([]string, error) {
 	if err := supported("vfat", "vfat, nls_cp437 and nls_ascii"); err != nil {
 		return nil, err
 	}
-	err := unix.Mount(p.Dev, dir, "vfat", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	err := unix.Mount(p.Dev, dir, "vfat", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, bootMasks)
 	if err != nil {
 		why := ""
 		if errors.Is(err, unix.EINVAL) && !fatBootSector(p.Dev) {
@@ -28,6 +33,10 @@ func mountBoot(p Partition, dir string) ([]string, error) {
 	}
 	return nil, nil
 }
+
+// bootMasks make the boot partition's files 0644 and its directories
+// 0755: readable by every service, writable by none (it is read-only).
+const bootMasks = "fmask=0133,dmask=0022"
 
 // ext4Flags: no atime updates (every read would be a write to a USB
 // stick that wears out), nothing to run or be privileged by.

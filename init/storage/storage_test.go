@@ -47,6 +47,7 @@ type helperResult struct {
 	Mounts  []string // under Root: "dir fstype options", after Mount
 	After   []string // the same, after Unmount
 	Cmdline string   // Root/boot/cmdline.txt
+	Mode    uint32   // its permission bits
 	Wrote   error    // writing a file on /perm
 }
 
@@ -64,12 +65,17 @@ func helper(h string) int {
 	s := &Storage{Root: a.Root, Sys: "/sys", Dev: "/dev", Wait: a.Wait, disks: a.Disks,
 		Log:     func(f string, args ...any) { r.Log = append(r.Log, fmt.Sprintf(f, args...)) },
 		efiVars: func(string) (string, error) { return a.Vars, nil }}
+	// Mount's result must not depend on init's umask.
+	unix.Umask(0o077)
 	start := time.Now()
 	r.Mounted = s.Mount()
 	r.Took = time.Since(start)
 	r.Mounts = mountsUnder(a.Root)
 	b, _ := os.ReadFile(filepath.Join(a.Root, BootDir, "cmdline.txt"))
 	r.Cmdline = string(b)
+	if fi, err := os.Stat(filepath.Join(a.Root, BootDir, "cmdline.txt")); err == nil {
+		r.Mode = uint32(fi.Mode().Perm())
+	}
 	if r.Mounted.Perm != "" {
 		r.Wrote = os.WriteFile(filepath.Join(r.Mounted.Perm, "x"), []byte("x"), 0o644)
 	}
@@ -176,6 +182,10 @@ func TestMount(t *testing.T) {
 	if hasVFAT() {
 		if r.Mounted.Boot == "" || !mounted(r, BootDir, "vfat", "ro") || r.Cmdline != "tprouter.hostname=stick\n" {
 			t.Errorf("/boot: %q, mounts %q, cmdline.txt %q; want vfat, ro, and the file", r.Mounted.Boot, r.Mounts, r.Cmdline)
+		}
+		// Under umask 077 too, every service (the proxy: deny.txt) can read it.
+		if r.Mode != 0o644 || !mounted(r, BootDir, "vfat", "fmask=0133", "dmask=0022") {
+			t.Errorf("/boot: cmdline.txt mode %o, mounts %q; want 644, fmask=0133,dmask=0022", r.Mode, r.Mounts)
 		}
 	} else if r.Mounted.Boot != "" || !logHas(r, "storage: /boot: the kernel has no vfat file system: the board's module list must name vfat") {
 		t.Errorf("/boot without vfat in the kernel: %q, want the named error", r.Mounted.Boot)
