@@ -11,6 +11,7 @@ import (
 
 	"tprouter/internal/ascii"
 	"tprouter/services/internal/cli"
+	"tprouter/services/proxy/accesslog"
 	"tprouter/services/proxy/intercept"
 )
 
@@ -28,6 +29,8 @@ type config struct {
 	maxHeaderSize, logLines         int
 	logMaxSize                      int64
 	logKeep                         int
+	logFormat                       accesslog.Format
+	policy                          policyFlags // policy.go
 }
 
 // flags returns the proxy's flag set, which fills c.
@@ -41,6 +44,7 @@ func (c *config) flags() *flag.FlagSet {
 	fs.StringVar(&c.accessLog, "access-log", "-", "access log `file` in Squid's native format; - for standard output, empty for none")
 	fs.Int64Var(&c.logMaxSize, "access-log-max-size", 2<<20, "`bytes` at which the access log file is rotated (renamed to file.1); 0: never, for rotation from outside with SIGHUP")
 	fs.IntVar(&c.logKeep, "access-log-keep", 1, "rotated access log files kept (file.1 ... file.N), 0-9; 0: the file starts over at the size cap")
+	fs.Var(&c.logFormat, "access-log-format", "access log line `format`: squid (Squid's native) or tls (squid, then the TLS server name, ALPN protocols and ECH offered 1/0)")
 	fs.BoolVar(&c.spoof, "spoof", true, "connect to servers from the client's address (needs CAP_NET_ADMIN)")
 	fs.Uint64Var(&c.mark, "outgoing-mark", 0, "SO_MARK `value` for upstream connections (0: none)")
 	fs.Uint64Var(&c.tos, "outgoing-tos", 0, "IP TOS / IPv6 traffic class `value` for upstream connections, 0-255 (0: none)")
@@ -57,6 +61,7 @@ func (c *config) flags() *flag.FlagSet {
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM, time for requests in flight to finish")
 	fs.IntVar(&c.maxHeaderSize, "max-header-size", 65536, "largest request or response head in `bytes`; 431 or 502 beyond")
 	fs.IntVar(&c.logLines, "log-lines", 1000, "access log lines kept for /access.log (at start, the file's last lines)")
+	c.policy.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: proxy [flags]\n\nTransparent (TPROXY) HTTP interception proxy.\n\n")
 		fs.PrintDefaults()

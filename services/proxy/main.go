@@ -10,7 +10,8 @@
 // stops it at start with one line saying what to change and exit status
 // 125, which init does not restart. SIGTERM and SIGINT stop it
 // gracefully; SIGHUP reopens the access log file, for a rotation done
-// outside; it also rotates the file itself at a size cap.
+// outside, and re-reads the domain lists (policy.go); it also rotates the
+// file itself at a size cap.
 package main
 
 import (
@@ -54,6 +55,10 @@ func serve(ctx context.Context, c *config, lg *log.Logger) error {
 		return err
 	}
 	defer closeAccessLog(alog, file, lg)
+	srv := newServer(c, alog, lg)
+	if err := c.policy.start(srv, lg); err != nil {
+		return err
+	}
 	checkNetAdmin(c, lg)
 	checkFiles(c, lg)
 
@@ -70,7 +75,6 @@ func serve(ctx context.Context, c *config, lg *log.Logger) error {
 	for _, n := range notes {
 		lg.Print(n)
 	}
-	srv := newServer(c, alog, lg)
 	hs, err := serveStatus(c, srv, alog, lg)
 	if err != nil {
 		for _, ln := range lns {
@@ -87,6 +91,7 @@ func serve(ctx context.Context, c *config, lg *log.Logger) error {
 			lg.Printf("listener failed: %v; shutting down", err)
 		case <-hup:
 			reopen(alog, file, lg)
+			c.policy.reload(srv, lg)
 			continue
 		case <-ctx.Done():
 			lg.Printf("%v: stopping; waiting up to %v for %d connections", context.Cause(ctx), c.shutdownTimeout, srv.Active())
@@ -120,6 +125,7 @@ func newServer(c *config, alog *accesslog.Log, lg *log.Logger) *intercept.Server
 		ConnectTimeout:    c.connectTimeout,
 		ReadTimeout:       c.readTimeout,
 		MaxHeaderSize:     c.maxHeaderSize,
+		Unknown:           c.policy.unknown.v,
 
 		MaxIdleUpstream:     c.maxIdleUp,
 		UpstreamIdleTimeout: c.upIdleTimeout,
@@ -223,6 +229,7 @@ func openAccessLog(c *config, lg *log.Logger) (*accesslog.Log, *accesslog.File, 
 	}
 	alog := accesslog.New(w, c.logLines)
 	alog.SetLogf(lg.Printf)
+	alog.SetFormat(c.logFormat)
 	if f != nil {
 		n, err := alog.Load(f.Paths()...)
 		if err != nil {

@@ -4,7 +4,9 @@
 //
 // byte for byte as Squid's Log::Format::SquidNative prints them, so the log
 // analyzers written for Squid (calamaris, sarg, lightsquid, GoAccess's squid
-// format) read tprouter's log unchanged.
+// format) read tprouter's log unchanged. FormatTLS (tls.go) is that line
+// with three more fields for spliced TLS: the SNI, the ALPN protocols and
+// whether the client offered ECH.
 //
 // Log keeps the recent lines for the status page and hands them to a
 // writer in batches, off the request path: a file that fails or is slow
@@ -37,6 +39,11 @@ type Entry struct {
 	Hier    string     // hierarchy code: ORIGINAL_DST, HIER_NONE, ...
 	Server  netip.Addr // the upstream peer; the zero Addr logs "-"
 	MIME    []byte     // Content-Type without parameters; empty logs "-"
+
+	// The TLS fields, logged by FormatTLS only.
+	SNI  string   // the ClientHello's server name; "" logs "-"
+	ALPN []string // its ALPN protocols; none logs "-"
+	ECH  ECH      // whether it offered ECH; ECHNone (not TLS) logs "-"
 }
 
 // Append appends e's line, with its trailing newline, to b. Squid prints the
@@ -73,6 +80,14 @@ func Append(b []byte, e *Entry) []byte {
 	return append(b, '\n')
 }
 
+// AppendFormat appends e's line in format f.
+func AppendFormat(b []byte, e *Entry, f Format) []byte {
+	if f == FormatTLS {
+		return AppendTLS(b, e)
+	}
+	return Append(b, e)
+}
+
 func pad(b []byte, v int64, width int) []byte {
 	var tmp [20]byte
 	s := strconv.AppendInt(tmp[:0], v, 10)
@@ -102,12 +117,13 @@ func appendWord(b []byte, s string) []byte {
 // (controls, space, DEL, non-ASCII) percent-encoded, as Squid's canonical
 // URL escaping does, so a line always has exactly ten fields. '%' stays: a
 // URL's own escapes are logged as sent.
-func appendField(b []byte, v []byte) []byte {
+func appendField[T string | []byte](b []byte, v T) []byte {
 	if len(v) == 0 {
 		return append(b, '-')
 	}
 	const hex = "0123456789ABCDEF"
-	for _, c := range v {
+	for i := 0; i < len(v); i++ {
+		c := v[i]
 		if c <= ' ' || c >= 0x7f {
 			b = append(b, '%', hex[c>>4], hex[c&15])
 			continue
@@ -117,16 +133,25 @@ func appendField(b []byte, v []byte) []byte {
 	return b
 }
 
-// Parse reads one line written by Append (with or without its newline) back
-// into an Entry. Fields logged as "-" come back empty or zero. It exists for
-// tests and tools; it is strict, so it also checks that a line is exactly
-// Squid's native format.
+// Parse reads one line written by Append or AppendTLS (with or without its
+// newline) back into an Entry: ten fields are FormatSquid, thirteen
+// FormatTLS. Fields logged as "-" come back empty or zero; URL, MIME and
+// ALPN come back as logged (escaped). It exists for tests, tools and Load;
+// it is strict, so it also checks that a line is exactly in its format.
 func Parse(line string) (Entry, error) {
 	var e Entry
 	line = strings.TrimSuffix(line, "\n")
 	f := strings.Fields(line)
-	if len(f) != 10 {
-		return e, fmt.Errorf("accesslog: %d fields, want 10: %q", len(f), line)
+	format := FormatSquid
+	switch len(f) {
+	case 10:
+	case 13:
+		format = FormatTLS
+		if err := parseTLS(&e, f[10:]); err != nil {
+			return e, err
+		}
+	default:
+		return e, fmt.Errorf("accesslog: %d fields, want 10 (squid format) or 13 (tls format): %q", len(f), line)
 	}
 	sec, frac, ok := strings.Cut(f[0], ".")
 	if !ok || len(frac) != 3 {
@@ -176,7 +201,7 @@ func Parse(line string) (Entry, error) {
 	e.MIME = dash(f[9])
 	// The layout is fixed, not merely ten words: re-render and compare, so
 	// a wrong padding or separator fails too.
-	if got := string(Append(nil, &e)); got != line+"\n" {
+	if got := string(AppendFormat(nil, &e, format)); got != line+"\n" {
 		return e, errors.New("accesslog: line is not in canonical form: " + strconv.Quote(line) + " re-renders as " + strconv.Quote(got))
 	}
 	return e, nil

@@ -44,6 +44,7 @@ type Log struct {
 	next    int // ring slot the next line goes to
 	filled  bool
 	line    []byte
+	format  Format
 	pending []byte // the batch being filled
 
 	// With a writer only:
@@ -80,7 +81,7 @@ func New(w io.Writer, keep int) *Log {
 // Write logs e. After the ring has filled once it does not allocate.
 func (l *Log) Write(e *Entry) {
 	l.mu.Lock()
-	l.line = Append(l.line[:0], e)
+	l.line = AppendFormat(l.line[:0], e, l.format)
 	if l.w != nil {
 		l.buffer(l.line)
 	}
@@ -135,6 +136,14 @@ func (l *Log) WriteRecent(w io.Writer) error {
 	l.mu.Unlock()
 	_, err := w.Write(buf)
 	return err
+}
+
+// SetFormat makes the lines from now on FormatSquid (the default) or
+// FormatTLS.
+func (l *Log) SetFormat(f Format) {
+	l.mu.Lock()
+	l.format = f
+	l.mu.Unlock()
 }
 
 // Dropped returns how many lines did not reach the writer.

@@ -20,9 +20,11 @@
 //
 // The head is buf[:HeadLen]. HeadLen counts from buf[0], so it includes up
 // to four empty lines tolerated before a request line (RFC 9112 §2.2); the
-// serializers do not reproduce them. Bytes after HeadLen are the body (see
-// Body) and then, for a persistent connection, the next pipelined message;
-// keep them for the next parse.
+// serializers do not reproduce them. A caller that tolerates more consumes
+// them before parsing, as the interception proxy does (parsing over
+// thousands each time would make a slow client's head quadratic). Bytes
+// after HeadLen are the body (see Body) and then, for a persistent
+// connection, the next pipelined message; keep them for the next parse.
 //
 // Errors: ErrIncomplete (read more; not a protocol error), ErrHeadTooLarge
 // (431 for requests; also returned for more than MaxFields field lines), or

@@ -24,9 +24,12 @@ const (
 
 // readHead reads until a whole request head parses, within HeaderTimeout
 // of its first byte (start), parsing again only after a read that brought
-// a line end, and touching the read deadline only when it must (see
-// "Reading a request head" in docs/proxy.md).
-func (c *conn) readHead(first bool, start time.Time) (headResult, error) {
+// a line end, and touching the read deadline only when it must. Empty
+// lines before the request line are consumed as they come (skipEmpty):
+// any number of them, within MaxHeaderSize with the head that follows
+// (see "Reading a request head" in docs/proxy.md); it returns how many
+// bytes they took, for a tunnel to pass on.
+func (c *conn) readHead(first bool, start time.Time) (res headResult, skipped int, err error) {
 	s, w := c.s, c.w
 	end := start.Add(s.HeaderTimeout)
 	if c.client.rd.After(end) || c.client.rd.IsZero() {
@@ -35,52 +38,69 @@ func (c *conn) readHead(first bool, start time.Time) (headResult, error) {
 	try := w.in.len() > 0
 	for {
 		if try {
-			if res, err := c.parseHead(first); res != headMore {
-				return res, err
+			skipped += skipEmpty(&w.in)
+			if res, err := c.parseHead(first, skipped, s.MaxHeaderSize-skipped); res != headMore {
+				return res, skipped, err
 			}
 		}
-		n, err := w.in.fill(c.client.nc, s.MaxHeaderSize)
+		var n int
+		n, err = w.in.fill(c.client.nc, s.MaxHeaderSize-skipped)
 		if err != nil {
 			switch {
 			case err == errBufferFull:
-				return headTooLarge, h1.ErrHeadTooLarge
+				return headTooLarge, skipped, h1.ErrHeadTooLarge
 			case isTimeout(err) && time.Now().Before(end):
 				c.client.setReadDeadline(end) // an earlier deadline, waitIdle's
 				try = false
 				continue
 			case isTimeout(err):
-				return headTimeout, err
+				return headTimeout, skipped, err
 			}
-			return headGone, err
+			return headGone, skipped, err
 		}
 		fresh := w.in.b[w.in.w-n : w.in.w]
-		try = bytes.IndexByte(fresh, '\n') >= 0 || w.in.len() <= 2*maxMethod || w.in.len() >= s.MaxHeaderSize
+		try = bytes.IndexByte(fresh, '\n') >= 0 || w.in.len() <= 2*maxMethod || w.in.len() >= s.MaxHeaderSize-skipped
 	}
 }
 
-// parseHead parses what has come of the head so far. On a connection's
-// first bytes it also tells HTTP from other protocols (see classify).
-func (c *conn) parseHead(first bool) (headResult, error) {
-	s, w := c.s, c.w
-	err := h1.ParseRequest(w.in.bytes(), s.MaxHeaderSize, &w.req)
+// skipEmpty consumes the empty lines (CRLF) at the start of in, which RFC
+// 9112 §2.2 lets a server ignore before a request line, and returns how
+// many bytes they took. Consuming them as they come keeps a client that
+// sends thousands from making each parse start over on them.
+func skipEmpty(in *buffer) int {
+	b := in.bytes()
+	i := 0
+	for i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+		i += 2
+	}
+	in.consume(i)
+	return i
+}
+
+// parseHead parses what has come of the head so far, at most limit bytes.
+// On a connection's first bytes it also tells HTTP from other protocols
+// (see classify): those that could not start an HTTP request are not
+// parsed; the rest are, and get 400 when they are malformed. A TLS record
+// after skipped bytes of empty lines is no TLS handshake: other.
+func (c *conn) parseHead(first bool, skipped, limit int) (headResult, error) {
+	w := c.w
+	err := h1.ParseRequest(w.in.bytes(), limit, &w.req)
 	if err == nil {
 		return headOK, nil
 	}
-	if first && err != h1.ErrIncomplete {
-		switch classify(w.in.bytes(), s.MaxHeaderSize) {
+	if first {
+		switch classify(w.in.bytes(), limit) {
 		case shapeOther:
 			return headTunnel, nil
 		case shapeTLS:
+			if skipped > 0 {
+				return headTunnel, nil
+			}
 			return headTLS, nil
 		case shapeUnknown:
-			err = h1.ErrIncomplete // judge the line when it ends
-		}
-	} else if first {
-		switch classify(w.in.bytes(), s.MaxHeaderSize) {
-		case shapeOther:
-			return headTunnel, nil
-		case shapeTLS:
-			return headTLS, nil
+			if err != h1.ErrHeadTooLarge { // the empty lines filled it
+				err = h1.ErrIncomplete // judge the first bytes when more come
+			}
 		}
 	}
 	switch {
@@ -98,7 +118,7 @@ func (c *conn) headFailed(res headResult, err error, start time.Time) {
 	if res == headGone {
 		c.gone = true
 	}
-	if c.w.in.len() == 0 {
+	if c.w.in.len() == 0 && res != headTooLarge { // too large: empty lines only
 		return
 	}
 	switch res {

@@ -26,24 +26,7 @@ func hostMismatch(host []byte, dst netip.AddrPort) bool {
 	if len(host) == 0 {
 		return false
 	}
-	name, port := host, []byte(nil)
-	if host[0] == '[' {
-		end := 0
-		for end < len(host) && host[end] != ']' {
-			end++
-		}
-		name = host[1:end]
-		if end+1 < len(host) {
-			port = host[end+2:]
-		}
-	} else {
-		for i := len(host) - 1; i >= 0; i-- {
-			if host[i] == ':' {
-				name, port = host[:i], host[i+1:]
-				break
-			}
-		}
-	}
+	name, port := splitHost(host)
 	p := 80
 	if port != nil {
 		n, err := strconv.Atoi(unsafeString(port))
@@ -60,6 +43,43 @@ func hostMismatch(host []byte, dst netip.AddrPort) bool {
 	}
 	a, err := netip.ParseAddr(unsafeString(name))
 	return err != nil || a.Unmap() != dst.Addr()
+}
+
+// splitHost splits a validated Host value (or absolute-form authority)
+// into its name, without brackets for IPv6, and its port, nil when there
+// is none.
+func splitHost(host []byte) (name, port []byte) {
+	if len(host) > 0 && host[0] == '[' {
+		end := bytes.IndexByte(host, ']')
+		if end < 0 {
+			return host[1:], nil
+		}
+		if end+1 < len(host) {
+			port = host[end+2:]
+		}
+		return host[1:end], port
+	}
+	if i := bytes.LastIndexByte(host, ':'); i >= 0 {
+		return host[:i], host[i+1:]
+	}
+	return host, nil
+}
+
+// appendPolicyName appends the name the domain policy checks for a request
+// whose Host is host (see domains.Policy): lower case, without port or
+// brackets; with no Host (HTTP/1.0), dst's address literal.
+func appendPolicyName(b, host []byte, dst netip.AddrPort) []byte {
+	if len(host) == 0 {
+		return dst.Addr().AppendTo(b)
+	}
+	name, _ := splitHost(host)
+	for _, c := range name {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return b
 }
 
 // ipLiteral reports whether a Host name is written as an address: IPv6 (it

@@ -2,35 +2,72 @@ package intercept
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"tprouter/services/proxy/h1"
 )
 
+// TestClassify: only bytes that could not start an HTTP request under
+// any reading are "other"; the rest are HTTP (and h1 says 400 when they
+// are malformed), decided on the first bytes that can decide.
 func TestClassify(t *testing.T) {
+	long := strings.Repeat("A", maxMethod+1)
 	for _, tc := range []struct {
 		in   string
 		want shape
 	}{
 		{"", shapeUnknown},
 		{"GE", shapeUnknown},
-		{"GET /", shapeUnknown},
+		{"GET", shapeUnknown},
+		{"GET ", shapeHTTP}, // decided at the separator
+		{"GET /", shapeHTTP},
 		{"GET / HTTP/1.1\r\n", shapeHTTP},
 		{"\r\nGET / HTTP/1.1\r\n", shapeHTTP},
+		{strings.Repeat("\r\n", 100) + "GET / HTTP/1.1\r\n", shapeHTTP},
+		{strings.Repeat("\r\n", 100), shapeUnknown},
+		{"\r", shapeUnknown},
 		{"GET /a b HTTP/1.1\r\n", shapeHTTP},
 		{"GET\t/ HTTP/1.1\r\n", shapeHTTP},
-		{"FOO bar\r\n", shapeOther}, // no HTTP/: another line protocol
+		{"GE\x01T / HTTP/1.1\r\n", shapeHTTP},  // control byte in the method
+		{"G\xffET / HTTP/1.1\r\n", shapeHTTP},  // non-token byte in the method
+		{"GE(T / HTTP/1.1\r\n", shapeHTTP},     // delimiter in the method
+		{"\x00 / HTTP/1.1\r\n", shapeHTTP},     // a single NUL as the method
+		{"\x00", shapeUnknown},                 // a NUL alone: not yet
+		{"GET\x01/ HTTP/1.1\r\n", shapeHTTP},   // control byte between method and target
+		{"GET \x01/ HTTP/1.1\r\n", shapeHTTP},  // ... after the space
+		{"\x01GET / HTTP/1.1\r\n", shapeHTTP},  // control byte before the method
+		{"\x7fGET / HTTP/1.1\r\n", shapeHTTP},  // DEL before the method
+		{"GET\n/ HTTP/1.1\r\n", shapeHTTP},     // bare LF as a separator
+		{"GET /x\nHost: a\r\n\r\n", shapeHTTP}, // bare LF ending the line
+		{"\nGET / HTTP/1.1\r\n", shapeHTTP},    // bare LF as an empty line
+		{"GET\r/ HTTP/1.1\r\n", shapeHTTP},     // bare CR
+		{"GET /x\r\n", shapeHTTP},              // HTTP/0.9
+		{"FOO bar\r\n", shapeHTTP},             // an HTTP/0.9 reading
+		{" GET / HTTP/1.1\r\n", shapeHTTP},
+		{"GET/HTTP/1.1\r\n", shapeHTTP}, // names HTTP/
+		{"HELLO\r\n", shapeOther},
+		{"HELLO\r", shapeUnknown},
 		{"\x16\x03\x01\x02\x00", shapeTLS},
+		{"\x16GET / HTTP/1.1\r\n", shapeTLS}, // TLS first
 		{"SSH-2.0-OpenSSH\r\n", shapeOther},
-		{" GET / HTTP/1.1\r\n", shapeOther},
-		{"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", shapeOther}, // no method is that long
+		{"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3ubuntu13.5\r\n", shapeOther},
+		{"SSH-2.0-OpenSSH_9.6p1 Ubuntu", shapeUnknown},
+		{"SSH-2.0-x / HTTP/1.1\r\n", shapeHTTP},
+		{"SSH-2.0-x\x01 /\r\n", shapeHTTP},
+		{"SSH-2.0-x /\n", shapeHTTP},
+		{"\x00\x00\x00\x2a\x01\x02\x03\x04\x05\x06\x07\x08", shapeUnknown},
+		{long, shapeOther}, // no method is that long
+		{long[:maxMethod], shapeUnknown},
+		{long[:maxMethod] + " /", shapeHTTP},
+		{"\x00\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f\x00\x01\x02\x03\x04", shapeOther},
 	} {
 		if got := classify([]byte(tc.in), 1024); got != tc.want {
 			t.Errorf("classify(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
-	if got := classify([]byte("GET /"+string(make([]byte, 100))), 50); got != shapeHTTP {
-		t.Errorf("a first line filling the head limit: %v, want HTTP (431)", got)
+	if got := classify([]byte("SSH-"+strings.Repeat("x", 100)), 50); got != shapeHTTP {
+		t.Errorf("an SSH- line filling the head limit: %v, want HTTP (431)", got)
 	}
 }
 

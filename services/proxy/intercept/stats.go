@@ -6,6 +6,7 @@ import (
 	"runtime/metrics"
 
 	pm "tprouter/services/proxy/metrics"
+	"tprouter/services/proxy/tlshello"
 )
 
 // kind is a class of failure, counted in tprouter_proxy_errors_total.
@@ -54,6 +55,17 @@ type Stats struct {
 	Errors         [numKinds]pm.Counter
 	Connect        *pm.Histogram // upstream connect latency
 	Response       *pm.Histogram // request sent to first response byte
+
+	// Domain policy and unsupported protocols (issue 12).
+	Denied  [2]pm.Counter // denied by the domain policy: [0] HTTP requests, [1] TLS connections
+	Unknown [2]pm.Counter // neither HTTP nor TLS: [0] tunnelled, [1] rejected (Server.Unknown)
+
+	// TLS (peek and splice, tls.go).
+	TLSConns         pm.Counter                    // ClientHellos that parsed
+	TLSToClient      pm.Counter                    // bytes of spliced TLS connections to clients
+	TLSToServer      pm.Counter                    // and to servers, the ClientHello included
+	TLSHello         *pm.Histogram                 // first byte to a complete ClientHello
+	TLSParseFailures [tlshello.NumKinds]pm.Counter // by tlshello.Kind
 }
 
 // NewStats returns zeroed Stats.
@@ -61,6 +73,7 @@ func NewStats() *Stats {
 	return &Stats{
 		Connect:  pm.NewHistogram(pm.LatencyBuckets),
 		Response: pm.NewHistogram(pm.LatencyBuckets),
+		TLSHello: pm.NewHistogram(pm.LatencyBuckets),
 	}
 }
 
@@ -95,10 +108,35 @@ func (st *Stats) WritePrometheus(out io.Writer) error {
 	for k := kind(0); k < numKinds; k++ {
 		w.Sample("tprouter_proxy_errors_total", `kind="`+kindNames[k]+`"`, float64(st.Errors[k].Value()))
 	}
+	writePolicy(w, st)
 	w.Histogram("tprouter_proxy_upstream_connect_seconds", "Time to connect to the original destination.", st.Connect)
 	w.Histogram("tprouter_proxy_upstream_response_seconds", "Time from sending a request head to the first byte of the response.", st.Response)
+	writeTLS(w, st)
 	writeRuntime(w)
 	return w.W.Flush()
+}
+
+// writePolicy writes the domain policy's and Server.Unknown's counters.
+func writePolicy(w pm.Writer, st *Stats) {
+	w.Head("tprouter_proxy_denied_total", "counter", "Requests (HTTP) and connections (TLS) the domain policy denied.")
+	w.Sample("tprouter_proxy_denied_total", `proto="http"`, float64(st.Denied[0].Value()))
+	w.Sample("tprouter_proxy_denied_total", `proto="tls"`, float64(st.Denied[1].Value()))
+	w.Head("tprouter_proxy_unknown_total", "counter", "Connections neither HTTP nor TLS, by what -unknown did with them.")
+	w.Sample("tprouter_proxy_unknown_total", `action="tunnel"`, float64(st.Unknown[0].Value()))
+	w.Sample("tprouter_proxy_unknown_total", `action="reject"`, float64(st.Unknown[1].Value()))
+}
+
+// writeTLS writes the TLS block.
+func writeTLS(w pm.Writer, st *Stats) {
+	w.Counter("tprouter_proxy_tls_connections_total", "TLS connections whose ClientHello parsed (spliced or denied).", &st.TLSConns)
+	w.Head("tprouter_proxy_tls_bytes_total", "counter", "Bytes of spliced TLS connections, the ClientHello included, by direction.")
+	w.Sample("tprouter_proxy_tls_bytes_total", `direction="to_client"`, float64(st.TLSToClient.Value()))
+	w.Sample("tprouter_proxy_tls_bytes_total", `direction="to_server"`, float64(st.TLSToServer.Value()))
+	w.Histogram("tprouter_proxy_tls_hello_seconds", "Time from a TLS connection's first byte to its complete ClientHello.", st.TLSHello)
+	w.Head("tprouter_proxy_tls_parse_failures_total", "counter", "Connections that began like a TLS handshake record but whose ClientHello did not parse, by kind.")
+	for k := tlshello.Kind(0); k < tlshello.NumKinds; k++ {
+		w.Sample("tprouter_proxy_tls_parse_failures_total", `kind="`+k.String()+`"`, float64(st.TLSParseFailures[k].Value()))
+	}
 }
 
 // runtimeSamples are the Go runtime figures that explain the proxy's

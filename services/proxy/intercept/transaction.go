@@ -62,12 +62,12 @@ const (
 func (c *conn) transaction(first bool) bool {
 	start := time.Now()
 	c.w.e = accesslog.Entry{Client: c.src.Addr(), Hier: hierNone}
-	res, err := c.readHead(first, start)
+	res, skipped, err := c.readHead(first, start)
 	switch res {
 	case headOK:
 		return c.forward(start)
 	case headTunnel:
-		c.tunnelRaw(start)
+		c.unsupported(start, skipped)
 	case headTLS:
 		c.serveTLS(start)
 	default:
@@ -92,8 +92,8 @@ func (c *conn) forward(start time.Time) bool {
 }
 
 // checkRequest names r in the log entry and refuses it, before anything
-// is dialled, when it has been here before or its first chunked bytes are
-// malformed.
+// is dialled, when it has been here before, the domain policy denies its
+// host or its first chunked bytes are malformed.
 func (c *conn) checkRequest(r *h1.Request, start time.Time) bool {
 	s, w := c.s, c.w
 	w.method = append(w.method[:0], r.Method...)
@@ -102,6 +102,9 @@ func (c *conn) checkRequest(r *h1.Request, start time.Time) bool {
 	if viaHas(r.Fields, s.Name) {
 		s.report(errViaLoop, "403 for %v -> %v: Via already lists %q (forwarding loop)", c.src, c.dst, s.Name)
 		return c.refuse(errViaLoop, 403, "The request has passed through this proxy already (forwarding loop).", start, "TCP_DENIED")
+	}
+	if s.policy.Load().Active() && !c.allowed(r.Host, start) {
+		return false
 	}
 	if r.Body() == h1.BodyChunked && w.in.len() > r.HeadLen {
 		// Check the chunked bytes already here before connecting, so a
