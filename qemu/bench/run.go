@@ -211,11 +211,10 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 
 	ws := workloads(cfg)
 	if hasTLS(ws) {
-		if e.tlsOrigin, e.tlsPool, err = startTLSOrigin(l.Server, e.dir); err != nil {
+		if err := e.startTLSOrigin(); err != nil {
 			return nil, err
 		}
 		defer e.tlsOrigin.stop(5 * time.Second)
-		e.tlsCAFile = filepath.Join(e.dir, "tls-origin", originCert)
 	}
 	for round := range cfg.Rounds {
 		// Rotate the order each round so that no candidate always
@@ -225,12 +224,10 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 			if err := ctx.Err(); err != nil {
 				return recs, err
 			}
-			if origin.exited() {
-				return recs, origin.failure()
+			if err := originsFailed(origin, e.tlsOrigin); err != nil {
+				return recs, err
 			}
-			if e.tlsOrigin != nil && e.tlsOrigin.exited() {
-				return recs, e.tlsOrigin.failure()
-			}
+
 			e.logf("round %d/%d: %s", round+1, cfg.Rounds, name)
 			recs = append(recs, e.runCandidate(ctx, round, name, ws)...)
 		}

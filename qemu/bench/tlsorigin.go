@@ -88,11 +88,34 @@ type discardNewlines struct{}
 
 func (discardNewlines) Write(p []byte) (int, error) { return len(p), nil }
 
-// startTLSOrigin starts the TLS origin in server and waits until it
-// listens; it returns the process and a pool that trusts its certificate.
-// Each candidate's path check (checkTLSPath) is its first request.
-func startTLSOrigin(server *lab.NS, dir string) (*proc, *x509.CertPool, error) {
-	dir = filepath.Join(dir, "tls-origin")
+// startTLSOrigin starts the TLS origin in the server namespace and sets
+// e.tlsOrigin, e.tlsPool and e.tlsCAFile.
+func (e *env) startTLSOrigin() error {
+	p, pool, err := runTLSOrigin(e.lab.Server, filepath.Join(e.dir, "tls-origin"))
+	if err != nil {
+		return err
+	}
+	e.tlsOrigin, e.tlsPool = p, pool
+	e.tlsCAFile = filepath.Join(e.dir, "tls-origin", originCert)
+	return nil
+}
+
+// originsFailed describes the first of the origins (nil: not started)
+// that has exited.
+func originsFailed(ps ...*proc) error {
+	for _, p := range ps {
+		if p != nil && p.exited() {
+			return p.failure()
+		}
+	}
+	return nil
+}
+
+// runTLSOrigin starts the TLS origin in server with dir as its directory
+// and waits until it listens; it returns the process and a pool that
+// trusts its certificate. Each candidate's path check (checkTLSPath) is
+// its first request.
+func runTLSOrigin(server *lab.NS, dir string) (*proc, *x509.CertPool, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("mkdir %s: %w", dir, err)
 	}
