@@ -3,7 +3,7 @@
 # (or run alone: make -f qemu/bench/bench.mk bench, from the repository
 # root, as root).
 #
-#   make bench                               the full run, 12-15 minutes
+#   make bench                               the full run, 14-17 minutes
 #   make bench BENCH_FLAGS=-quick            a 1-round smoke run
 #   make bench BENCH_FLAGS=-profile          plus pprof profiles of tprouter
 #
@@ -23,6 +23,9 @@ GO ?= go
 # works on a fresh machine: the namespace lab's ip(8), ss(8) and nft(8),
 # the CA certificates Go's module downloads need, the load generator, the
 # origin server and the other proxies. TestBenchQuick needs wrk and nginx.
+# The TLS workloads need nothing more: their origin and load generator
+# are the bench program itself. (squid-openssl, which could peek and
+# splice, is not among them: it replaces squid, see qemu/bench/tls.go.)
 BENCH_DEBS := iproute2 nftables ca-certificates wrk nginx-light haproxy squid
 
 BENCH_FLAGS ?=

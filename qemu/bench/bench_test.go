@@ -1,23 +1,24 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"tprouter/qemu/lab"
 )
 
-// TestMain lets the test binary serve as the relay candidate, as the bench
-// program itself does.
+// TestMain lets the test binary serve as the relay candidate, the TLS
+// origin and the TLS load generator, as the bench program itself does.
 func TestMain(m *testing.M) {
-	if port := os.Getenv(relayEnv); port != "" {
-		relayMain(port)
-	}
+	childMain()
 	os.Exit(m.Run())
 }
 
@@ -75,7 +76,7 @@ func checkTable(t *testing.T, r *results, subject string) {
 		t.Errorf("header %q, want columns %q", lines[0], wantCols)
 	}
 	rows := lines[2:]
-	wantRows := []string{"(a) 1 KiB", "(a) p50", "(a) p99", "(a) proxy CPU", "(b) 1 MiB", "(b) proxy CPU", "(c) new connection", "(c) proxy CPU", "(d) 500 idle"}
+	wantRows := []string{"(a) 1 KiB", "(a) p50", "(a) p99", "(a) proxy CPU", "(b) 1 MiB", "(b) proxy CPU", "(c) new connection", "(c) proxy CPU", "(e) TLS, new connection", "(e) proxy CPU", "(f) TLS 1 MiB", "(f) proxy CPU", "(d) 500 idle"}
 	if len(rows) != len(wantRows) {
 		t.Fatalf("table has %d rows, want %d:\n%s", len(rows), len(wantRows), r.Table)
 	}
@@ -94,7 +95,9 @@ func checkTable(t *testing.T, r *results, subject string) {
 				}
 				continue
 			}
-			f, err := strconv.ParseFloat(strings.TrimSuffix(v, "!"), 64)
+			// "1234", "1234!" (errors), "1234 ±3%" (spread).
+			fig, _, _ := strings.Cut(v, " ")
+			f, err := strconv.ParseFloat(strings.TrimSuffix(fig, "!"), 64)
 			if err != nil || !(f > 0) {
 				t.Errorf("row %q, column %s = %q, want a positive number", c[0], wantCols[j+1], v)
 			}
@@ -174,5 +177,69 @@ func TestIdleConnsFor(t *testing.T) {
 		if got := idleConnsFor(tc.want, tc.nofile); got != tc.got {
 			t.Errorf("idleConnsFor(%d, %d) = %d, want %d", tc.want, tc.nofile, got, tc.got)
 		}
+	}
+}
+
+// TestSpread checks the table's "±": half the range over the median, and
+// nothing for a single round.
+func TestSpread(t *testing.T) {
+	if sp, ok := spread([]float64{90, 100, 110}); !ok || sp != 10 {
+		t.Errorf("spread(90, 100, 110) = %v, %v, want 10, true", sp, ok)
+	}
+	if _, ok := spread([]float64{100}); ok {
+		t.Errorf("spread of one round reported")
+	}
+}
+
+// TestTLSLoad runs the TLS load generator against a TLS origin on
+// loopback: it must stop at its connection bound, count every body byte,
+// and count as errors the responses that are not what was asked for.
+func TestTLSLoad(t *testing.T) {
+	o, err := lab.NewOriginErr(tlsName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", o.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(make([]byte, originFiles["1k"]))
+	})}
+	srv.SetKeepAlivesEnabled(false)
+	go srv.Serve(ln)
+	defer srv.Close()
+	s := tlsLoadSpec{Addr: ln.Addr().String(), Path: "/1k", Size: originFiles["1k"], Conns: 4, Duration: 10 * time.Second, Max: 40}
+	r := tlsLoad(s, o.Pool)
+	if r.Conns != 40 || r.Errors != 0 || r.Bytes != 40*float64(s.Size) || r.P99US < r.P50US || r.P50US <= 0 {
+		t.Errorf("tlsLoad(%+v) = %+v, want 40 connections of %d bytes, no errors", s, r, s.Size)
+	}
+	s.Size, s.Max = 1, 8
+	if r := tlsLoad(s, o.Pool); r.Conns != 0 || r.Errors != 8 || !strings.Contains(r.FirstError, "want 200 OK with 1") {
+		t.Errorf("tlsLoad with a wrong size = %+v, want 8 errors", r)
+	}
+}
+
+// TestSNILogged checks the reading of tprouter's access log: a spliced
+// line with the SNI, a raw tunnel's with the address, no log at all.
+func TestSNILogged(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		line string
+		want bool
+	}{
+		{"1.0 5 192.0.2.2 TCP_TUNNEL/200 1052 CONNECT " + tlsName + ":443 - ORIGINAL_DST/198.51.100.2 -\n", true},
+		{"1.0 5 192.0.2.2 TCP_TUNNEL/200 1052 CONNECT 198.51.100.2:443 - ORIGINAL_DST/198.51.100.2 -\n", false},
+	} {
+		path := filepath.Join(dir, "access.log")
+		if err := os.WriteFile(path, []byte(tc.line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := sniLogged(path); got == nil || *got != tc.want {
+			t.Errorf("sniLogged(%q) = %v, want %v", tc.line, got, tc.want)
+		}
+	}
+	if got := sniLogged(filepath.Join(dir, "none.log")); got != nil {
+		t.Errorf("sniLogged of a missing log = %v, want nil", *got)
 	}
 }

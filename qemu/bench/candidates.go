@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// A candidate is one way of carrying port 80 from the client to the origin.
+// A candidate is one way of carrying ports 80 and 443 from the client to
+// the origin.
 // All of them but direct listen on proxyPort in the router namespace behind
 // the same tproxy rule.
 type candidate struct {
@@ -22,6 +23,10 @@ type candidate struct {
 	// start runs the proxy with dir as its scratch directory; nil for
 	// direct, which has no process.
 	start func(e *env, dir string) (*proc, error)
+	// tls, if set, replaces start's process for the TLS workloads,
+	// for a proxy that needs another configuration for TLS; without
+	// it start's process serves TLS too.
+	tls func(e *env, dir string) (*proc, error)
 }
 
 // candidates in table order; relay is a reference that runs only when
@@ -29,7 +34,7 @@ type candidate struct {
 var candidates = []candidate{
 	{name: "direct", title: "direct"},
 	{name: "tprouter", title: "tprouter", start: startTprouter},
-	{name: "haproxy", title: "HAProxy", start: startHAProxy},
+	{name: "haproxy", title: "HAProxy", start: startHAProxy, tls: startHAProxyTLS},
 	{name: "squid", title: "Squid", start: startSquid},
 	{name: "relay", title: "relay", start: startRelay},
 	{name: "base", title: "base", start: startBase},
@@ -123,8 +128,14 @@ backend original
 `))
 
 func startHAProxy(e *env, dir string) (*proc, error) {
-	conf := filepath.Join(dir, "haproxy.cfg")
-	err := writeTemplate(conf, haproxyConf, struct {
+	return runHAProxy(e, dir, "haproxy", haproxyConf)
+}
+
+// runHAProxy runs HAProxy with the configuration t, written to
+// dir/<label>.cfg, its output in dir/<label>.log.
+func runHAProxy(e *env, dir, label string, t *template.Template) (*proc, error) {
+	conf := filepath.Join(dir, label+".cfg")
+	err := writeTemplate(conf, t, struct {
 		N, Port, MaxConn int
 		Dir, Idle        string
 	}{e.n, proxyPort, e.idleConns + 100, dir, fmt.Sprintf("%ds", int(idleTimeout.Seconds()))})
@@ -132,7 +143,7 @@ func startHAProxy(e *env, dir string) (*proc, error) {
 		return nil, err
 	}
 	// -db: stay in the foreground, no daemon, so stop() reaches it.
-	p, err := startProc(e.lab.Router, dir, "haproxy", nil, "haproxy", "-db", "-f", conf)
+	p, err := startProc(e.lab.Router, dir, label, nil, "haproxy", "-db", "-f", conf)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,11 @@ import (
 // ProxyPort, Squid's customary tproxy port.
 const proxyPort = 3129
 
+// interceptPorts are the ports the router diverts to proxyPort: HTTP for
+// the wrk workloads, HTTPS for the TLS ones (tls.go), as the firmware's
+// default tprouter.intercept=80,443.
+var interceptPorts = []uint16{80, 443}
+
 // Rule sets the router can be given (-rules).
 const (
 	// rulesTprouter is the firmware's own bring-up, router.Configure
@@ -42,16 +47,17 @@ func newLab(rules string) (*lab.Lab, error) {
 }
 
 // setRules gives the router the rules of the -rules set, with or without
-// the interception of port 80. tprouter's are the lab router's
-// configuration (labrouter.Config) for the candidates' proxyPort: port 80
-// intercepted, no NAT, so the origin sees the client's address either
-// way. Without intercept it is the same configuration with interception
-// off, and port 80 is plainly forwarded: the direct candidate.
+// interception. tprouter's are the lab router's configuration
+// (labrouter.Config) for the candidates' proxyPort: no NAT, so the origin
+// sees the client's address either way. Ports 80 and 443 are intercepted (interceptPorts). Without
+// intercept it is the same configuration with interception off, and both
+// are plainly forwarded: the direct candidate.
 func setRules(l *lab.Lab, rules string, intercept bool) error {
 	if rules == rulesNft {
 		return nftIntercept(l.Router, intercept)
 	}
 	c := labrouter.Config(proxyPort)
+	c.Intercept = interceptPorts
 	if !intercept {
 		c.Intercept = nil
 	}
@@ -78,7 +84,7 @@ func policyRouting(r *lab.NS, mark uint32, table int) error {
 }
 
 // nftRuleset returns the nft script that replaces the tprouter table.
-// With intercept false the port-80 tproxy rule is left out.
+// With intercept false the tproxy rule is left out.
 func nftRuleset(intercept bool) string {
 	var b strings.Builder
 	// "table; delete table; table {...}" replaces the table atomically
@@ -93,8 +99,13 @@ func nftRuleset(intercept bool) string {
 	mark := labrouter.Config(proxyPort).Mark
 	fmt.Fprintf(&b, "\t\tmeta l4proto tcp socket transparent 1 meta mark set %#x accept\n", mark)
 	if intercept {
-		// New HTTP connections from the LAN go to the proxy's listener.
-		fmt.Fprintf(&b, "\t\tiifname %q tcp dport 80 tproxy to :%d meta mark set %#x accept\n", lab.RouterLAN, proxyPort, mark)
+		// New HTTP and HTTPS connections from the LAN go to the
+		// proxy's listener.
+		var ports []string
+		for _, p := range interceptPorts {
+			ports = append(ports, fmt.Sprint(p))
+		}
+		fmt.Fprintf(&b, "\t\tiifname %q tcp dport { %s } tproxy to :%d meta mark set %#x accept\n", lab.RouterLAN, strings.Join(ports, ", "), proxyPort, mark)
 	}
 	fmt.Fprintf(&b, "\t}\n}\n")
 	return b.String()

@@ -6,9 +6,11 @@
 // rate, 4 times Squid's and 0.6 times direct forwarding's; with 1 MiB
 // responses (b), 0.6 times direct's throughput; with a new connection per
 // request (c), 1.5 times HAProxy's rate; and at most 64 MiB resident for
-// 10,000 idle connections (d).
+// 10,000 idle connections (d). Over TLS, with a new connection per request
+// (tls.go), it measures handshakes per second (e) and MiB/s with 1 MiB
+// responses (f) against HAProxy's SNI inspection and direct forwarding.
 //
-//	go run ./qemu/bench            # the full run, ~10 minutes (make bench)
+//	go run ./qemu/bench            # the full run, ~15 minutes (make bench)
 //	go run ./qemu/bench -quick     # 1 round of 3 s: a smoke run
 //	go run ./qemu/bench -profile   # plus CPU/heap profiles of tprouter
 //
@@ -30,10 +32,7 @@ import (
 )
 
 func main() {
-	// The bare relay candidate is this same executable in another mode.
-	if port := os.Getenv(relayEnv); port != "" {
-		relayMain(port)
-	}
+	childMain()
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -51,6 +50,21 @@ func main() {
 	}
 }
 
+// childMain runs this executable (the bench program or its test binary)
+// as the bare relay candidate, the TLS origin or the TLS load generator
+// when the environment says so, and then never returns.
+func childMain() {
+	if port := os.Getenv(relayEnv); port != "" {
+		relayMain(port)
+	}
+	if dir := os.Getenv(tlsOriginEnv); dir != "" {
+		tlsOriginMain(dir)
+	}
+	if spec := os.Getenv(tlsLoadEnv); spec != "" {
+		tlsLoadMain(spec)
+	}
+}
+
 // parseFlags turns the command line into a config.
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -65,7 +79,7 @@ func parseFlags(args []string) (config, error) {
 	// Half the CPUs: the other half runs wrk and nginx. On a 2-core box
 	// that is 1, and every proxy gets one thread.
 	fs.IntVar(&cfg.N, "n", max(1, runtime.NumCPU()/2), "CPUs per proxy: tprouter GOMAXPROCS, HAProxy nbthread, Squid workers, nginx workers")
-	fs.StringVar(&wls, "workloads", "", "comma-separated workloads to run (a, a6, b, c, d; default all), e.g. to profile one")
+	fs.StringVar(&wls, "workloads", "", "comma-separated workloads to run (a, a6, b, c, d, e, f; default all), e.g. to profile one")
 	fs.StringVar(&cands, "candidates", "direct,tprouter,haproxy,squid", "comma-separated candidates: direct, tprouter, haproxy, squid, relay (a bare splice relay)")
 	fs.IntVar(&cfg.IdleConns, "idle-conns", 10000, "connections held open by the idle workload (d)")
 	fs.BoolVar(&cfg.IPv6, "ipv6", true, "also run workload (a) over IPv6 (not for Squid)")
@@ -88,7 +102,7 @@ func parseFlags(args []string) (config, error) {
 	if wls != "" {
 		cfg.Workloads = strings.Split(wls, ",")
 		for _, w := range cfg.Workloads {
-			if !strings.Contains(",a,a6,b,c,d,", ","+w+",") {
+			if !strings.Contains(",a,a6,b,c,d,e,f,", ","+w+",") {
 				return cfg, fmt.Errorf("-workloads: unknown workload %q", w)
 			}
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -233,4 +234,15 @@ func hostCPU() (busy, total int64) {
 		}
 	}
 	return busy, total
+}
+
+// killOnDone kills cmd's process when ctx ends, until the returned stop
+// is called: exec.CommandContext cannot be used with NS.Command's
+// ready-made Cmd.
+func killOnDone(ctx context.Context, cmd *exec.Cmd) (stop func() bool) {
+	return context.AfterFunc(ctx, func() {
+		if cmd.Process != nil {
+			cmd.Process.Kill()
+		}
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -30,6 +31,10 @@ func (r *results) metricDefs() []metricDef {
 		{"b_cpu_ms", "(b) proxy CPU per MiB, ms", "%.2f", true},
 		{"c_cps", "(c) new connection per request, 50 conns: conn/s", "%.0f", false},
 		{"c_cpu_us", "(c) proxy CPU per connection, µs", "%.0f", true},
+		{"e_hps", "(e) TLS, new connection per request, 16 conns: handshakes/s", "%.0f", false},
+		{"e_cpu_us", "(e) proxy CPU per TLS connection, µs", "%.0f", true},
+		{"f_mibps", "(f) TLS 1 MiB, new connection per request, 8 conns: MiB/s", "%.0f", false},
+		{"f_cpu_ms", "(f) proxy CPU per TLS MiB, ms", "%.2f", true},
 		{"d_rss_mib", fmt.Sprintf("(d) %d idle conns: resident MiB", r.IdleMeasured), "%.1f", true},
 		{"d_rss_scaled_mib", fmt.Sprintf("(d) extrapolated to %d idle conns: resident MiB", targetIdleConns), "%.1f", true},
 	}
@@ -77,6 +82,10 @@ type results struct {
 	// configured count unless the descriptor limit was lower.
 	IdleMeasured int                           `json:"idle_conns_measured"`
 	Medians      map[string]map[string]float64 `json:"medians"`
+	// Spread is, per candidate and metric measured in more than one
+	// round, half the range of the rounds' figures as a percentage of
+	// their median: the table's "±".
+	Spread map[string]map[string]float64 `json:"spread_pct,omitempty"`
 	// Flagged counts, per candidate and metric, runs whose wrk reported
 	// errors; their figures are in the medians, marked in the table.
 	Flagged map[string]map[string]int            `json:"flagged,omitempty"`
@@ -111,6 +120,7 @@ func summarize(cfg config, recs []runRecord) *results {
 		Subject:    subjectOf(cfg.Candidates),
 		Runs:       recs,
 		Medians:    map[string]map[string]float64{},
+		Spread:     map[string]map[string]float64{},
 		Flagged:    map[string]map[string]int{},
 		Ratios:     map[string]map[string]float64{},
 		Errors:     map[string]map[string]map[int]string{},
@@ -145,6 +155,12 @@ func summarize(cfg config, recs []runRecord) *results {
 		r.Medians[c] = map[string]float64{}
 		for k, vs := range m {
 			r.Medians[c][k] = median(vs)
+			if sp, ok := spread(vs); ok {
+				if r.Spread[c] == nil {
+					r.Spread[c] = map[string]float64{}
+				}
+				r.Spread[c][k] = sp
+			}
 		}
 	}
 	s := r.Subject
@@ -269,6 +285,9 @@ func (r *results) markdown() string {
 				if r.Flagged[c][m.key] > 0 {
 					mark = "!"
 				}
+				if sp, ok := r.Spread[c][m.key]; ok {
+					mark += fmt.Sprintf(" ±%.0f%%", sp)
+				}
 				fmt.Fprintf(&b, " "+m.format+"%s |", v, mark)
 			case r.Errors[c][workloadOf(m.key)] != nil || r.Errors[c]["start"] != nil:
 				b.WriteString(" err |")
@@ -301,8 +320,8 @@ func (r *results) setupLine() string {
 	if c.Rules == rulesNft {
 		rules = "a minimal nft equivalent (-rules nft)"
 	}
-	return fmt.Sprintf("N = %d (tprouter GOMAXPROCS, HAProxy nbthread, Squid workers, nginx workers) on %s CPUs; %d round(s) of %v per workload, candidates alternating, medians; wrk -t2; router rules: %s; tprouter logs every request, HAProxy and Squid log nothing. \"Proxy CPU\" is the proxy's user+system time during the run divided by its requests, bytes or connections.",
-		c.N, r.Host["cpus"], c.Rounds, c.Duration, rules)
+	return fmt.Sprintf("N = %d (tprouter GOMAXPROCS, HAProxy nbthread, Squid workers, nginx workers) on %s CPUs; %d round(s) of %v per workload, candidates alternating, medians; wrk -t2; router rules: %s; tprouter logs every request, HAProxy and Squid log nothing. \"Proxy CPU\" is the proxy's user+system time during the run divided by its requests, bytes or connections. TLS (e, f): runs of %v from a Go load generator on one client address, each connection a full TLS 1.3 handshake (X25519MLKEM768 key share, ECDSA P-256 certificate, no resumption) to a Go crypto/tls origin, one GET, close; tprouter splices after the ClientHello, HAProxy runs in mode tcp with req.ssl_sni inspection and capture, Squid is left out (Debian's squid has no SslBump).",
+		c.N, r.Host["cpus"], c.Rounds, c.Duration, rules, tlsDuration(c.Duration))
 }
 
 // text is what is printed and written to table.md: the command, the
@@ -311,9 +330,12 @@ func (r *results) text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "`%s` (%s)\n\n%s\n\n", r.Command, r.Date, r.setupLine())
 	b.WriteString(r.Table)
-	b.WriteString("\nRatios are " + r.Subject + "'s figure divided by the other's; for latency and memory lower is better. \"!\" marks a figure some of whose runs reported errors (listed below and in results.json).\n\nTargets:\n\n")
+	b.WriteString("\nRatios are " + r.Subject + "'s figure divided by the other's; for latency and memory lower is better. \"±\" is the spread across rounds: half the range of the rounds' figures, as a percentage of their median. \"!\" marks a figure some of whose runs reported errors (listed below and in results.json).\n\nTargets:\n\n")
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "- %s\n", t.Line)
+	}
+	if note := r.sniNote(); note != "" {
+		fmt.Fprintf(&b, "\n%s\n", note)
 	}
 	if busy := r.hostBusy(); busy != "" {
 		fmt.Fprintf(&b, "\nMachine CPU busy during the wrk runs (all processes, not only the benchmark's): %s.\n", busy)
@@ -372,6 +394,19 @@ func fmtRatio(v float64) string {
 		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.2g", v)
+}
+
+// spread is half the range of vs as a percentage of its median, for
+// more than one value.
+func spread(vs []float64) (float64, bool) {
+	if len(vs) < 2 {
+		return 0, false
+	}
+	m := median(vs)
+	if m == 0 {
+		return 0, false
+	}
+	return 100 * (slices.Max(vs) - slices.Min(vs)) / 2 / m, true
 }
 
 func median(vs []float64) float64 {

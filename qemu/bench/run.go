@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -62,6 +63,11 @@ type env struct {
 	// while the idle workload's connections are open.
 	profiling bool
 	idleHook  func()
+	// tlsOrigin serves the TLS workloads; tlsPool trusts its
+	// certificate, which is in the file tlsCAFile.
+	tlsOrigin *proc
+	tlsPool   *x509.CertPool
+	tlsCAFile string
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -77,6 +83,7 @@ type workload struct {
 	close bool // one connection per request
 	v6    bool
 	idle  bool // the idle-connections memory workload instead of wrk
+	tls   bool // a TLS workload (tls.go) instead of wrk
 	// skip lists candidates it does not run for.
 	skip []string
 }
@@ -113,6 +120,10 @@ func workloads(cfg config) []workload {
 		workload{id: "b", path: "1m", conns: 10},
 		workload{id: "d", idle: true, skip: []string{"direct"}},
 		workload{id: "c", path: "1k", conns: 50, close: true},
+		// TLS, a new connection per request: handshakes (e) and 1 MiB
+		// responses (f). Squid's package cannot peek and splice (tls.go).
+		workload{id: "e", path: "1k", conns: 16, tls: true, skip: []string{"squid"}},
+		workload{id: "f", path: "1m", conns: 8, tls: true, skip: []string{"squid"}},
 	)
 	if len(cfg.Workloads) == 0 {
 		return ws
@@ -136,6 +147,9 @@ type runRecord struct {
 	Metrics   map[string]float64 `json:"metrics,omitempty"`
 	Wrk       *wrkResult         `json:"wrk,omitempty"`
 	Idle      *idleResult        `json:"idle,omitempty"`
+	TLS       *tlsLoadResult     `json:"tls,omitempty"`
+	// SNILogged: whether tprouter's access log named the SNI in (e).
+	SNILogged *bool `json:"sni_logged,omitempty"`
 	// ProxyCPU is the proxy's CPU seconds during the wrk run; HostBusy
 	// the whole machine's busy percentage.
 	ProxyCPU float64 `json:"proxy_cpu_seconds,omitempty"`
@@ -196,6 +210,12 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 	defer origin.stop(5 * time.Second)
 
 	ws := workloads(cfg)
+	if hasTLS(ws) {
+		if err := e.startTLSOrigin(); err != nil {
+			return nil, err
+		}
+		defer e.tlsOrigin.stop(5 * time.Second)
+	}
 	for round := range cfg.Rounds {
 		// Rotate the order each round so that no candidate always
 		// follows the same one (TIME_WAIT, cache and thermal effects).
@@ -204,9 +224,10 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 			if err := ctx.Err(); err != nil {
 				return recs, err
 			}
-			if origin.exited() {
-				return recs, origin.failure()
+			if err := originsFailed(origin, e.tlsOrigin); err != nil {
+				return recs, err
 			}
+
 			e.logf("round %d/%d: %s", round+1, cfg.Rounds, name)
 			recs = append(recs, e.runCandidate(ctx, round, name, ws)...)
 		}
@@ -246,7 +267,8 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 		if p, err = c.start(e, dir); err != nil {
 			return fail("start", err)
 		}
-		defer p.stop(10 * time.Second)
+		// p changes when the TLS workloads need a restart.
+		defer func() { p.stop(10 * time.Second) }()
 	}
 	// Check the path both families take before trusting any figure.
 	for _, addr := range e.checkAddrs(ws, name) {
@@ -263,12 +285,20 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 		w := workload{path: "1k"}
 		runWrk(ctx, e.lab.Client, e.dir, wrkRun{url: w.url(), conns: 50, threads: 2, dur: e.cfg.Warmup})
 	}
+	tlsReady := false
 	for _, w := range ws {
 		if !w.runsFor(name) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return fail(w.id, err)
+		}
+		if w.tls && !tlsReady {
+			var err error
+			tlsReady = true
+			if p, err = e.startTLS(ctx, c, dir, p); err != nil {
+				return fail("tls", err)
+			}
 		}
 		rec, err := e.runWorkload(ctx, w, p)
 		rec.Round, rec.Candidate, rec.Workload = round, name, w.id
@@ -316,6 +346,9 @@ func (e *env) checkAddrs(ws []workload, name string) []string {
 // runWorkload measures one workload and converts wrk's totals to the
 // table's metrics.
 func (e *env) runWorkload(ctx context.Context, w workload, p *proc) (runRecord, error) {
+	if w.tls {
+		return e.runTLSWorkload(ctx, w, p)
+	}
 	var rec runRecord
 	if w.idle {
 		settle := 3 * time.Second

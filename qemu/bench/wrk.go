@@ -84,14 +84,7 @@ func runWrk(ctx context.Context, client *lab.NS, dir string, w wrkRun) (wrkResul
 	ctx, cancel := context.WithTimeout(ctx, w.dur+30*time.Second)
 	defer cancel()
 	cmd := client.Command("wrk", args...)
-	// exec.CommandContext cannot be used with NS.Command's ready-made
-	// Cmd; kill on ctx by hand.
-	stop := context.AfterFunc(ctx, func() {
-		if cmd.Process != nil {
-			cmd.Process.Kill()
-		}
-	})
-	defer stop()
+	defer killOnDone(ctx, cmd)()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return wrkResult{}, fmt.Errorf("in %s: wrk %s: %v\n%s", client.Name, strings.Join(args, " "), err, out)
