@@ -88,8 +88,8 @@ func initTimes(con string) string {
 func TestRouted(t *testing.T) {
 	l, o := routedLab(t)
 	vm := boot(t, l, routed+" tprouter.shell=on")
+	checkTLS(t, l, o) // before checkRouted's ProxyRestart empties the log ring
 	checkRouted(t, l, vm)
-	checkTLS(t, l, o)
 }
 
 // routedLab is the lab of TestRouted: the client takes its IPv6 address

@@ -292,7 +292,15 @@ func (r *rig) serveHTTP(t *testing.T, h http.Handler) *server {
 func (r *rig) serveRaw(t *testing.T, fn func(net.Conn)) *server {
 	t.Helper()
 	s := &server{}
-	ln := r.Server.Listen(t, "tcp", ":80")
+	r.acceptEach(t, "80", s, 120*time.Second, fn)
+	return s
+}
+
+// acceptEach runs fn, within d, for each connection to port of the
+// server, counting them in s.
+func (r *rig) acceptEach(t *testing.T, port string, s *server, d time.Duration, fn func(net.Conn)) {
+	t.Helper()
+	ln := r.Server.Listen(t, "tcp", ":"+port)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -302,12 +310,11 @@ func (r *rig) serveRaw(t *testing.T, fn func(net.Conn)) *server {
 			s.conns.inc()
 			go func() {
 				defer c.Close()
-				c.SetDeadline(time.Now().Add(120 * time.Second))
+				c.SetDeadline(time.Now().Add(d))
 				fn(c)
 			}()
 		}
 	}()
-	return s
 }
 
 func readResponse(t *testing.T, br *bufio.Reader, method string) (*http.Response, string) {

@@ -52,21 +52,7 @@ func (s *recorder) all() []string {
 func (r *rig) serveOn(t *testing.T, port string, fn func(*recorder, net.Conn)) *recorder {
 	t.Helper()
 	s := &recorder{}
-	ln := r.Server.Listen(t, "tcp", ":"+port)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s.conns.inc()
-			go func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(30 * time.Second))
-				fn(s, c)
-			}()
-		}
-	}()
+	r.acceptEach(t, port, &s.server, 30*time.Second, func(c net.Conn) { fn(s, c) })
 	return s
 }
 
