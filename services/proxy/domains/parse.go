@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/netip"
 
+	"tprouter/internal/ascii"
+
 	"golang.org/x/net/idna"
 )
 
@@ -208,9 +210,7 @@ func isASCII(s []byte) bool {
 // lower lower-cases ASCII letters in place.
 func lower(s []byte) []byte {
 	for i, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			s[i] = c + 'a' - 'A'
-		}
+		s[i] = ascii.Lower(c)
 	}
 	return s
 }

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"tprouter/internal/ascii"
+
 	"golang.org/x/net/idna"
 )
 
@@ -150,10 +152,7 @@ func (t *table) match(host string) bool {
 		if c >= 0x80 {
 			return t.matchIDN(host)
 		}
-		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
+		b = append(b, ascii.Lower(c))
 	}
 	if looksLikeAddr(b) {
 		if a, err := netip.ParseAddr(host); err == nil {

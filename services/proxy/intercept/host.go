@@ -74,10 +74,7 @@ func appendPolicyName(b, host []byte, dst netip.AddrPort) []byte {
 	}
 	name, _ := splitHost(host)
 	for _, c := range name {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
+		b = append(b, ascii.Lower(c))
 	}
 	return b
 }

@@ -1,6 +1,10 @@
 package tlshello
 
-import "strings"
+import (
+	"strings"
+
+	"tprouter/internal/ascii"
+)
 
 // The extensions a splicing proxy reads, and the checks that every
 // extension's length adds up and none appears twice (RFC 8446 §4.2).
@@ -97,10 +101,7 @@ func hostName(b []byte) (string, bool) {
 	var s strings.Builder // one allocation, lower-casing as it copies
 	s.Grow(len(b))
 	for _, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		s.WriteByte(c)
+		s.WriteByte(ascii.Lower(c))
 	}
 	return s.String(), true
 }
