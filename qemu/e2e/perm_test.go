@@ -79,9 +79,9 @@ func TestReboot(t *testing.T) {
 
 	// Uncomment the template's lines and change them, as a user would.
 	lines := editCmdline(t, o.Disk, map[string]string{
-		"#tprouter.hostname=gw.lan":   "tprouter.hostname=after",
+		"#tprouter.hostname=gw.lan":       "tprouter.hostname=after",
 		"#tprouter.intercept=80,443,8080": "tprouter.intercept=80,443,8080",
-		"#tprouter.failmode=closed":   "tprouter.failmode=sideways",
+		"#tprouter.failmode=closed":       "tprouter.failmode=sideways",
 	})
 
 	vm = bootDisk(t, o)
