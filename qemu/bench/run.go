@@ -182,18 +182,11 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 			}
 		}
 	}
-	if e.dir, err = os.MkdirTemp("", "tprouter-bench-"); err != nil {
-		return nil, fmt.Errorf("os.MkdirTemp: %w", err)
+	cleanup, err := e.makeScratch()
+	if err != nil {
+		return nil, err
 	}
-	// Squid's and nginx's unprivileged users must reach their subdirs.
-	if err := os.Chmod(e.dir, 0o755); err != nil {
-		return nil, fmt.Errorf("chmod %s: %w", e.dir, err)
-	}
-	if cfg.Keep {
-		e.logf("scratch files (configs, logs) kept in %s", e.dir)
-	} else {
-		defer os.RemoveAll(e.dir)
-	}
+	defer cleanup()
 	l, err := newLab(cfg.Rules)
 	if err != nil {
 		return nil, err
@@ -216,26 +209,53 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 		}
 		defer e.tlsOrigin.stop(5 * time.Second)
 	}
-	for round := range cfg.Rounds {
+	if recs, err = e.rounds(ctx, origin, ws); err != nil {
+		return recs, err
+	}
+	if cfg.Profile {
+		// The table stands without profiles: report, do not fail.
+		if err := e.profilePass(ctx, ws); err != nil {
+			e.logf("%v", err)
+		}
+	}
+	return recs, nil
+}
+
+// makeScratch makes e.dir, the scratch directory for the candidates'
+// configs and logs; the returned func removes it, unless -keep.
+func (e *env) makeScratch() (func(), error) {
+	var err error
+	if e.dir, err = os.MkdirTemp("", "tprouter-bench-"); err != nil {
+		return nil, fmt.Errorf("os.MkdirTemp: %w", err)
+	}
+	// Squid's and nginx's unprivileged users must reach their subdirs.
+	if err := os.Chmod(e.dir, 0o755); err != nil {
+		os.RemoveAll(e.dir)
+		return nil, fmt.Errorf("chmod %s: %w", e.dir, err)
+	}
+	if e.cfg.Keep {
+		e.logf("scratch files (configs, logs) kept in %s", e.dir)
+		return func() {}, nil
+	}
+	return func() { os.RemoveAll(e.dir) }, nil
+}
+
+// rounds runs every candidate through ws once per round, stopping early
+// when ctx ends or an origin has died.
+func (e *env) rounds(ctx context.Context, origin *proc, ws []workload) ([]runRecord, error) {
+	var recs []runRecord
+	for round := range e.cfg.Rounds {
 		// Rotate the order each round so that no candidate always
 		// follows the same one (TIME_WAIT, cache and thermal effects).
-		order := rotate(cfg.Candidates, round)
-		for _, name := range order {
+		for _, name := range rotate(e.cfg.Candidates, round) {
 			if err := ctx.Err(); err != nil {
 				return recs, err
 			}
 			if err := originsFailed(origin, e.tlsOrigin); err != nil {
 				return recs, err
 			}
-
-			e.logf("round %d/%d: %s", round+1, cfg.Rounds, name)
+			e.logf("round %d/%d: %s", round+1, e.cfg.Rounds, name)
 			recs = append(recs, e.runCandidate(ctx, round, name, ws)...)
-		}
-	}
-	if cfg.Profile {
-		// The table stands without profiles: report, do not fail.
-		if err := e.profilePass(ctx, ws); err != nil {
-			e.logf("%v", err)
 		}
 	}
 	return recs, nil

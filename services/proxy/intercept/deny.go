@@ -10,9 +10,13 @@ import (
 // ERR_ACCESS_DENIED, is logged TCP_DENIED/403 and counted; the
 // connection closes.
 func (c *conn) allowed(host []byte, start time.Time) bool {
+	p := c.s.policy.Load()
+	if !p.Active() {
+		return true // no lists: nothing to name the request for
+	}
 	var buf [256]byte
 	name := appendPolicyName(buf[:0], host, c.dst)
-	if !c.s.denied(unsafeString(name)) {
+	if !p.Denied(unsafeString(name)) {
 		return true
 	}
 	c.s.Stats.Denied[0].Inc()
