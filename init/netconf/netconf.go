@@ -271,3 +271,17 @@ func names(ks []netlink.Link) []string {
 	}
 	return s
 }
+
+// Loopback brings lo up, as apply does too. init calls it before it
+// starts the services that need no link: the proxy serves its status on
+// 127.0.0.1, which cannot be bound while lo is down.
+func Loopback() error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("LinkByName(lo): %w", err)
+	}
+	if err := netlink.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("LinkSetUp(lo): %w", err)
+	}
+	return nil
+}

@@ -13,6 +13,8 @@ package router
 import (
 	"time"
 
+	"tprouter/init/netconf"
+
 	"tprouter/init/boot"
 	"tprouter/init/config"
 	"tprouter/init/console"
@@ -82,6 +84,9 @@ func (r *Router) Start() {
 // found.
 func (r *Router) run() {
 	r.stateDirs()
+	if err := netconf.Loopback(); err != nil {
+		r.Log.Printf("configuring the network: %v; the proxy cannot serve its status until it is up", err)
+	}
 	r.startServices(links{})
 
 	applied := make(chan struct{})
