@@ -26,11 +26,11 @@ func (s *Storage) find() (boot, perm *Partition, notes []string) {
 	if err != nil {
 		notes = append(notes, fmt.Sprintf("%v; looking for the boot partition by its name, %s", err, BootName))
 	}
-	parts, errs := scan(s.Sys, s.Dev, s.disks)
+	parts, settling, errs := scan(s.Sys, s.Dev, s.disks)
 	start := time.Now()
-	for loader != "" && byUUID(parts, loader) == nil && time.Since(start) < s.Wait {
+	for waiting(parts, settling, loader) && time.Since(start) < s.Wait {
 		time.Sleep(pollInterval)
-		parts, errs = scan(s.Sys, s.Dev, s.disks)
+		parts, settling, errs = scan(s.Sys, s.Dev, s.disks)
 	}
 	boot, perm, more := choose(parts, loader, s.Wait)
 	notes = append(notes, more...)
@@ -38,6 +38,18 @@ func (s *Storage) find() (boot, perm *Partition, notes []string) {
 		notes = append(notes, "unreadable partition tables: "+oneline.Join(errs...).Error())
 	}
 	return boot, perm, notes
+}
+
+// waiting reports whether find should look again: the partition the boot
+// loader started from is not there yet, or it is (or, without the boot
+// loader's word, the one named BootName is) and the kernel is still adding
+// its disk's other partitions.
+func waiting(parts []Partition, settling map[string]bool, loader string) bool {
+	if loader != "" {
+		boot := byUUID(parts, loader)
+		return boot == nil || settling[boot.Disk]
+	}
+	return slices.ContainsFunc(byName(parts, "", BootName), func(p Partition) bool { return settling[p.Disk] })
 }
 
 // pollInterval is how often find looks for a disk that is not there yet.

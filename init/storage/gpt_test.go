@@ -62,7 +62,7 @@ func TestScan4K(t *testing.T) {
 	run(t, "label: gpt\nstart=256, size=1024, type="+espType+", name="+BootName+", uuid=0b00b00b-0000-4000-8000-00000000004b\n"+
 		"start=1280, size=1024, type="+linuxType+", name="+PermName+"\n", "sfdisk", "-q", "/dev/"+name)
 	readPartitions(t, name)
-	parts, errs := scan("/sys", "/dev", []string{name})
+	parts, settling, errs := scan("/sys", "/dev", []string{name})
 	want := []Partition{
 		{Dev: "/dev/" + name + "p1", Disk: name, Number: 1, Name: BootName, Type: espType, UUID: "0b00b00b-0000-4000-8000-00000000004b"},
 		{Dev: "/dev/" + name + "p2", Disk: name, Number: 2, Name: PermName, Type: linuxType},
@@ -70,8 +70,8 @@ func TestScan4K(t *testing.T) {
 	if len(parts) == 2 {
 		want[1].UUID = parts[1].UUID // sfdisk's
 	}
-	if !reflect.DeepEqual(parts, want) || errs != nil {
-		t.Errorf("scan = %+v, %v\nwant %+v", parts, errs, want)
+	if !reflect.DeepEqual(parts, want) || settling != nil || errs != nil {
+		t.Errorf("scan = %+v, settling %v, %v\nwant %+v", parts, settling, errs, want)
 	}
 }
 

@@ -36,12 +36,14 @@ type sysPart struct {
 // kernel found partitions on, reading each disk's table from its device
 // in dev: there is no udev (and no blkid) to ask. A disk without a GPT is
 // skipped; errs has an error for each disk whose table is damaged or
-// unreadable. With only set, only those disks are looked at.
-func scan(sys, dev string, only []string) (parts []Partition, errs []error) {
+// unreadable. With only set, only those disks are looked at. settling
+// names the disks whose table has entries the kernel has no partition for
+// yet: it adds a disk's partitions one by one.
+func scan(sys, dev string, only []string) (parts []Partition, settling map[string]bool, errs []error) {
 	dir := filepath.Join(sys, "class/block")
 	names, err := readDirNames(dir)
 	if err != nil {
-		return nil, []error{err}
+		return nil, nil, []error{err}
 	}
 	disks := map[string][]sysPart{}
 	for _, name := range names {
@@ -71,8 +73,14 @@ func scan(sys, dev string, only []string) (parts []Partition, errs []error) {
 			continue
 		}
 		parts = append(parts, match(disk, dev, es, sector, disks[disk])...)
+		if len(disks[disk]) < len(es) {
+			if settling == nil {
+				settling = map[string]bool{}
+			}
+			settling[disk] = true
+		}
 	}
-	return parts, errs
+	return parts, settling, errs
 }
 
 // match pairs a disk's GPT entries with the partitions the kernel made of
