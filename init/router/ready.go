@@ -23,6 +23,9 @@ func (r *Router) waitReady(applied chan struct{}) {
 		proxy := r.listening(port)
 		if net && proxy {
 			r.Log.Printf("tprouter: ready")
+			if r.Ready != nil {
+				r.Ready()
+			}
 			return
 		}
 		if !warned && time.Since(start) >= r.readyWarn {

@@ -31,6 +31,9 @@ type Router struct {
 	// Status is the status endpoint's handler, without ProxyStatus and
 	// Table, which Start fills in; nil: no endpoint.
 	Status *status.Server
+	// Ready, when set, runs once after `tprouter: ready` (the self-test,
+	// then the update's blessing or rollback), in a goroutine of its own.
+	Ready func()
 	// Perm is where the persistent partition is mounted (storage.PermDir),
 	// or "" without one: the services' state directories are on it,
 	// else in memory under RunState.

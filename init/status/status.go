@@ -49,6 +49,16 @@ type Server struct {
 	// error (no table yet) the metric is left out, with a comment.
 	QUICBlocked func() (uint64, error)
 
+	// SelfTest serves /selftest (init/selftest): the last self-test's
+	// results, and a new run on request; nil: no such page.
+	SelfTest http.Handler
+	// Update serves PUT /update (init/update): an update bundle written
+	// to the slot that is not running; nil: no updates.
+	Update http.Handler
+	// Metrics write more of init's metrics (the self-test's, the
+	// update's), each with its HELP and TYPE lines.
+	Metrics []func(io.Writer)
+
 	// Client fetches from the proxy; nil uses a client with a short
 	// timeout.
 	Client *http.Client
@@ -78,6 +88,12 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /services", s.services)
 	mux.HandleFunc("GET /access.log", s.accessLog)
 	mux.HandleFunc("GET /logs", s.logs)
+	if s.SelfTest != nil {
+		mux.Handle("/selftest", s.SelfTest)
+	}
+	if s.Update != nil {
+		mux.Handle("PUT /update", s.Update)
+	}
 	return mux
 }
 
@@ -155,6 +171,9 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		for _, sv := range st {
 			fmt.Fprintf(&b, "tprouter_service_crash_looping{service=%s} %d\n", label(sv.Name), b2i(sv.CrashLoop))
 		}
+	}
+	for _, m := range s.Metrics {
+		m(&b)
 	}
 	io.WriteString(w, b.String())
 }
