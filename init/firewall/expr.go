@@ -221,6 +221,16 @@ func setMark(mark uint32) []expr.Any {
 	}
 }
 
+// meta mark <mark>
+func markIs(mark uint32) []expr.Any {
+	return []expr.Any{
+		// [ meta load mark => reg 1 ]
+		&expr.Meta{Key: expr.MetaKeyMARK, Register: 1},
+		// [ cmp eq reg 1 <mark> ]
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.NativeEndian.PutUint32(mark)},
+	}
+}
+
 // ct zone set <zone>: conntrack looks the packet up, or tracks it, in zone
 // (both directions). Only before conntrack (priority raw) does it take
 // effect; on a packet that already has an entry it does nothing.

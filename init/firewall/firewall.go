@@ -70,6 +70,18 @@ const Table = "tprouter"
 // QUIC packets the forward chain rejects (QUICBlocked reads it).
 const QUICCounter = "quic"
 
+// SelfTestClient and SelfTestServer are the router's ends of the
+// self-test's veth pairs (init/selftest/trip). SelfTestClient is
+// intercepted like a LAN link (prerouting, output, fail closed), but gets
+// none of a LAN's services: input takes only its diverted packets, and
+// forward lets it reach SelfTestServer on the intercepted ports only, so
+// that a proxy that fails open shows as a request without Via. The rules
+// name the links whether or not they exist: iifname matches a string.
+const (
+	SelfTestClient = "st-client"
+	SelfTestServer = "st-server"
+)
+
 // InterceptZone is the conntrack zone of the intercepted connections'
 // client side, so that a spoofed upstream connection with the same tuple
 // is not taken for it (docs/firewall.md, "Two conntrack zones").
@@ -154,6 +166,12 @@ func newRuleset(c config.Network, wan string, lan []string) (*ruleset, error) {
 		exempt4:    v4,
 		exempt6:    v6,
 	}, nil
+}
+
+// intercepted returns the links whose connections the proxy takes: the
+// LAN and the self-test's client.
+func (r *ruleset) intercepted() []string {
+	return append(slices.Clone(r.lan), SelfTestClient)
 }
 
 // build queues the whole table on conn: delete the old one, add the new.
@@ -272,7 +290,8 @@ func (r *ruleset) prerouting(b *batch, exempt4, exempt6, intercept *nftables.Set
 	// iifname "<lan>" tcp dport @intercept tproxy to :<port> meta mark set <mark> ct zone set <zone> accept
 	//
 	// Both families; no socket: the rule breaks before the mark (fail open).
-	for _, lan := range r.lan {
+	// Also for "st-client", the self-test's client.
+	for _, lan := range r.intercepted() {
 		add(iifname(lan), tcpDportIn(intercept), tproxyToPort(r.proxyPort), setMark(r.mark), ctZoneSet(InterceptZone), accept())
 	}
 }
@@ -306,7 +325,8 @@ func (r *ruleset) output(b *batch, intercept *nftables.Set) {
 	// oifname "<lan>" tcp sport @intercept fib saddr type != local ct zone set <zone>
 	//
 	// From a foreign address: the proxy's, and the kernel's on its behalf.
-	for _, lan := range r.lan {
+	// Also to "st-client".
+	for _, lan := range r.intercepted() {
 		b.rule(c, oifname(lan), tcpSportIn(intercept), fibSaddrNotLocal(), ctZoneSet(InterceptZone))
 	}
 }
@@ -355,6 +375,10 @@ func (r *ruleset) input(b *batch) error {
 	for _, lan := range r.lan {
 		add(iifname(lan), accept())
 	}
+	// iifname "st-client" meta mark <mark> accept
+	//
+	// The self-test's client: its diverted packets only, no DHCP or DNS.
+	add(iifname(SelfTestClient), markIs(r.mark), accept())
 	return nil
 }
 
@@ -371,8 +395,9 @@ func (r *ruleset) forward(b *batch, exempt4, exempt6, intercept *nftables.Set) e
 		// iifname "<lan>" tcp dport @intercept ip saddr != @exempt4 ip daddr != @exempt4 reject with tcp reset
 		// iifname "<lan>" tcp dport @intercept ip6 saddr != @exempt6 ip6 daddr != @exempt6 reject with tcp reset
 		//
-		// Taken by no proxy socket; reject is not valid in prerouting.
-		for _, lan := range r.lan {
+		// Taken by no proxy socket; reject is not valid in prerouting. Also
+		// for "st-client".
+		for _, lan := range r.intercepted() {
 			add(iifname(lan), tcpDportIn(intercept),
 				nfproto(unix.NFPROTO_IPV4),
 				[]expr.Any{loadNetwork(ip4Saddr, ip4Length), lookup(exempt4, true)},
@@ -405,6 +430,11 @@ func (r *ruleset) forward(b *batch, exempt4, exempt6, intercept *nftables.Set) e
 	for _, lan := range r.lan {
 		add(iifname(lan), oifname(r.wan), accept())
 	}
+	// iifname "st-client" oifname "st-server" tcp dport @intercept accept
+	//
+	// The self-test's stand-in for the WAN: what the proxy did not take
+	// (fail open) reaches the server without Via.
+	add(iifname(SelfTestClient), oifname(SelfTestServer), tcpDportIn(intercept), accept())
 	return nil
 }
 
