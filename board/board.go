@@ -95,6 +95,8 @@ var router = []string{
 	"nf_tproxy_ipv6",  //
 	"nf_socket_ipv4",  // nft_socket's per-family halves
 	"nf_socket_ipv6",  //
+
+	"veth", // the self-test's client and server namespaces (init/selftest/trip)
 }
 
 // filesystems lists what init needs to mount its partitions (init/storage)

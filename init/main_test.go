@@ -205,7 +205,7 @@ func TestBootAsPID1(t *testing.T) {
 		"init: config: host smoke; wan eth0 (198.51.100.1/24); lan eth1 (192.168.1.1/24);",
 		"init: started proxy (pid ",
 		"as uid 3129 gid 3129 with [CAP_NET_ADMIN]",
-		"proxy: fake proxy -listen=:3129 -access-log=- -access-log-format=squid -spoof=true -status=127.0.0.1:9091 -name=smoke -unknown=tunnel; Uid: 3129 3129 3129 3129; CapAmb: 0000000000001000",
+		"proxy: fake proxy -listen=:3129 -access-log=- -access-log-format=squid -spoof=true -status=127.0.0.1:9091 -name=smoke -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=tunnel; Uid: 3129 3129 3129 3129; CapAmb: 0000000000001000",
 		"init: proxy exited after ",
 	} {
 		if !strings.Contains(c, want) {

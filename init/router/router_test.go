@@ -75,7 +75,7 @@ func TestServices(t *testing.T) {
 	// -rdnss), where dnsfwd forwards to tprouter.dns and the lease's
 	// servers.
 	want := strings.Join([]string{
-		"proxy /bin/proxy -listen=:80 -access-log=- -access-log-format=squid -spoof=false -status=127.0.0.1:9091 -name=gw -unknown=tunnel",
+		"proxy /bin/proxy -listen=:80 -access-log=- -access-log-format=squid -spoof=false -status=127.0.0.1:9091 -name=gw -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=tunnel",
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c/lease.json",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
@@ -103,7 +103,7 @@ func TestServices(t *testing.T) {
 	// its status port moves out of the way of its listener.
 	c, _ = cmdline.Parse("tprouter.proxy.port=9091")
 	svcs, _ = started(t, c, "", links{})
-	if got, want := names(svcs), "proxy /bin/proxy -listen=:9091 -access-log=- -access-log-format=squid -spoof=true -status=127.0.0.1:9092 -name=tprouter -unknown=tunnel"; got != want {
+	if got, want := names(svcs), "proxy /bin/proxy -listen=:9091 -access-log=- -access-log-format=squid -spoof=true -status=127.0.0.1:9092 -name=tprouter -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=tunnel"; got != want {
 		t.Errorf("services %s, want %s", got, want)
 	}
 	if got := svcs[0].User.Caps; !reflect.DeepEqual(got, []supervise.Cap{unix.CAP_NET_ADMIN}) {
@@ -137,7 +137,7 @@ func TestServicesPolicy(t *testing.T) {
 		proxy, dnsfwd  string
 	}{
 		{"tprouter.unknown=reject tprouter.logformat=tls tprouter.deny=.ads.example,tracker.example tprouter.allow=.ok.example", "",
-			"-access-log-format=tls -spoof=true -status=127.0.0.1:9091 -name=tprouter -unknown=reject -deny-names=.ads.example,tracker.example -allow-names=.ok.example",
+			"-access-log-format=tls -spoof=true -status=127.0.0.1:9091 -name=tprouter -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=reject -deny-names=.ads.example,tracker.example -allow-names=.ok.example",
 			"-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
 		{"", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
 		{"tprouter.ech=pass", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json"},
@@ -166,7 +166,7 @@ func TestServicesPerm(t *testing.T) {
 	root := t.TempDir()
 	svcs, con := startedOn(c, "/perm", root, "", links{WAN: "wan0", LAN: []string{"lan0"}})
 	want := strings.Join([]string{
-		"proxy /bin/proxy -listen=:3129 -access-log=/perm/proxy/access.log -access-log-format=squid -spoof=true -status=127.0.0.1:9091 -name=tprouter -unknown=tunnel",
+		"proxy /bin/proxy -listen=:3129 -access-log=/perm/proxy/access.log -access-log-format=squid -spoof=true -status=127.0.0.1:9091 -name=tprouter -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=tunnel",
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/perm/dhcp4c/lease.json",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/perm/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",

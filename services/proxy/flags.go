@@ -30,7 +30,8 @@ type config struct {
 	logMaxSize                      int64
 	logKeep                         int
 	logFormat                       accesslog.Format
-	policy                          policyFlags // policy.go
+	policy                          policyFlags  // policy.go
+	selfTestNet                     prefixesFlag // selftest.go
 }
 
 // flags returns the proxy's flag set, which fills c.
@@ -62,6 +63,7 @@ func (c *config) flags() *flag.FlagSet {
 	fs.IntVar(&c.maxHeaderSize, "max-header-size", 65536, "largest request or response head in `bytes`; 431 or 502 beyond")
 	fs.IntVar(&c.logLines, "log-lines", 1000, "access log lines kept for /access.log (at start, the file's last lines)")
 	c.policy.register(fs)
+	fs.Var(&c.selfTestNet, "selftest-net", "comma-separated `prefixes` of the router's self-test clients: their requests are not logged, only counted in tprouter_selftest_requests_total")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: proxy [flags]\n\nTransparent (TPROXY) HTTP interception proxy.\n\n")
 		fs.PrintDefaults()

@@ -143,7 +143,21 @@ func (c *conn) log(start time.Time, code string) {
 	st := c.s.Stats
 	st.request(e.Status)
 	st.ToClient.Add(uint64(e.Bytes))
-	if c.s.Log != nil {
+	switch {
+	case len(c.s.SelfTestNet) > 0 && c.s.selfTest(e.Client):
+		st.SelfTest.Inc()
+	case c.s.Log != nil:
 		c.s.Log.Write(e)
 	}
+}
+
+// selfTest reports whether a is one of SelfTestNet's clients.
+func (s *Server) selfTest(a netip.Addr) bool {
+	a = a.Unmap()
+	for _, p := range s.SelfTestNet {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

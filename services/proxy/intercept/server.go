@@ -61,6 +61,10 @@ type Server struct {
 	// neither HTTP nor TLS.
 	Unknown Unknown
 
+	// SelfTestNet lists the router's self-test clients: their transactions
+	// are counted in Stats.SelfTest instead of written to Log.
+	SelfTestNet []netip.Prefix
+
 	// MaxIdleUpstream is how many upstream connections are kept, idle,
 	// after their client connection ended, for the same client's next
 	// connection to the same destination (see pool); 0 keeps none.

@@ -60,6 +60,8 @@ type Stats struct {
 	Denied  [2]pm.Counter // denied by the domain policy: [0] HTTP requests, [1] TLS connections
 	Unknown [2]pm.Counter // neither HTTP nor TLS: [0] tunnelled, [1] rejected (Server.Unknown)
 
+	SelfTest pm.Counter // transactions of Server.SelfTestNet's clients, not logged
+
 	// TLS (peek and splice, tls.go).
 	TLSConns         pm.Counter                    // ClientHellos that parsed
 	TLSToClient      pm.Counter                    // bytes of spliced TLS connections to clients
@@ -109,6 +111,7 @@ func (st *Stats) WritePrometheus(out io.Writer) error {
 		w.Sample("tprouter_proxy_errors_total", `kind="`+kindNames[k]+`"`, float64(st.Errors[k].Value()))
 	}
 	writePolicy(w, st)
+	w.Counter("tprouter_selftest_requests_total", "Transactions of the router's self-test (-selftest-net), kept out of the access log.", &st.SelfTest)
 	w.Histogram("tprouter_proxy_upstream_connect_seconds", "Time to connect to the original destination.", st.Connect)
 	w.Histogram("tprouter_proxy_upstream_response_seconds", "Time from sending a request head to the first byte of the response.", st.Response)
 	writeTLS(w, st)
