@@ -52,8 +52,8 @@ func Run(ctx context.Context, c Config) []Result {
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	c.ClientNS = cmp(c.ClientNS, ClientNS)
-	c.ServerNS = cmp(c.ServerNS, ServerNS)
+	c.ClientNS = orDefault(c.ClientNS, ClientNS)
+	c.ServerNS = orDefault(c.ServerNS, ServerNS)
 	fail := func(detail, fix string) []Result {
 		return []Result{{Check: "roundtrip4", Detail: detail, Fix: fix}, {Check: "roundtrip6", Detail: detail, Fix: fix}}
 	}
@@ -73,7 +73,7 @@ func Run(ctx context.Context, c Config) []Result {
 	}
 }
 
-func cmp(s, def string) string {
+func orDefault(s, def string) string {
 	if s == "" {
 		return def
 	}
