@@ -31,7 +31,7 @@ type config struct {
 	logKeep                         int
 	logFormat                       accesslog.Format
 	policy                          policyFlags  // policy.go
-	selfTestNet                     prefixesFlag // selftest.go
+	selfTestNet                     cli.Prefixes // -selftest-net: the self-test, not logged
 }
 
 // flags returns the proxy's flag set, which fills c.

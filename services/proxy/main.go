@@ -126,7 +126,7 @@ func newServer(c *config, alog *accesslog.Log, lg *log.Logger) *intercept.Server
 		ReadTimeout:       c.readTimeout,
 		MaxHeaderSize:     c.maxHeaderSize,
 		Unknown:           c.policy.unknown.v,
-		SelfTestNet:       c.selfTestNet.v,
+		SelfTestNet:       c.selfTestNet.List,
 
 		MaxIdleUpstream:     c.maxIdleUp,
 		UpstreamIdleTimeout: c.upIdleTimeout,

@@ -163,3 +163,30 @@ func (l *Addrs) Set(v string) error {
 	}
 	return nil
 }
+
+// Prefixes is a flag of comma-separated IP prefixes of either family,
+// masked (198.18.0.0/15,2001:db8:5e1f::/48); empty clears it.
+type Prefixes struct{ List []netip.Prefix }
+
+func (p *Prefixes) String() string {
+	s := make([]string, len(p.List))
+	for i, x := range p.List {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *Prefixes) Set(v string) error {
+	p.List = nil
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		x, err := netip.ParsePrefix(f)
+		if err != nil {
+			return fmt.Errorf("%q is not a prefix such as 198.18.0.0/15 or 2001:db8:5e1f::/48", f)
+		}
+		p.List = append(p.List, x.Masked())
+	}
+	return nil
+}
