@@ -18,7 +18,7 @@ import (
 const (
 	nftaSocketKey     = 1 // NFTA_SOCKET_KEY
 	nftaTproxyRegPort = 3 // NFTA_TPROXY_REG_PORT
-	nftSocketTranspar = 1 // NFT_SOCKET_TRANSPARENT
+	nftSocketTranspar = 0 // NFT_SOCKET_TRANSPARENT
 	nftaDataValue     = 1 // NFTA_DATA_VALUE
 )
 

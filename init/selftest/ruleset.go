@@ -80,12 +80,15 @@ func checkDivert(rules []nftRule, mark uint32) []string {
 				return []string{fmt.Sprintf("the DIVERT rule is rule %d of chain divert, not the first", i+1)}
 			}
 		}
-		return []string{fmt.Sprintf("chain divert has no socket transparent rule setting mark %#x (DIVERT)", mark)}
+		return []string{fmt.Sprintf("chain divert has no DIVERT rule (meta l4proto tcp socket transparent 1 ... meta mark set %#x): the proxy's connections are not delivered to it", mark)}
 	}
 	return nil
 }
 
 func isDivert(r nftRule, mark uint32) bool {
+	if !matchesTCP(r) {
+		return false
+	}
 	s, ok := r.has("socket")
 	if key, _ := s.u32(nftaSocketKey); !ok || key != nftSocketTranspar {
 		return false
@@ -102,6 +105,19 @@ func setsMark(r nftRule, mark uint32) bool {
 		_, sreg := next.attrs[unix.NFTA_META_SREG]
 		if e.name == "immediate" && bytes.Equal(e.value(unix.NFTA_IMMEDIATE_DATA), want) &&
 			next.name == "meta" && sreg && key == unix.NFT_META_MARK {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesTCP: the rule has "meta l4proto tcp".
+func matchesTCP(r nftRule) bool {
+	for i, e := range r.exprs[:max(len(r.exprs)-1, 0)] {
+		key, _ := e.u32(unix.NFTA_META_KEY)
+		next := r.exprs[i+1]
+		if e.name == "meta" && key == unix.NFT_META_L4PROTO && next.name == "cmp" &&
+			bytes.Equal(next.value(unix.NFTA_CMP_DATA), []byte{unix.IPPROTO_TCP}) {
 			return true
 		}
 	}
