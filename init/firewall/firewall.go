@@ -77,9 +77,12 @@ const QUICCounter = "quic"
 // forward lets it reach SelfTestServer on the intercepted ports only, so
 // that a proxy that fails open shows as a request without Via. The rules
 // name the links whether or not they exist: iifname matches a string.
+// SelfTestNets are the self-test's addresses, the proxy's -selftest-net:
+// its requests stay out of the access log.
 const (
 	SelfTestClient = "st-client"
 	SelfTestServer = "st-server"
+	SelfTestNets   = "198.18.0.0/15,2001:db8:5e1f::/48"
 )
 
 // InterceptZone is the conntrack zone of the intercepted connections'

@@ -12,7 +12,7 @@ import (
 
 	"tprouter/init/boot"
 	"tprouter/init/config"
-	"tprouter/init/selftest/trip"
+	"tprouter/init/firewall"
 	"tprouter/init/status"
 	"tprouter/init/supervise"
 )
@@ -185,7 +185,7 @@ func proxyArgs(c config.Config, _ links, d dirs) []string {
 		fmt.Sprintf("-spoof=%t", c.Spoof),
 		fmt.Sprintf("-status=127.0.0.1:%d", c.ProxyStatusPort()),
 		"-name=" + c.Hostname,
-		"-selftest-net=" + trip.ProxyNets, // the self-test's client: not in the access log
+		"-selftest-net=" + firewall.SelfTestNets, // the self-test's client: not in the access log
 		"-unknown=" + p.Unknown.String(),
 	}
 	for _, l := range []struct {

@@ -37,7 +37,7 @@ import (
 )
 
 // ProxyNets is the value of the proxy's -selftest-net flag.
-const ProxyNets = "198.18.0.0/15,2001:db8:5e1f::/48"
+const ProxyNets = firewall.SelfTestNets
 
 // Default namespace names (ip netns list shows them during a run).
 const (

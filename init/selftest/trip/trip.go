@@ -14,13 +14,12 @@ import (
 	"time"
 
 	"tprouter/init/config"
+	"tprouter/init/selftest"
 )
 
-// Result is one check's outcome, as init/selftest.Result.
-type Result struct {
-	Check, Detail, Fix string
-	OK                 bool
-}
+// Result is one check's outcome: the self-test's own type, so that
+// Run is Tester.RoundTrip as it stands.
+type Result = selftest.Result
 
 // Config is what Run needs of the router's configuration.
 type Config struct {
