@@ -26,7 +26,9 @@ func (b *Bundle) Check(board, running string, force bool) error {
 // "." and "-", numerically where both fields are numbers, by bytes
 // otherwise; a version that is a prefix of the other is older.
 func Compare(a, b string) int {
-	split := func(s string) []string { return strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '-' }) }
+	split := func(s string) []string {
+		return strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == '-' })
+	}
 	fa, fb := split(a), split(b)
 	for i := 0; i < len(fa) && i < len(fb); i++ {
 		if c := compareField(fa[i], fb[i]); c != 0 {
