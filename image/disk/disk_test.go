@@ -30,10 +30,10 @@ func inputs(t *testing.T) Config {
 		}
 	}
 	return Config{
-		Board:   "qemu-x86_64",
-		Image:   dir,
-		Loader:  filepath.Join(dir, "loader.efi"),
-		Cmdline: "# tprouter configuration\n#tprouter.hostname=tprouter\n",
+		Board:        "qemu-x86_64",
+		Image:        dir,
+		Loader:       filepath.Join(dir, "loader.efi"),
+		Cmdline:      "# tprouter configuration\n#tprouter.hostname=tprouter\n",
 		Key:          []byte("ed25519 AAAA\n# a key\n"),
 		PasswordHash: []byte(strings.Repeat("ab", 32) + "\n"),
 	}
