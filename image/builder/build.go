@@ -4,12 +4,14 @@
 // to), a few u-root commands for a rescue shell, and the kernel modules
 // the router needs.
 //
-// The output directory gets four files:
+// The output directory gets five files:
 //
 //	vmlinuz         the kernel, as Debian ships it
 //	initramfs.img   a newc cpio archive, compressed as the board says
 //	cmdline         the board's default kernel command line, one line
 //	kernel.version  the kernel release (uname -r), then "package version"
+//	version         the image's version (Config.Version), one line, as in
+//	                the initramfs's /etc/tprouter/version
 //
 // The initramfs is compressed as the board says (board.Compression),
 // LZ4 or zstd. Measured under QEMU's CPU emulation, which the tests and
@@ -48,6 +50,7 @@ import (
 	"tprouter/board"
 	"tprouter/image/debian"
 	"tprouter/image/kmod"
+	"tprouter/internal/bundle"
 )
 
 // DefaultInit is the Go package built as /init.
@@ -92,7 +95,13 @@ type Config struct {
 	// build/ is; found from the working directory if empty.
 	Root string
 	Logf func(format string, args ...any) // progress; silent if nil
+	// Version is the image's version (bundle.Compare orders them),
+	// written to /etc/tprouter/version; default DefaultVersion.
+	Version string
 }
+
+// DefaultVersion is the version of an image built without one.
+const DefaultVersion = "0.0.0"
 
 // Result describes what Build made.
 type Result struct {
@@ -101,6 +110,7 @@ type Result struct {
 	Modules  []string // /etc/tprouter/modules
 	Builtin  []string // board modules that are built into the kernel
 	Init     string   // package built as /init
+	Version  string   // /etc/tprouter/version
 	Services []string // packages built into /bin
 
 	Vmlinuz     int64 // bytes
@@ -136,12 +146,13 @@ func Build(c Config) (*Result, error) {
 	if err := unpacks(k, c.Board.Initramfs); err != nil {
 		return nil, err
 	}
-	r := &Result{Out: c.Out, Kernel: k, Init: c.Init}
+	r := &Result{Out: c.Out, Kernel: k, Init: c.Init, Version: c.Version}
 	c.Logf("kernel %s (%s %s)", k.Release, k.Package, k.Version)
 	base, err := r.modules(c.Board, k)
 	if err != nil {
 		return nil, err
 	}
+	base = append(base, cpio.StaticFile(strings.TrimPrefix(bundle.VersionFile, "/"), c.Version+"\n", 0o644))
 	r.Services = c.Services
 	if r.Services == nil {
 		if r.Services, err = mainPackages(c.Root, Services); err != nil {
@@ -184,6 +195,12 @@ func (c *Config) defaults() error {
 	if c.Cache == "" {
 		c.Cache = filepath.Join(c.Root, "build", "cache")
 	}
+	if c.Version == "" {
+		c.Version = DefaultVersion
+	}
+	if err := bundle.ValidVersion(c.Version); err != nil {
+		return err
+	}
 	return c.Board.Validate()
 }
 
@@ -217,6 +234,9 @@ func writeOutputs(c Config, k *debian.Kernel, r *Result) error {
 		return err
 	}
 	if err := writeFile(filepath.Join(c.Out, "cmdline"), c.Board.Cmdline()+"\n"); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(c.Out, "version"), c.Version+"\n"); err != nil {
 		return err
 	}
 	version := fmt.Sprintf("%s\n%s %s\n", k.Release, k.Package, k.Version)
@@ -380,6 +400,7 @@ func copyFile(src, dst string) (int64, error) {
 func (r *Result) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kernel     %s (%s %s), %s\n", r.Kernel.Release, r.Kernel.Package, r.Kernel.Version, MiB(r.Vmlinuz))
+	fmt.Fprintf(&b, "version    %s\n", r.Version)
 	fmt.Fprintf(&b, "init       %s\n", r.Init)
 	fmt.Fprintf(&b, "services   %s\n", strings.Join(r.Services, " "))
 	fmt.Fprintf(&b, "modules    %d: %s\n", len(r.Modules), strings.Join(r.Modules, " "))

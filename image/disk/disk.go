@@ -11,8 +11,12 @@
 //     slot a, /loader/entries/tprouter-a.conf, whose options line is the
 //     board's kernel command line; slot a's /tprouter/a/vmlinuz and
 //     /tprouter/a/initramfs.img; an empty /tprouter/b/ for an update to
-//     fill; and /cmdline.txt, the commented configuration file a user
-//     edits.
+//     fill; /cmdline.txt, the commented configuration file a user
+//     edits; and, when Config has them, /update/key.pub and
+//     /update/password.sha256, the key that signs updates and the
+//     update password's hash (tprouter/internal/bundle). The entry is
+//     bundle.Entry's, with the image's version, as the router writes
+//     entries after an update.
 //  2. tprouter-perm, the persistent partition: ext4 with the label
 //     tprouter-perm, 128 MiB, empty but for lost+found and a README.txt.
 //
@@ -32,9 +36,12 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"tprouter/internal/bundle"
 )
 
 // FileName is the disk image's name in the image's directory.
@@ -90,6 +97,13 @@ type Config struct {
 	Cmdline string
 	Out     string    // the disk image; default Image/FileName
 	Time    time.Time // of every file; default Epoch
+	// Version is the image's version, in the loader entry; default
+	// the builder's Image/version file.
+	Version string
+	// Key and PasswordHash are bundle.BootKey and
+	// bundle.BootPasswordHash; without them the router refuses
+	// updates.
+	Key, PasswordHash []byte
 }
 
 // Result describes a written image.
@@ -237,11 +251,21 @@ func bootFiles(c Config) ([]file, error) {
 	if options == "" || strings.ContainsAny(options, "\n\r") {
 		return nil, fmt.Errorf("disk image: %s/cmdline: want the kernel command line on one line, have %q", c.Image, cmdline)
 	}
+	if c.Version == "" {
+		v, err := read(filepath.Join(c.Image, "version"))
+		if err != nil {
+			return nil, err
+		}
+		c.Version = strings.TrimSpace(string(v))
+	}
+	if err := bundle.ValidVersion(c.Version); err != nil {
+		return nil, fmt.Errorf("disk image: %w", err)
+	}
 	loader, err := os.ReadFile(c.Loader)
 	if err != nil {
 		return nil, fmt.Errorf("disk image: boot loader: %w (from Debian's %s)", err, LoaderPackage)
 	}
-	return []file{
+	files := []file{
 		{name: CmdlineFile, data: []byte(c.Cmdline)},
 		{name: "/EFI", dir: true},
 		{name: "/EFI/BOOT", dir: true},
@@ -249,13 +273,20 @@ func bootFiles(c Config) ([]file, error) {
 		{name: "/loader", dir: true},
 		{name: LoaderConf, data: []byte(loaderConf)},
 		{name: "/loader/entries", dir: true},
-		{name: EntryA, data: []byte(Entry(c.Board, "a", options))},
+		{name: EntryA, data: []byte(bundle.Entry(c.Board, "a", c.Version, options))},
 		{name: "/tprouter", dir: true},
 		{name: SlotA, dir: true},
 		{name: SlotA + "/vmlinuz", data: vmlinuz},
 		{name: SlotA + "/initramfs.img", data: initramfs},
 		{name: SlotB, dir: true},
-	}, nil
+	}
+	if c.Key != nil && c.PasswordHash != nil {
+		files = append(files,
+			file{name: path.Dir(bundle.BootKey), dir: true},
+			file{name: bundle.BootKey, data: c.Key},
+			file{name: bundle.BootPasswordHash, data: c.PasswordHash})
+	}
+	return files, nil
 }
 
 // loaderConf is systemd-boot's configuration (loader.conf(5)).
@@ -266,13 +297,6 @@ timeout 0
 editor yes
 auto-entries no
 `
-
-// Entry is the loader entry of a slot (a Boot Loader Specification type
-// #1 entry): its kernel and initramfs, booted with options.
-func Entry(board, slot, options string) string {
-	return fmt.Sprintf("title   tprouter %s (slot %s)\nlinux   /tprouter/%s/vmlinuz\ninitrd  /tprouter/%s/initramfs.img\noptions %s\n",
-		board, slot, slot, slot, options)
-}
 
 // Summary is the image's size and its partitions', on one line.
 func (r *Result) Summary() string {

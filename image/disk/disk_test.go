@@ -22,6 +22,7 @@ func inputs(t *testing.T) Config {
 		"vmlinuz":       "MZ a kernel " + strings.Repeat("k", 100000),
 		"initramfs.img": "an initramfs " + strings.Repeat("i", 300000),
 		"cmdline":       "console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1\n",
+		"version":       "2026.01.02.030405\n",
 		"loader.efi":    "MZ systemd-boot",
 	} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
@@ -29,10 +30,12 @@ func inputs(t *testing.T) Config {
 		}
 	}
 	return Config{
-		Board:   "qemu-x86_64",
-		Image:   dir,
-		Loader:  filepath.Join(dir, "loader.efi"),
-		Cmdline: "# tprouter configuration\n#tprouter.hostname=tprouter\n",
+		Board:        "qemu-x86_64",
+		Image:        dir,
+		Loader:       filepath.Join(dir, "loader.efi"),
+		Cmdline:      "# tprouter configuration\n#tprouter.hostname=tprouter\n",
+		Key:          []byte("ed25519 AAAA\n# a key\n"),
+		PasswordHash: []byte(strings.Repeat("ab", 32) + "\n"),
 	}
 }
 
@@ -94,7 +97,8 @@ func checkBoot(t *testing.T, c Config, img string, p Partition) {
 	got := strings.Fields(string(out))
 	want := []string{"::/EFI/", "::/EFI/BOOT/", "::/EFI/BOOT/BOOTX64.EFI", "::/cmdline.txt",
 		"::/loader/", "::/loader/entries/", "::/loader/entries/tprouter-a.conf", "::/loader/loader.conf",
-		"::/tprouter/", "::/tprouter/a/", "::/tprouter/a/initramfs.img", "::/tprouter/a/vmlinuz", "::/tprouter/b/"}
+		"::/tprouter/", "::/tprouter/a/", "::/tprouter/a/initramfs.img", "::/tprouter/a/vmlinuz", "::/tprouter/b/",
+		"::/update/", "::/update/key.pub", "::/update/password.sha256"}
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
 		t.Errorf("files on the boot partition:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -114,7 +118,14 @@ func checkBoot(t *testing.T, c Config, img string, p Partition) {
 	if got := string(readFile(t, img, CmdlineFile)); got != c.Cmdline {
 		t.Errorf("%s = %q, want %q", CmdlineFile, got, c.Cmdline)
 	}
-	entry := "title   tprouter qemu-x86_64 (slot a)\nlinux   /tprouter/a/vmlinuz\ninitrd  /tprouter/a/initramfs.img\n" +
+	if got := readFile(t, img, "/update/key.pub"); !bytes.Equal(got, c.Key) {
+		t.Errorf("/update/key.pub = %q, want %q", got, c.Key)
+	}
+	if got := readFile(t, img, "/update/password.sha256"); !bytes.Equal(got, c.PasswordHash) {
+		t.Errorf("/update/password.sha256 = %q, want %q", got, c.PasswordHash)
+	}
+	entry := "title   tprouter qemu-x86_64 (slot a)\nsort-key tprouter\nversion 2026.01.02.030405\n" +
+		"linux   /tprouter/a/vmlinuz\ninitrd  /tprouter/a/initramfs.img\n" +
 		"options console=ttyS0 panic=-1 tprouter.wan=eth0 tprouter.lan=eth1\n"
 	if got := string(readFile(t, img, EntryA)); got != entry {
 		t.Errorf("%s =\n%s\nwant\n%s", EntryA, got, entry)
@@ -214,6 +225,12 @@ func TestDeterministic(t *testing.T) {
 	other := write(t, c)
 	if other.Table.Disk == a.Table.Disk || other.Table.Partitions[0].GUID == a.Table.Partitions[0].GUID {
 		t.Errorf("images of two boards have the same GUIDs")
+	}
+	// Without keys: no /update, and the router refuses updates.
+	c.Key, c.PasswordHash, c.Out = nil, nil, filepath.Join(t.TempDir(), "4.img")
+	nokeys := write(t, c)
+	if _, err := ReadFile(nokeys.Out, "/update/key.pub"); err == nil {
+		t.Errorf("an image without keys has /update/key.pub")
 	}
 }
 
