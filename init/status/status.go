@@ -55,6 +55,9 @@ type Server struct {
 	// Update serves PUT /update (init/update): an update bundle written
 	// to the slot that is not running; nil: no updates.
 	Update http.Handler
+	// Version serves GET /version (init/update): the running version,
+	// slot and loader entry, and a rollback; nil: no such page.
+	Version http.Handler
 	// Metrics write more of init's metrics (the self-test's, the
 	// update's), each with its HELP and TYPE lines.
 	Metrics []func(io.Writer)
@@ -93,6 +96,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.Update != nil {
 		mux.Handle("PUT /update", s.Update)
+	}
+	if s.Version != nil {
+		mux.Handle("GET /version", s.Version)
 	}
 	return mux
 }

@@ -247,3 +247,17 @@ func TestLANOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestVersionSeam(t *testing.T) {
+	s := &Server{Version: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "version 2\n") })}
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/version", nil))
+	if rec.Code != 200 || rec.Body.String() != "version 2\n" {
+		t.Errorf("GET /version: %d %q", rec.Code, rec.Body.String())
+	}
+	rec = httptest.NewRecorder()
+	(&Server{}).Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/version", nil))
+	if rec.Code != 404 {
+		t.Errorf("GET /version without the seam: %d", rec.Code)
+	}
+}

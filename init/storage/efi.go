@@ -80,3 +80,11 @@ func loaderString(vars, name string) (string, error) {
 	}
 	return strings.TrimSpace(utf16String(b[4:])), nil
 }
+
+// LoaderEntry reads systemd-boot's LoaderEntrySelected from the efivarfs
+// directory vars (/sys/firmware/efi/efivars, which Mount mounts): the
+// loader entry it booted, "tprouter-b+2-1.conf" say, which names the
+// running slot (init/update); "" when the variable is not there.
+func LoaderEntry(vars string) (string, error) {
+	return loaderString(vars, loaderEntrySelected)
+}

@@ -34,6 +34,23 @@ func mountBoot(p Partition, dir string) ([]string, error) {
 	return nil, nil
 }
 
+// RemountBoot remounts the boot partition mounted at dir read-write
+// (rw) or read-only again, with the flags and masks mountBoot gave it
+// (a remount without them would drop nosuid, nodev and noexec): init/update
+// writes a slot between the two.
+func RemountBoot(dir string, rw bool) error {
+	flags := uintptr(unix.MS_REMOUNT | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	what := "read-write"
+	if !rw {
+		flags |= unix.MS_RDONLY
+		what = "read-only"
+	}
+	if err := unix.Mount("", dir, "vfat", flags, bootMasks); err != nil {
+		return fmt.Errorf("remount %s %s: %w", dir, what, err)
+	}
+	return nil
+}
+
 // bootMasks make the boot partition's files 0644 and its directories
 // 0755: readable by every service, writable by none (it is read-only).
 const bootMasks = "fmask=0133,dmask=0022"
