@@ -87,10 +87,8 @@ func (u *Updater) admit(r *http.Request) (int, string) {
 		return http.StatusServiceUnavailable, err.Error()
 	}
 	user, pass, ok := r.BasicAuth()
-	got := sha256.Sum256([]byte(pass))
-	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(User))
-	passOK := subtle.ConstantTimeCompare(got[:], want)
-	if !ok || userOK&passOK != 1 {
+	userOK := subtle.ConstantTimeCompare([]byte(user), []byte(User)) == 1
+	if passOK := bundle.CheckPassword(want, pass); !ok || !userOK || !passOK {
 		return http.StatusUnauthorized, "update: wrong or missing password (user " + User + ", the password made by make keys)"
 	}
 	return 0, ""
@@ -107,18 +105,17 @@ func inLAN(a netip.Addr, lan []netip.Prefix) bool {
 
 // passwordHash reads /boot/update/password.sha256.
 func (u *Updater) passwordHash() ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(u.Boot, "update/password.sha256"))
+	b, err := os.ReadFile(filepath.Join(u.Boot, bundle.BootPasswordHash))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, errors.New("updates are off: no /update/password.sha256 on the boot partition: make keys, then make disk and reflash")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("updates are off: reading /update/password.sha256 on the boot partition: %v", err)
 	}
-	h, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(h) != sha256.Size {
+	if h, err := hex.DecodeString(strings.TrimSpace(string(b))); err != nil || len(h) != sha256.Size {
 		return nil, errors.New("updates are off: /update/password.sha256 on the boot partition is not a hex SHA-256: make keys, then make disk and reflash")
 	}
-	return h, nil
+	return b, nil
 }
 
 // apply reads, checks and writes the bundle in r's body: the version
@@ -169,7 +166,7 @@ func (u *Updater) maxBundle() int64 {
 
 // publicKey reads /boot/update/key.pub.
 func (u *Updater) publicKey() (ed25519.PublicKey, error) {
-	b, err := os.ReadFile(filepath.Join(u.Boot, "update/key.pub"))
+	b, err := os.ReadFile(filepath.Join(u.Boot, bundle.BootKey))
 	if err != nil {
 		return nil, fmt.Errorf("updates are off: reading /update/key.pub on the boot partition: %v: make keys, then make disk and reflash", err)
 	}

@@ -64,7 +64,7 @@ func TestRefused(t *testing.T) {
 		{"wan6", "[2001:db8::1]:1234", password, "", good, 403, "only from the LAN"},
 		{"no password", lan, "", "", good, 401, "wrong or missing password"},
 		{"wrong password", lan, "hunter2", "", good, 401, "wrong or missing password"},
-		{"wrong key", lan, password, "", other, 400, "signature"},
+		{"wrong key", lan, password, "", other, 400, "signed by another key"},
 		{"truncated", lan, password, "", truncated, 400, "update: "},
 		{"garbage", lan, password, "", []byte("not a tar file at all"), 400, "update: "},
 		{"wrong board", lan, password, "", r.bundleFor(t, "rpi", "3"), 400, "board"},

@@ -37,7 +37,7 @@ func newRig(t *testing.T, selected string, entries map[string]string) *rig {
 	boot, perm, vars := t.TempDir(), t.TempDir(), t.TempDir()
 	pub, key, _ := ed25519.GenerateKey(rand.Reader)
 	sum := sha256.Sum256([]byte(password))
-	write(t, filepath.Join(boot, "update/key.pub"), string(bundle.MarshalPublicKey(pub)))
+	write(t, filepath.Join(boot, "update/key.pub"), string(bundle.MarshalPublicKey(pub, "test")))
 	write(t, filepath.Join(boot, "update/password.sha256"), hex.EncodeToString(sum[:])+"\n")
 	for _, s := range Slots {
 		write(t, filepath.Join(boot, "tprouter", s, "vmlinuz"), "kernel "+s)

@@ -73,7 +73,7 @@ func TestWriteSlot(t *testing.T) {
 		}
 	}
 	e := got["loader/entries/tprouter-b+3.conf"]
-	for _, line := range []string{"sort-key tprouter", "version 3", "linux /tprouter/b/vmlinuz", "initrd /tprouter/b/initramfs.img", "options console=ttyS0 panic=10"} {
+	for _, line := range []string{"sort-key tprouter", "version 3", "linux   /tprouter/b/vmlinuz", "initrd  /tprouter/b/initramfs.img", "options console=ttyS0 panic=10"} {
 		if !strings.Contains(e, line+"\n") {
 			t.Errorf("entry lacks %q:\n%s", line, e)
 		}

@@ -193,9 +193,13 @@ type limitReader struct {
 func (l *limitReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
 		var one [1]byte
-		if n, _ := l.r.Read(one[:]); n > 0 {
+		n, err := l.r.Read(one[:])
+		if n > 0 {
 			l.over = true
 			return 0, fmt.Errorf("more than %d bytes", l.max)
+		}
+		if err != nil && err != io.EOF {
+			return 0, err // the caller's own limit (http.MaxBytesReader)
 		}
 		return 0, io.EOF
 	}
