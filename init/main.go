@@ -14,6 +14,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	stdlog "log"
 	"os"
 	"path/filepath"
@@ -89,9 +90,18 @@ func main() {
 	cfg, mounted := configure(log)
 	keepLogs(con, log, mounted.Perm)
 
+	up := newUpdater(log, mounted, down, cfg.Network)
+	st := newSelfTest(log, cfg.Network, sup)
+	ready := make(chan struct{})
+	go selfTestAtReady(ready, st, up, log)
 	(&router.Router{
 		Config: cfg, Log: log, Supervisor: sup, Perm: mounted.Perm,
-		Status: &status.Server{Logs: con.Logs, Services: sup.Status, Orphans: reaper.Orphans, Start: start},
+		Status: &status.Server{
+			Logs: con.Logs, Services: sup.Status, Orphans: reaper.Orphans, Start: start,
+			SelfTest: st.Handler(), Update: up.Handler(), Version: up.VersionHandler(),
+			Metrics: []func(io.Writer){st.WriteMetrics, up.WriteMetrics},
+		},
+		Ready: func() { close(ready) },
 	}).Start()
 }
 

@@ -152,7 +152,8 @@ func Build(c Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	base = append(base, cpio.StaticFile(strings.TrimPrefix(bundle.VersionFile, "/"), c.Version+"\n", 0o644))
+	base = append(base, cpio.StaticFile(strings.TrimPrefix(bundle.VersionFile, "/"), c.Version+"\n", 0o644),
+		cpio.StaticFile(strings.TrimPrefix(bundle.BoardFile, "/"), c.Board.Name+"\n", 0o644))
 	r.Services = c.Services
 	if r.Services == nil {
 		if r.Services, err = mainPackages(c.Root, Services); err != nil {

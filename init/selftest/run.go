@@ -45,6 +45,9 @@ func (t *Tester) Run(ctx context.Context) Report {
 
 func (t *Tester) run(ctx context.Context) Report {
 	start := time.Now()
+	if t.Links != nil {
+		t.WAN, t.LAN = t.Links() // one run at a time: Run's running
+	}
 	r := Report{Time: start, OK: true}
 	add := func(res Result) {
 		t.logf("%s", res.Line())

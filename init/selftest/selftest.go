@@ -92,12 +92,14 @@ func (res Result) Line() string {
 }
 
 // Tester runs the self-test of a router configured with Net, whose WAN
-// and LAN links the kernel calls WAN and LAN (netconf.Resolve). Set the
-// fields before the first Run and do not change them after.
+// and LAN links the kernel calls WAN and LAN (netconf.Resolve), or Links
+// finds them at the start of each run (links are renamed and appear late).
+// Set the fields before the first Run and do not change them after.
 type Tester struct {
-	Net config.Network
-	WAN string
-	LAN []string
+	Net   config.Network
+	WAN   string
+	LAN   []string
+	Links func() (wan string, lan []string)
 	// Log prints a console line (console.Log.Printf); nil: silent.
 	Log func(string, ...any)
 	// ProxyPID returns the pid of the running proxy, 0 when it does not

@@ -20,7 +20,7 @@ type Updater struct {
 	// the persistent partition is (/perm), "" without one.
 	Boot, Perm string
 	// Board is the board's name, Version the running version
-	// (ReadVersion("/etc/tprouter/version")).
+	// (ReadLine("/etc/tprouter/version")).
 	Board, Version string
 	// Log writes a line on the console.
 	Log func(format string, args ...any)
@@ -50,9 +50,9 @@ type Updater struct {
 // Slots are the slot names.
 var Slots = []string{"a", "b"}
 
-// ReadVersion reads the version file the image builder writes
-// (/etc/tprouter/version): one line; "unknown" without it.
-func ReadVersion(path string) string {
+// ReadLine reads a one-line file the image builder writes
+// (bundle.VersionFile, bundle.BoardFile); "unknown" without it.
+func ReadLine(path string) string {
 	b, err := os.ReadFile(path)
 	if v := strings.TrimSpace(string(b)); err == nil && v != "" {
 		return v

@@ -28,8 +28,12 @@ const (
 	BootPasswordHash = "/update/password.sha256"
 )
 
-// VersionFile is the image's version in the initramfs, one line.
-const VersionFile = "/etc/tprouter/version"
+// VersionFile is the image's version in the initramfs, one line;
+// BoardFile its board's name: an update must be for that board.
+const (
+	VersionFile = "/etc/tprouter/version"
+	BoardFile   = "/etc/tprouter/board"
+)
 
 // MarshalPublicKey is the public key file: "ed25519 <base64>" and a
 // comment line.
