@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"net/netip"
 	"os"
@@ -126,23 +124,11 @@ func routedCmdlineTxt(t *testing.T, img string) []byte {
 // `go run ./image/update keys` wrote into dir.
 func readKeys(t *testing.T, dir string) (ed25519.PrivateKey, string) {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "signing.key"))
+	key, err := bundle.SigningKey(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		t.Fatalf("%s/signing.key: no PEM PRIVATE KEY block", dir)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		t.Fatalf("%s/signing.key: %v", dir, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		t.Fatalf("%s/signing.key: a %T, want an ed25519 key", dir, k)
-	}
-	pw, err := os.ReadFile(filepath.Join(dir, "update.password"))
+	pw, err := os.ReadFile(filepath.Join(dir, bundle.PasswordFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func (u *updateRun) bundle(t *testing.T, dir, name string) []byte {
 func (u *updateRun) craft(t *testing.T, key ed25519.PrivateKey, board, version, dir string) []byte {
 	t.Helper()
 	files := map[string][]byte{}
-	for _, f := range []string{"vmlinuz", "initramfs.img", "cmdline"} {
+	for _, f := range append([]string{"cmdline"}, bundle.Payload...) {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
@@ -71,7 +71,7 @@ func unsigned(t *testing.T, b []byte) []byte {
 		if err != nil {
 			t.Fatalf("reading the bundle: %v", err)
 		}
-		if h.Name == "manifest.sig" {
+		if h.Name == bundle.SigName {
 			continue
 		}
 		if err := w.WriteHeader(h); err != nil {
