@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"tprouter/image/disk"
+	"tprouter/internal/bundle"
 	"tprouter/qemu"
 	"tprouter/qemu/lab"
 )
