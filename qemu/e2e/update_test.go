@@ -273,7 +273,7 @@ func (u *updateRun) toV3(t *testing.T) {
 // cmdline.txt is as the test wrote it.
 func (u *updateRun) killedWhileWriting(t *testing.T) {
 	v2 := u.v2.Wait(t)
-	b := u.craft(t, u.key, updateBoard, "4", v2)
+	b := craft(t, u.key, updateBoard, "4", v2)
 	before, err := u.vm.DiskWritten()
 	if err != nil {
 		t.Fatal(err)
