@@ -159,23 +159,43 @@ func imageOf(boardName string) *image {
 // disk's second step), as a process of its own: inside a test binary
 // built with -race it would take ten times as long.
 func buildImage(t testing.TB, board, flag string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(root, "build", "test", board)
+	args := []string{"-board", board, "-o", dir}
+	if flag != "" {
+		args = append(args, flag)
+	}
+	out, err := goRun(root, "./image", args...)
+	if err != nil {
+		return "", err
+	}
+	t.Log(out)
+	return dir, nil
+}
+
+// moduleRoot is the tprouter module's directory, where go run runs.
+func moduleRoot() (string, error) {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	dir := filepath.Join(root, "build", "test", board)
+	return filepath.Dir(strings.TrimSpace(string(gomod))), nil
+}
+
+// goRun runs `go run pkg args...` in root and returns a line that says
+// what ran and how long it took, with the command's output; the error
+// has the output too.
+func goRun(root, pkg string, args ...string) (string, error) {
 	start := time.Now()
-	args := []string{"run", "./image", "-board", board, "-o", dir}
-	if flag != "" {
-		args = append(args, flag)
-	}
+	args = append([]string{"run", pkg}, args...)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	t.Logf("go %s: %.0f s: %s", strings.Join(args, " "), time.Since(start).Seconds(), out)
-	return dir, nil
+	return fmt.Sprintf("go %s: %.0f s: %s", strings.Join(args, " "), time.Since(start).Seconds(), out), nil
 }

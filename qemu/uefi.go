@@ -24,6 +24,9 @@ const (
 // option's loader (systemd-boot): the end of the firmware's own start.
 const FirmwareBoots = "BdsDxe: starting Boot"
 
+// diskID is QEMU's name of the disk drive (info blockstats).
+const diskID = "disk0"
+
 // uefi returns QEMU's arguments that boot o.Disk under OVMF on q35, the
 // disk on NVMe, which the kernels of both boards have built in or load
 // (the cloud kernel lacks AHCI). It writes o.Cmdline into the disk's
@@ -53,8 +56,8 @@ func (o Options) uefi(dir string) ([]string, error) {
 		"-machine", "q35",
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCode,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + vars,
-		"-drive", "if=none,id=disk0,format=raw,file=" + o.Disk,
-		"-device", "nvme,drive=disk0,serial=tprouter0,bootindex=0",
+		"-drive", "if=none,id=" + diskID + ",format=raw,file=" + o.Disk,
+		"-device", "nvme,drive=" + diskID + ",serial=tprouter0,bootindex=0",
 	}, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -157,4 +158,26 @@ func (vm *VM) CmdlineQuoted() string {
 		q = append(q, a)
 	}
 	return strings.Join(q, " ")
+}
+
+// DiskWritten returns how many bytes the guest has written to its disk
+// (Options.Disk) so far, from QEMU's block statistics: a test sees the
+// guest start writing a file (an update's slot) and can kill QEMU in the
+// middle of it.
+func (vm *VM) DiskWritten() (int64, error) {
+	out, err := vm.Monitor("info blockstats")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), diskID+":") {
+			continue
+		}
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "wr_bytes="); ok {
+				return strconv.ParseInt(v, 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("QEMU's info blockstats has no wr_bytes for %s (a VM booted from a Disk?):\n%s", diskID, out)
 }
