@@ -12,6 +12,7 @@
 //	kernel.version  the kernel release (uname -r), then "package version"
 //	version         the image's version (Config.Version), one line, as in
 //	                the initramfs's /etc/tprouter/version
+//	board           the board's name, one line, as /etc/tprouter/board
 //
 // The initramfs is compressed as the board says (board.Compression),
 // LZ4 or zstd. Measured under QEMU's CPU emulation, which the tests and
@@ -238,6 +239,9 @@ func writeOutputs(c Config, k *debian.Kernel, r *Result) error {
 		return err
 	}
 	if err := writeFile(filepath.Join(c.Out, "version"), c.Version+"\n"); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(c.Out, "board"), c.Board.Name+"\n"); err != nil {
 		return err
 	}
 	version := fmt.Sprintf("%s\n%s %s\n", k.Release, k.Package, k.Version)

@@ -51,7 +51,11 @@ func bundleCmd(args []string) error {
 // readImage reads the builder's output directory dir, build/<board>.
 func readImage(dir string) (bundle.Manifest, map[string][]byte, error) {
 	var m bundle.Manifest
-	b, err := board.Get(filepath.Base(filepath.Clean(dir)))
+	name := filepath.Base(filepath.Clean(dir)) // an image from before the board file
+	if text, err := os.ReadFile(filepath.Join(dir, "board")); err == nil {
+		name = strings.TrimSpace(string(text))
+	}
+	b, err := board.Get(name)
 	if err != nil {
 		return m, nil, fmt.Errorf("%s: not a board's image directory (build/<board>): %w", dir, err)
 	}

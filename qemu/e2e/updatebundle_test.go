@@ -27,7 +27,7 @@ import (
 func (u *updateRun) bundle(t *testing.T, dir, name string) []byte {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), name)
-	qemu.GoRun(t, "./image/update", "bundle", "-board", updateBoard, "-image", dir, "-keys", u.keys, "-o", out)
+	qemu.GoRun(t, "./image/update", "bundle", "-image", dir, "-keys", u.keys, "-o", out)
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
