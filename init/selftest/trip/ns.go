@@ -96,9 +96,9 @@ func setup(clientName, serverName string) (*env, error) {
 // join makes s's veth pair into ns and gives both ends their addresses,
 // and the namespace its default routes through the router.
 func (e *env) join(s side, ns netns.NsHandle) error {
-	rh, err := netlink.NewHandleAt(e.router)
+	rh, err := netlink.NewHandleAt(e.router, unix.NETLINK_ROUTE)
 	if err != nil {
-		return fmt.Errorf("netlink.NewHandleAt(router): %w", err)
+		return fmt.Errorf("netlink.NewHandleAt(router, NETLINK_ROUTE): %w", err)
 	}
 	defer rh.Close()
 	if old, err := rh.LinkByName(s.link); err == nil {
@@ -117,9 +117,9 @@ func (e *env) join(s side, ns netns.NsHandle) error {
 	if err != nil {
 		return err
 	}
-	nh, err := netlink.NewHandleAt(ns)
+	nh, err := netlink.NewHandleAt(ns, unix.NETLINK_ROUTE)
 	if err != nil {
-		return fmt.Errorf("netlink.NewHandleAt: %w", err)
+		return fmt.Errorf("netlink.NewHandleAt(NETLINK_ROUTE): %w", err)
 	}
 	defer nh.Close()
 	if lo, err := nh.LinkByName("lo"); err == nil {
@@ -159,7 +159,7 @@ func configure(h *netlink.Handle, link string, gws []netip.Addr, addrs ...netip.
 // error.
 func (e *env) teardown() error {
 	var errs []error
-	if rh, err := netlink.NewHandleAt(e.router); err == nil {
+	if rh, err := netlink.NewHandleAt(e.router, unix.NETLINK_ROUTE); err == nil {
 		for _, l := range e.links {
 			if link, err := rh.LinkByName(l); err == nil {
 				if err := rh.LinkDel(link); err != nil {
