@@ -116,6 +116,22 @@ var filesystems = []string{
 // qemuDrivers are a QEMU VM's NIC and disk drivers.
 var qemuDrivers = []string{"virtio_pci", "virtio_net", "nvme", "virtio_blk"}
 
+// qemuWatchdog is the watchdog of a QEMU VM's kernel. The cloud kernel
+// has no driver for QEMU's emulated i6300ESB (CONFIG_I6300ESB_WDT is not
+// set), so the VM gets softdog, a kernel timer: it resets the VM when
+// init stops pinging (init/boot/watchdog.go), though not when the kernel
+// itself locks up, which panic= and the kernel's lockup detectors cover.
+var qemuWatchdog = []string{"softdog"}
+
+// pcWatchdogs are the hardware watchdogs of x86-64 router boxes; each
+// fails with ENODEV on a machine without its chip (init says so in
+// passing), and the first that probes becomes /dev/watchdog.
+var pcWatchdogs = []string{
+	"iTCO_wdt",   // Intel chipsets' TCO timer (Protectli, most Intel boxes)
+	"sp5100_tco", // AMD chipsets' (PC Engines APU)
+	"i6300esb",   // QEMU's emulated one, when this image boots in a VM
+}
+
 // pcNICs are the NIC drivers of x86-64 router boxes.
 var pcNICs = []string{
 	"igb", "igc", "e1000e", "ixgbe", // Intel 1G/2.5G/10G
@@ -151,7 +167,7 @@ var boards = []Board{
 		Kernel: "linux-image-cloud-amd64", // small: virtio and netfilter, no real hardware
 		// NVMe, ext4 and crc32c are built into the cloud kernel (listed
 		// anyway, and skipped); it has no AHCI or USB storage at all.
-		Modules: slices.Concat(qemuDrivers, filesystems, router),
+		Modules: slices.Concat(qemuDrivers, filesystems, router, qemuWatchdog),
 		Drivers: qemuDrivers,
 		// panic=-1: a kernel panic, including PID 1 exiting, reboots at
 		// once, and QEMU's -no-reboot then ends the VM instead of
@@ -168,7 +184,7 @@ var boards = []Board{
 		Name:    "x86_64",
 		Doc:     "x86-64 router box (PC Engines APU, Protectli, small-form-factor PCs) with Intel or Realtek NICs",
 		Kernel:  "linux-image-amd64",
-		Modules: slices.Concat(pcNICs, pcDisks, filesystems, router),
+		Modules: slices.Concat(pcNICs, pcDisks, filesystems, router, pcWatchdogs),
 		Drivers: slices.Concat(pcNICs, pcDisks),
 		// panic=10: a router reboots on its own after a panic instead of
 		// hanging until someone notices.

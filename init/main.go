@@ -66,6 +66,7 @@ func main() {
 	// Reap and handle signals before anything can start a process.
 	reaper := supervise.NewReaper(nil)
 	sup := supervise.New(con, log, reaper)
+	wd := &boot.Watchdog{Dev: "/dev/watchdog", Log: log.Printf} // started in configure
 	down := &boot.Shutdown{
 		Stop: func() { sup.Shutdown(shutdownGrace) },
 		Flush: func() {
@@ -76,6 +77,7 @@ func main() {
 		},
 		Unmount: func() { storage.Unmount("/", log.Printf) },
 		Drain:   func() { con.Flush(2 * time.Second) },
+		Disarm:  wd.Disarm,
 		Log:     log.Printf,
 	}
 	down.HandleSignals()
@@ -87,7 +89,7 @@ func main() {
 		Press: func(dev string) { down.Do(boot.PowerOff, "power button "+dev) },
 	}).Watch()
 
-	cfg, mounted := configure(log)
+	cfg, mounted := configure(log, wd)
 	keepLogs(con, log, mounted.Perm)
 
 	up := newUpdater(log, mounted, down, cfg.Network)
@@ -112,8 +114,9 @@ const bootDiskWait = 5 * time.Second
 // configure loads the board's kernel modules, mounts the partitions,
 // reads the configuration (the kernel command line, then cmdline.txt on
 // the boot partition, and whether deny.txt and allow.txt are there) and
-// sets the host name.
-func configure(log *console.Log) (config.Config, storage.Mounted) {
+// sets the host name. It starts the watchdog as soon as its driver is
+// loaded: from there on a hang resets the box.
+func configure(log *console.Log, wd *boot.Watchdog) (config.Config, storage.Mounted) {
 	line, err := boot.ReadCmdline()
 	if err != nil {
 		log.Printf("reading the kernel command line: %v; using the defaults", err)
@@ -133,6 +136,7 @@ func configure(log *console.Log) (config.Config, storage.Mounted) {
 		log.Printf("%v", err)
 	}
 	log.Printf("loaded %d kernel modules from %s in %v%s", len(loaded), boot.ModulesFile, time.Since(t).Round(time.Millisecond), absent)
+	wd.Start()
 
 	mounted := (&storage.Storage{Root: "/", Sys: "/sys", Dev: "/dev", Wait: bootDiskWait, Log: log.Printf}).Mount()
 	var file string

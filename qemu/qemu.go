@@ -180,7 +180,7 @@ func (o Options) withDefaults() Options {
 
 // args is QEMU's command line without what it boots and the NICs: the
 // serial console on stdio, the human monitor on the Unix socket monitor,
-// no other device.
+// the watchdog, no other device.
 func (o Options) args(monitor string) []string {
 	args := []string{
 		o.QEMU,
@@ -194,6 +194,11 @@ func (o Options) args(monitor string) []string {
 		// system_powerdown).
 		"-chardev", "socket,id=mon,path=" + monitor + ",server=on,wait=off",
 		"-mon", "chardev=mon,mode=readline",
+		// A watchdog, as a router box has, which resets a hung guest;
+		// with -no-reboot the reset ends QEMU, as a reboot does. The
+		// x86_64 board's kernel drives it (i6300esb); the cloud
+		// kernel has no driver for it and uses softdog instead.
+		"-device", "i6300esb", "-action", "watchdog=reset",
 	}
 	if KVM() {
 		return append(args, "-accel", "kvm", "-cpu", "host")

@@ -155,6 +155,7 @@ func TestShutdownSignals(t *testing.T) {
 		Flush:   func() { step("flush") },
 		Unmount: func() { step("unmount") },
 		Drain:   func() { step("drain") },
+		Disarm:  func() { step("disarm") },
 		Log:     func(f string, a ...any) { step(fmt.Sprintf(f, a...)) },
 		sync:    func() { step("sync") },
 		reboot: func(cmd int) error {
@@ -188,7 +189,7 @@ func TestShutdownSignals(t *testing.T) {
 	defer mu.Unlock()
 	// The services' and init's state is written before the sync, and
 	// the partitions are unmounted before the machine goes.
-	want := []string{"got SIGUSR2: power off", "stop", "flush", "sync", "unmount", "sync", "power off now", "drain", "got SIGTERM: already shutting down"}
+	want := []string{"got SIGUSR2: power off", "stop", "flush", "sync", "unmount", "sync", "disarm", "power off now", "drain", "got SIGTERM: already shutting down"}
 	if !reflect.DeepEqual(steps, want) {
 		t.Errorf("steps %q, want %q", steps, want)
 	}

@@ -63,7 +63,11 @@ type Shutdown struct {
 	// Drain lets the console catch up with the last lines before the
 	// machine goes.
 	Drain func()
-	Log   func(format string, args ...any)
+	// Disarm stops the hardware watchdog (Watchdog.Disarm) before a
+	// power off or halt, which it would otherwise undo with a reset; a
+	// reboot leaves it running, and a hung reboot still resets.
+	Disarm func()
+	Log    func(format string, args ...any)
 
 	started atomic.Bool
 	reboot  func(cmd int) error // seam: unix.Reboot
@@ -99,6 +103,9 @@ func (s *Shutdown) Do(a Action, why string) {
 		if step != nil {
 			step()
 		}
+	}
+	if a != Reboot && s.Disarm != nil {
+		s.Disarm()
 	}
 	s.Log("%s now", a)
 	if s.Drain != nil {

@@ -88,8 +88,20 @@ func initTimes(con string) string {
 func TestRouted(t *testing.T) {
 	l, o := routedLab(t)
 	vm := boot(t, l, routed+" tprouter.shell=on")
+	checkWatchdog(t, vm)
 	checkTLS(t, l, o) // before checkRouted's ProxyRestart empties the log ring
 	checkRouted(t, l, vm)
+}
+
+// checkWatchdog checks that init armed the VM's watchdog (softdog on
+// the qemu-x86_64 board, see board.go): the ioctls worked, the timeout
+// is init's.
+func checkWatchdog(t *testing.T, vm *qemu.VM) {
+	t.Helper()
+	const want = "init: watchdog: /dev/watchdog (Software Watchdog), timeout 60s"
+	if con := vm.Console(); !strings.Contains(con, want) {
+		t.Errorf("console lacks %q:\n%s", want, con)
+	}
 }
 
 // routedLab is the lab of TestRouted: the client takes its IPv6 address
@@ -374,5 +386,10 @@ func TestPowerButton(t *testing.T) {
 	}
 	if c := vm.Console(); !strings.Contains(c, "reboot: Power down") {
 		t.Errorf("the kernel did not power down:\n%s", c)
+	}
+	// init disarmed the watchdog with the magic close (boot.Shutdown's
+	// Disarm), or the kernel says so when the device is closed.
+	if c := vm.Console(); strings.Contains(c, "watchdog did not stop!") {
+		t.Errorf("the watchdog was left running at power off:\n%s", c)
 	}
 }
