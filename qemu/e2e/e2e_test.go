@@ -104,6 +104,27 @@ func checkWatchdog(t *testing.T, vm *qemu.VM) {
 	}
 }
 
+// typeUntil types cmd on the rescue shell until want appears on the
+// console: the shell drops what is typed before it has set up the
+// terminal.
+func typeUntil(t *testing.T, vm *qemu.VM, cmd, want string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if err := vm.Send(cmd); err != nil {
+			t.Fatalf("typing on the console: %v", err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := vm.Wait(ctx, want)
+		cancel()
+		if err == nil {
+			return
+		}
+		if i == 10 {
+			t.Fatalf("no %q on the console after typing %q 11 times: %v", want, cmd, err)
+		}
+	}
+}
+
 // routedLab is the lab of TestRouted: the client takes its IPv6 address
 // from the router's advertisements, and the server answers with the
 // client's address as it sees it, over HTTP and HTTPS (with the origin's
@@ -160,22 +181,7 @@ func checkRouted(t *testing.T, l *lab.Lab, vm *qemu.VM) {
 	})
 
 	t.Run("ProxyRestart", func(t *testing.T) {
-		// The shell drops what is typed before it has set up the
-		// terminal, so type until the supervisor reports the exit.
-		for i := 0; ; i++ {
-			if err := vm.Send("kill -9 $(pidof proxy)\n"); err != nil {
-				t.Fatalf("typing on the console: %v", err)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, err := vm.Wait(ctx, "proxy exited after")
-			cancel()
-			if err == nil {
-				break
-			}
-			if i == 10 {
-				t.Fatalf("the proxy did not exit after typing kill 11 times: %v", err)
-			}
-		}
+		typeUntil(t, vm, "kill -9 $(pidof proxy)\n", "proxy exited after")
 		deadline := time.Now().Add(waitTimeout)
 		for {
 			got, err := tryFetch(l.Client, "http://198.51.100.2/")

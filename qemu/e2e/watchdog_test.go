@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -20,21 +19,7 @@ func TestWatchdogHang(t *testing.T) {
 	// The '' keeps the shell's echo of the command from matching.
 	const freeze = "mount -t cgroup2 cgroup2 /sys/fs/cgroup; mkdir /sys/fs/cgroup/hang; " +
 		"echo 1 > /sys/fs/cgroup/hang/cgroup.procs; echo 1 > /sys/fs/cgroup/hang/cgroup.freeze; echo init-froz''en\n"
-	// The shell drops what is typed before it has set up the terminal.
-	for i := 0; ; i++ {
-		if err := vm.Send(freeze); err != nil {
-			t.Fatalf("typing on the console: %v", err)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_, err := vm.Wait(ctx, "init-frozen")
-		cancel()
-		if err == nil {
-			break
-		}
-		if i == 10 {
-			t.Fatalf("the shell did not freeze init after typing 11 times: %v", err)
-		}
-	}
+	typeUntil(t, vm, freeze, "init-frozen")
 	frozen := time.Now()
 	vm.Expect(t, "softdog: Initiating system reboot", 2*time.Minute)
 	after := time.Since(frozen)
