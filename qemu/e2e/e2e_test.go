@@ -149,7 +149,7 @@ func checkRouted(t *testing.T, l *lab.Lab, vm *qemu.VM) {
 		if got != lab.ClientV4 {
 			t.Errorf("server saw %s, want the client's own %s", got, lab.ClientV4)
 		}
-		log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+		log := accessLog(t, l.Client, " GET http://198.51.100.2/ ")
 		if !strings.Contains(log, " 192.0.2.2 TCP_MISS/200 ") || !strings.Contains(log, " GET http://198.51.100.2/ - ORIGINAL_DST/198.51.100.2 ") {
 			t.Errorf("access log lacks the request:\n%s", log)
 		}
@@ -219,7 +219,7 @@ func TestHome(t *testing.T) {
 	if !lab.WANv4.Contains(got) || got == lab.ServerV4 {
 		t.Errorf("server saw %s, want the router's WAN address from DHCP in %s", got, lab.WANv4)
 	}
-	log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+	log := accessLog(t, l.Client, " GET http://198.51.100.2/ ")
 	if !strings.Contains(log, " GET http://198.51.100.2/ ") {
 		t.Errorf("the request did not go through the proxy; access log:\n%s", log)
 	}
@@ -239,7 +239,7 @@ func TestBadInput(t *testing.T) {
 	if got := fetch(t, l.Client, "http://198.51.100.2/"); got != lab.ClientV4 {
 		t.Errorf("server saw %s, want %s", got, lab.ClientV4)
 	}
-	log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+	log := accessLog(t, l.Client, " GET http://198.51.100.2/ ")
 	if !strings.Contains(log, " GET http://198.51.100.2/ ") {
 		t.Errorf("the request did not go through the proxy; access log:\n%s", log)
 	}
@@ -283,6 +283,22 @@ func tryFetch(ns *lab.NS, url string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("server answered %q: %v", body, err)
 	}
 	return ap.Addr(), nil
+}
+
+// accessLog GETs the router's /access.log from ns until it has want,
+// for a few seconds: the proxy writes a line once the client has its
+// answer, so a request just answered may not be there yet.
+func accessLog(t *testing.T, ns *lab.NS, want string) string {
+	t.Helper()
+	const url = "http://192.0.2.1:9090/access.log"
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		log := get(t, ns, url)
+		if strings.Contains(log, want) || time.Now().After(deadline) {
+			return log
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func get(t *testing.T, ns *lab.NS, url string) string {

@@ -114,7 +114,7 @@ func TestReboot(t *testing.T) {
 // this boot's are.
 func checkAccessLog(t *testing.T, l *lab.Lab, client netip.Addr) {
 	t.Helper()
-	log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+	log := accessLog(t, l.Client, " GET http://198.51.100.2:8080/after-reboot ")
 	for url, want := range map[string]bool{
 		"http://198.51.100.2/before-reboot":      true,
 		"http://198.51.100.2:8080/before-reboot": false,
@@ -183,7 +183,7 @@ func checkWithoutPerm(t *testing.T, img string, want ...string) *qemu.VM {
 	if got := fetch(t, l.Client, "http://198.51.100.2/"); got != lab.ClientV4 {
 		t.Errorf("server saw %s, want %s", got, lab.ClientV4)
 	}
-	log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+	log := accessLog(t, l.Client, " GET http://198.51.100.2/ ")
 	if !strings.Contains(log, " GET http://198.51.100.2/ ") {
 		t.Errorf("the request did not go through the proxy; access log:\n%s", log)
 	}

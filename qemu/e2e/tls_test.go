@@ -32,7 +32,7 @@ func checkTLS(t *testing.T, l *lab.Lab, o *lab.Origin) {
 				t.Errorf("%s: the origin saw %s, want the client's own %s", dst, got, want)
 			}
 		}
-		log := get(t, l.Client, "http://192.0.2.1:9090/access.log")
+		log := accessLog(t, l.Client, " CONNECT "+originName+":443 ")
 		if !strings.Contains(log, " TCP_TUNNEL/200 ") || !strings.Contains(log, " CONNECT "+originName+":443 - ORIGINAL_DST/198.51.100.2 ") {
 			t.Errorf("access log lacks the spliced TLS connection with its SNI:\n%s", log)
 		}
@@ -47,6 +47,7 @@ func checkTLS(t *testing.T, l *lab.Lab, o *lab.Origin) {
 		if strings.Contains(m, "\ntprouter_quic_blocked_packets_total 0\n") || !strings.Contains(m, "\ntprouter_quic_blocked_packets_total ") {
 			t.Errorf("metrics do not count the blocked QUIC packets:\n%s", grepLines(m, "quic"))
 		}
+		checkMetrics(t, m)
 	})
 }
 
