@@ -210,16 +210,19 @@ func (u *updateRun) waitReboot(t *testing.T, timeout time.Duration) time.Duratio
 // blessed, and still runs after a power cycle.
 func (u *updateRun) toV2(t *testing.T) {
 	u.v2Bundle = u.bundle(t, u.v2.Wait(t), "v2.tar")
-	code, body := u.put(t, bytes.NewReader(u.v2Bundle), true, false)
-	if code != 200 || !strings.Contains(body, "version 2 written to slot b") {
-		t.Fatalf("PUT /update (version 2): %d %q, want 200 and version 2 written to slot b", code, body)
-	}
+	push := u.push(t, u.v2Bundle)
+	u.vm.Expect(t, "update: version 2 written to slot b; rebooting", waitTimeout)
 	d := u.waitReboot(t, waitTimeout)
 	t.Logf("version 1 rebooted %.1f s after answering", d.Seconds())
 	u.vm = bootDisk(t, u.o)
 	u.expectRunning(t, "2", "b")
 	at := u.vm.Expect(t, "update: version 2 in slot b blessed", waitTimeout)
 	t.Logf("blessed %.1f s after QEMU start", at.Seconds())
+	out, err := push()
+	if err != nil || !strings.Contains(out, "running version 2 (updated)") {
+		t.Errorf("make update's client (image/update push): %v\n%s", err, out)
+	}
+	t.Logf("make update's client said:\n%s", out)
 	u.stillServes(t)
 	powerOff(t, u.vm)
 	if _, err := disk.ReadFile(u.o.Disk, "/loader/entries/tprouter-b.conf"); err != nil {

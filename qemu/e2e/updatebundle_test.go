@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +34,33 @@ func (u *updateRun) bundle(t *testing.T, dir, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// push runs make update's client, `image/update push`, from the lab
+// client on the LAN with the run's keys, in the background: it uploads
+// body, then waits for the router to come back. The function returned
+// waits for it and returns what it printed.
+func (u *updateRun) push(t *testing.T, body []byte) func() (string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	bin, file := filepath.Join(dir, "update"), filepath.Join(dir, "update.tar")
+	if out, err := exec.Command("go", "build", "-o", bin, "tprouter/image/update").CombinedOutput(); err != nil {
+		t.Fatalf("go build tprouter/image/update: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(file, body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := u.l.Client.Command(bin, "push", "-router", lab.RouterLANv4.Addr().String(), "-bundle", file, "-keys", u.keys, "-wait", "4m")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	return func() (string, error) {
+		err := cmd.Wait()
+		return out.String(), err
+	}
 }
 
 // craft makes a bundle of the image in dir with the manifest's board and
