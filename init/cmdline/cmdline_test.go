@@ -430,3 +430,26 @@ func TestSummaryPolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestSyslog: collectors by address or name, port 514 unless given; a bad
+// entry is reported and the good ones kept.
+func TestSyslog(t *testing.T) {
+	for _, tt := range []struct {
+		v, want string
+		bad     bool
+	}{
+		{"udp://198.51.100.2", "udp://198.51.100.2:514", false},
+		{"tcp://[2001:db8:2::2]:6514,udp://logs.example", "tcp://[2001:db8:2::2]:6514,udp://logs.example:514", false},
+		{"udp://2001:db8:2::2", "udp://[2001:db8:2::2]:514", false},
+		{"none", "", false},
+		{"http://198.51.100.2", "", true},
+		{"udp://198.51.100.2:0,tcp://198.51.100.3", "tcp://198.51.100.3:514", true},
+		{"udp://-bad-", "", true},
+		{"udp://127.0.0.1", "", true},
+	} {
+		c, probs := Parse("tprouter.syslog=" + tt.v)
+		if got := config.Commas(c.Syslog); got != tt.want || (len(probs) != 0) != tt.bad {
+			t.Errorf("tprouter.syslog=%s: %q, problems %q; want %q, bad %t", tt.v, got, probs, tt.want, tt.bad)
+		}
+	}
+}

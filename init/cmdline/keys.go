@@ -250,6 +250,21 @@ var keys = []key{
 		value: func(c config.Config) string { return config.OnOff(c.Shell) },
 		// Off: it is a root shell on the console.
 		safe: func(c *config.Config) string { c.Shell = false; return "no rescue shell" }},
+
+	{name: "tprouter.syslog", example: "udp://198.51.100.2:514,tcp://[2001:db8:2::2]:514",
+		want: "none, or comma-separated collectors udp://host[:port] or tcp://host[:port], host an address or a host name, port 514 unless given (udp://198.51.100.2,tcp://logs.example:6514)",
+		set:  func(c *config.Config, v string) error { return collectors(&c.Syslog, v) },
+		value: func(c config.Config) string {
+			if len(c.Syslog) == 0 {
+				return "none"
+			}
+			return config.Commas(c.Syslog)
+		},
+		// The good entries: a typo in one collector must not cut the
+		// others off.
+		safe: func(c *config.Config) string {
+			return fmt.Sprintf("ignoring the bad entries, sending to the other %d", len(c.Syslog))
+		}},
 }
 
 func findKey(name string) *key {

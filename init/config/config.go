@@ -80,6 +80,9 @@ type Config struct {
 	StatusPort uint16
 	// Shell runs a rescue shell on the console.
 	Shell bool
+	// Syslog are the remote collectors that get every console line and
+	// the access log; none by default.
+	Syslog []Collector
 
 	// Proxy is what the proxy is told beyond where to listen.
 	Proxy Proxy

@@ -29,6 +29,9 @@ func (c Config) Summary() string {
 	}
 	fmt.Fprintf(&b, "; quic %s; %s", quic(n), c.Proxy.summary())
 	fmt.Fprintf(&b, "; dhcpd %s; ra %s; status port %s; shell %s", OnOff(c.DHCPD), OnOff(c.RA), portString(c.StatusPort), OnOff(c.Shell))
+	if len(c.Syslog) > 0 {
+		fmt.Fprintf(&b, "; syslog %s", Commas(c.Syslog))
+	}
 	byFile := map[string][]string{}
 	for k, s := range c.Sources {
 		if s.File != "" {
