@@ -90,6 +90,7 @@ func main() {
 	}).Watch()
 
 	cfg, mounted := configure(log, wd)
+	startSyslog(con, log, cfg)
 	keepLogs(con, log, mounted.Perm)
 
 	up := newUpdater(log, mounted, down, cfg.Network)

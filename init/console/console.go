@@ -40,6 +40,8 @@ type Console struct {
 	now          func() time.Time // test seam
 	saveInterval time.Duration    // test seam: SaveInterval
 
+	tee atomic.Pointer[func(src string, t time.Time, line string)] // Tee
+
 	mu   sync.Mutex
 	logs []*Log
 	st   *store // where Persist keeps the rings; nil: in memory only
@@ -147,8 +149,23 @@ func (l *Log) Lines() []Line { return l.ring.Lines() }
 // clear the operator's screen.
 func (l *Log) Print(text string) {
 	text = clean(text)
-	l.ring.Add(l.c.now(), text)
+	t := l.c.now()
+	l.ring.Add(t, text)
 	l.c.Print(l.src, text)
+	if fn := l.c.tee.Load(); fn != nil {
+		(*fn)(l.src, t, text)
+	}
+}
+
+// Tee has fn called with every line a Log prints from now on: its source,
+// its time and its cleaned text, in the printing goroutine. fn must not
+// block (remote syslog queues the line and returns). Tee(nil) stops it.
+func (c *Console) Tee(fn func(src string, t time.Time, line string)) {
+	if fn == nil {
+		c.tee.Store(nil)
+		return
+	}
+	c.tee.Store(&fn)
 }
 
 // Printf formats a line and prints it.

@@ -2,6 +2,8 @@ package console
 
 import (
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +86,21 @@ func TestRecover(t *testing.T) {
 	c.Flush(time.Second)
 	if !strings.Contains(buf.String(), "init: panic: boom") {
 		t.Errorf("console:\n%s\nwant a panic line", buf.String())
+	}
+}
+
+// TestTee: every line a Log prints reaches the tee with its source, its
+// time and its cleaned text; Tee(nil) stops it.
+func TestTee(t *testing.T) {
+	c := New(io.Discard)
+	var got []string
+	c.Tee(func(src string, tm time.Time, line string) { got = append(got, src+"|"+line) })
+	a, b := c.Log("init", 10), c.Log("proxy", 10)
+	a.Print("one")
+	b.Print("two\x1b")
+	c.Tee(nil)
+	a.Print("three")
+	if want := []string{"init|one", "proxy|two?"}; !slices.Equal(got, want) {
+		t.Errorf("tee got %q, want %q", got, want)
 	}
 }
