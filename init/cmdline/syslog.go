@@ -25,7 +25,9 @@ func collectors(dst *[]config.Collector, v string) error {
 	for _, f := range list(v) {
 		c, err := collector(f)
 		if err != nil {
-			first = cmp(first, err)
+			if first == nil {
+				first = err
+			}
 			continue
 		}
 		if !slices.Contains(cs, c) {
@@ -37,13 +39,6 @@ func collectors(dst *[]config.Collector, v string) error {
 		return errors.New("no collectors")
 	}
 	return first
-}
-
-func cmp(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
 }
 
 // collector parses one udp://host[:port] or tcp://host[:port].

@@ -1,0 +1,176 @@
+package syslog
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tprouter/init/config"
+	"tprouter/init/console"
+	"tprouter/qemu/lab"
+)
+
+const port = 5514
+
+// collectorAt is the lab server's collector over network.
+func collectorAt(network string, p int) config.Collector {
+	return config.Collector{Network: network, Host: lab.ServerV4.String(), Port: uint16(p)}
+}
+
+// hubIn starts a Hub whose senders dial from the lab's router and a
+// console teed to it; both stop when t ends.
+func hubIn(t *testing.T, l *lab.Lab, cs []config.Collector, o Options) (*Hub, *console.Console) {
+	o.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return l.Router.DialContext(ctx, network, addr)
+	}
+	h := Start("gw.lab", cs, o)
+	t.Cleanup(h.Close)
+	con := console.New(io.Discard)
+	con.Tee(h.Offer)
+	t.Cleanup(func() { con.Tee(nil) })
+	return h, con
+}
+
+// count counts the records of input whose message starts with prefix,
+// or is prefix without its trailing '$'.
+func count(rs []record, input, prefix string) int {
+	n := 0
+	exact, ok := strings.CutSuffix(prefix, "$")
+	for _, r := range rs {
+		if r.Input == input && (ok && r.Msg == exact || !ok && strings.HasPrefix(r.Msg, prefix)) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRsyslog: console lines reach rsyslog over UDP and over TCP, each
+// once, with the host name, the source as app name ("access" for the
+// proxy's access log lines), nil PROCID and MSGID, and the line intact.
+func TestRsyslog(t *testing.T) {
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	r := newRsyslog(t, l.Server, lab.ServerV4.String(), port)
+	_, con := hubIn(t, l, []config.Collector{collectorAt("udp", port), collectorAt("tcp", port)}, Options{})
+	access := "1764100000.123     12 192.0.2.2 TCP_MISS/200 1534 GET http://198.51.100.2/ - ORIGINAL_DST/198.51.100.2 text/html"
+	want := []record{
+		{Host: "gw.lab", App: "init", ProcID: "-", MsgID: "-", Msg: "config: host gw.lab; naïve | pipes"},
+		{Host: "gw.lab", App: "proxy", ProcID: "-", MsgID: "-", Msg: "listening on :3129"},
+		{Host: "gw.lab", App: "access", ProcID: "-", MsgID: "-", Msg: access},
+		{Host: "gw.lab", App: "dhcp4c", ProcID: "-", MsgID: "-", Msg: "lease 198.51.100.7/24"},
+	}
+	logs := map[string]*console.Log{}
+	for _, w := range want {
+		src := w.App
+		if src == "access" {
+			src = "proxy"
+		}
+		if logs[src] == nil {
+			logs[src] = con.Log(src, 10)
+		}
+		logs[src].Print(w.Msg)
+	}
+	rs := r.waitFor(t, 10*time.Second, "the 4 lines over both protocols", func(rs []record) bool { return len(rs) >= 2*len(want) })
+	time.Sleep(200 * time.Millisecond) // a duplicate would show by now
+	rs = r.records(t)
+	for _, in := range []string{"imudp", "imtcp"} {
+		var got []record
+		for _, r := range rs {
+			if r.Input == in {
+				r.Input = ""
+				got = append(got, r)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s records:\n%q\nwant\n%q", in, got, want)
+		}
+	}
+}
+
+// TestRsyslogRestart: with rsyslog stopped, messages queue and arrive
+// after it is back, none lost while the queue held them; beyond the
+// queue the oldest are dropped, and the count is reported.
+func TestRsyslogRestart(t *testing.T) {
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	r := newRsyslog(t, l.Server, lab.ServerV4.String(), port)
+	var mu sync.Mutex
+	var reports []string
+	logf := func(f string, a ...any) { mu.Lock(); reports = append(reports, fmt.Sprintf(f, a...)); mu.Unlock() }
+	const queue = 100
+	_, con := hubIn(t, l, []config.Collector{collectorAt("tcp", port)}, Options{Logf: logf, Queue: queue})
+	log := con.Log("init", 10)
+	send := func(phase string, n int) {
+		for i := range n {
+			log.Printf("%s %d", phase, i)
+		}
+	}
+
+	send("before", 10)
+	r.waitFor(t, 10*time.Second, "10 lines before the stop", func(rs []record) bool { return count(rs, "imtcp", "before ") == 10 })
+	r.stop(t)
+	send("down", queue/2)
+	time.Sleep(time.Second)
+	r.start(t)
+	rs := r.waitFor(t, 15*time.Second, "the lines queued while it was down", func(rs []record) bool { return count(rs, "imtcp", "down ") == queue/2 })
+	for i := range queue / 2 {
+		if n := count(rs, "imtcp", fmt.Sprintf("down %d$", i)); n != 1 {
+			t.Errorf("down %d: received %d times, want once", i, n)
+		}
+	}
+
+	// Overflow: 3 queues' worth while down.
+	r.stop(t)
+	send("over", 3*queue)
+	time.Sleep(time.Second)
+	r.start(t)
+	r.waitFor(t, 15*time.Second, "the last overflow line", func(rs []record) bool { return count(rs, "imtcp", fmt.Sprintf("over %d$", 3*queue-1)) == 1 })
+	rs = r.records(t)
+	got := count(rs, "imtcp", "over ")
+	var dropped int
+	deadline := time.Now().Add(5 * time.Second)
+	for dropped == 0 && time.Now().Before(deadline) {
+		mu.Lock()
+		for _, s := range reports {
+			fmt.Sscanf(s, "syslog: %d messages dropped while", &dropped)
+		}
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got < queue || got+dropped != 3*queue {
+		t.Errorf("overflow: %d received + %d reported dropped, want at least %d received and %d in all; reports %q", got, dropped, queue, 3*queue, reports)
+	}
+	want := fmt.Sprintf("syslog: %d messages dropped while tcp://198.51.100.2:%d was unreachable", dropped, port)
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(strings.Join(reports, "\n"), want) {
+		t.Errorf("reports %q, want %q", reports, want)
+	}
+	t.Logf("overflow: %d of %d received, %d dropped and reported; reports %q", got, 3*queue, dropped, reports)
+}
+
+// TestUnreachable: with no collector listening (UDP and TCP refused) and
+// none there at all (an address nobody has: dial and ARP time out),
+// logging calls return at once.
+func TestUnreachable(t *testing.T) {
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	ghost := config.Collector{Network: "tcp", Host: "198.51.100.99", Port: port}
+	_, con := hubIn(t, l, []config.Collector{collectorAt("udp", port), collectorAt("tcp", port), ghost}, Options{})
+	log := con.Log("proxy", 10)
+	const n = 3 * Queue
+	var worst time.Duration
+	start := time.Now()
+	for i := range n {
+		t0 := time.Now()
+		log.Printf("line %d of a proxy that must not wait", i)
+		worst = max(worst, time.Since(t0))
+	}
+	total := time.Since(start)
+	t.Logf("%d lines with 3 unreachable collectors: %v in all, %v each, worst %v", n, total, total/n, worst)
+	if total > 2*time.Second || worst > 100*time.Millisecond {
+		t.Errorf("logging with the collectors unreachable took %v (worst call %v), want it at once", total, worst)
+	}
+}
