@@ -90,7 +90,7 @@ func main() {
 	}).Watch()
 
 	cfg, mounted := configure(log, wd)
-	startSyslog(con, log, cfg)
+	startSyslog(con, log, cfg, mounted.Perm)
 	keepLogs(con, log, mounted.Perm)
 
 	up := newUpdater(log, mounted, down, cfg.Network)

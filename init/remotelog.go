@@ -1,18 +1,28 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"tprouter/init/config"
 	"tprouter/init/console"
+	"tprouter/init/router"
 	"tprouter/init/syslog"
 )
+
+// accessPoll is how often the access log file is read for new lines.
+const accessPoll = 250 * time.Millisecond
 
 // startSyslog sends every console line to the collectors of
 // tprouter.syslog from now on, and the lines of this boot so far (the
 // rings hold them). Call it before keepLogs, which restores the last
 // boot's lines into the rings: those were sent in their time.
-func startSyslog(con *console.Console, log *console.Log, cfg config.Config) {
+//
+// The access log reaches the collectors once either way: without /perm
+// the proxy writes it on its standard output, whose lines come through
+// the console (syslog.AppName calls them "access"); with /perm it writes
+// the file only, which is followed here.
+func startSyslog(con *console.Console, log *console.Log, cfg config.Config, perm string) {
 	if len(cfg.Syslog) == 0 {
 		return
 	}
@@ -26,5 +36,11 @@ func startSyslog(con *console.Console, log *console.Log, cfg config.Config) {
 			}
 		}
 	}
-	log.Printf("syslog: sending the console lines to %s", config.Commas(cfg.Syslog))
+	if perm != "" {
+		go func() {
+			defer log.Recover()
+			syslog.Follow(context.Background(), router.AccessLog(perm), accessPoll, hub.OfferAccess)
+		}()
+	}
+	log.Printf("syslog: sending the console lines and the access log to %s", config.Commas(cfg.Syslog))
 }

@@ -18,6 +18,11 @@ const (
 	accessLog  = "access.log"  // the proxy's, on /perm only
 )
 
+// AccessLog is where the proxy writes its access log when perm, the
+// persistent partition, is mounted and its state directory could be made
+// there; else the lines are on its standard output.
+func AccessLog(perm string) string { return filepath.Join(perm, "proxy", accessLog) }
+
 // dirs are the services' state directories on this boot, by service
 // name; a service without one is not in it.
 type dirs map[string]string

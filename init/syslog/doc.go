@@ -1,6 +1,7 @@
 // Package syslog sends the router's log lines to remote collectors
 // (tprouter.syslog): every console line, init's and each service's, and
-// the proxy's access log.
+// the proxy's access log: from the console (AppName) when the proxy
+// writes it on its standard output, else from its file (Follow).
 //
 // Messages are RFC 5424, facility daemon, severity info:
 //
@@ -23,6 +24,12 @@
 // queue; when the queue is full the oldest message is dropped and counted.
 // The message being sent when the link broke is sent again first, so a
 // collector that comes back gets everything its queue held, in order.
+// Before each TCP write the connection is peeked for the collector's FIN,
+// so a collector that was stopped loses nothing; TCP has no message
+// acknowledgement, though, so a message written in the instant a
+// collector dies (before its FIN or RST arrives) can be lost (RELP would
+// be needed to rule that out). Over UDP, the messages sent before the
+// first ICMP port unreachable are lost, as UDP syslog always is.
 // Once a write succeeds again after drops, Logf reports
 // "syslog: <n> messages dropped while <collector> was unreachable", which
 // init prints on the console, from where it reaches the collectors too.

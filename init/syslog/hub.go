@@ -64,6 +64,15 @@ func (h *Hub) Offer(src string, t time.Time, line string) {
 	}
 }
 
+// OfferAccess queues an access log line read from the proxy's file, as
+// app "access", with the line's own time.
+func (h *Hub) OfferAccess(line string) {
+	m := Format(h.host, "access", accessTime(line), line)
+	for _, s := range h.senders {
+		s.q.push(m)
+	}
+}
+
 // Close stops the senders, dropping what is still queued, and waits for
 // them.
 func (h *Hub) Close() {

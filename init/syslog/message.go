@@ -2,6 +2,7 @@ package syslog
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -72,4 +73,15 @@ func isAccessLine(line string) bool {
 		}
 	}
 	return true
+}
+
+// accessTime is the time a Squid access log line starts with, or now.
+func accessTime(line string) time.Time {
+	if !isAccessLine(line) {
+		return time.Now()
+	}
+	sec, ms, _ := strings.Cut(line[:strings.IndexByte(line, ' ')], ".")
+	s, _ := strconv.ParseInt(sec, 10, 64)
+	m, _ := strconv.ParseInt(ms, 10, 64)
+	return time.Unix(s, m*1e6)
 }

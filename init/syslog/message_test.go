@@ -58,3 +58,9 @@ func TestTruncate(t *testing.T) {
 		t.Errorf("truncate inside é = %q", got)
 	}
 }
+
+func TestAccessTime(t *testing.T) {
+	if got := accessTime("1764100000.123     12 192.0.2.2 TCP_MISS/200"); !got.Equal(time.Unix(1764100000, 123e6)) {
+		t.Errorf("accessTime = %v", got)
+	}
+}

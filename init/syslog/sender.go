@@ -5,8 +5,11 @@ import (
 	"errors"
 	"net"
 	"strconv"
+	"syscall"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"tprouter/init/config"
 )
@@ -40,7 +43,6 @@ type sender struct {
 func (s *sender) run(ctx context.Context) {
 	var (
 		conn    net.Conn
-		dead    chan struct{}
 		pending []byte
 		down    bool
 		backoff = minBackoff
@@ -56,10 +58,10 @@ func (s *sender) run(ctx context.Context) {
 		}
 		err := errClosed
 		if conn == nil {
-			conn, dead, err = s.connect(ctx)
+			conn, err = s.connect(ctx)
 		}
 		if conn != nil {
-			if err = s.write(conn, dead, pending); err != nil {
+			if err = s.write(conn, pending); err != nil {
 				conn.Close()
 				conn = nil
 			}
@@ -86,45 +88,58 @@ func (s *sender) run(ctx context.Context) {
 	}
 }
 
-// connect dials the collector. For TCP, dead is closed once the
-// collector closes the connection (it never sends anything).
-func (s *sender) connect(ctx context.Context) (net.Conn, chan struct{}, error) {
+// connect dials the collector.
+func (s *sender) connect(ctx context.Context) (net.Conn, error) {
 	dctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	conn, err := s.dial(dctx, s.c.Network, s.c.Addr())
-	if err != nil {
-		return nil, nil, err
-	}
-	dead := make(chan struct{})
-	if s.c.Network == "tcp" {
-		go func() {
-			var b [512]byte
-			for {
-				if _, err := conn.Read(b[:]); err != nil {
-					close(dead)
-					return
-				}
-			}
-		}()
-	}
-	return conn, dead, nil
+	return s.dial(dctx, s.c.Network, s.c.Addr())
 }
 
 // write sends m: one datagram over UDP, an octet-counted frame over TCP.
-func (s *sender) write(conn net.Conn, dead chan struct{}, m []byte) error {
-	select {
-	case <-dead:
-		return errClosed
-	default:
-	}
+// Over TCP it first makes sure the collector has not closed the
+// connection: what is written after its FIN is lost.
+func (s *sender) write(conn net.Conn, m []byte) error {
 	if s.c.Network == "udp" {
 		m = truncate(m, udpMax)
 	} else {
+		if err := peerClosed(conn); err != nil {
+			return err
+		}
 		m = append(append(strconv.AppendInt(make([]byte, 0, len(m)+8), int64(len(m)), 10), ' '), m...)
 	}
 	conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := conn.Write(m)
 	return err
+}
+
+// peerClosed peeks at conn without blocking: a collector sends nothing,
+// so anything readable is its FIN (or an error).
+func peerClosed(conn net.Conn) error {
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var closed error
+	var b [1]byte
+	err = rc.Read(func(fd uintptr) bool {
+		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		switch {
+		case err == unix.EAGAIN:
+		case err != nil:
+			closed = err
+		case n == 0:
+			closed = errClosed
+		}
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	return closed
 }
 
 // truncate cuts m to at most n bytes, not inside a UTF-8 sequence.
