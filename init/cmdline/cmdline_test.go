@@ -451,5 +451,8 @@ func TestSyslog(t *testing.T) {
 		if got := config.Commas(c.Syslog); got != tt.want || (len(probs) != 0) != tt.bad {
 			t.Errorf("tprouter.syslog=%s: %q, problems %q; want %q, bad %t", tt.v, got, probs, tt.want, tt.bad)
 		}
+		if s := c.Summary(); tt.want != "" && !strings.HasSuffix(s, "; syslog "+tt.want) {
+			t.Errorf("tprouter.syslog=%s: Summary() = %s, want it to end in ; syslog %s", tt.v, s, tt.want)
+		}
 	}
 }
