@@ -63,10 +63,6 @@ func (b *Build) Wait(t testing.TB) string {
 	return b.dir
 }
 
-// VariantFlagKeys is the image builder's flag that names the directory of
-// update keys for the disk image.
-const VariantFlagKeys = "-keys"
-
 // buildVariant runs the builder for v and returns the directory and what
 // the builder said.
 func buildVariant(board string, v Variant) (dir, log string, err error) {
@@ -85,7 +81,7 @@ func buildVariant(board string, v Variant) (dir, log string, err error) {
 	if v.Disk {
 		args = append(args, "-disk")
 		if v.Keys != "" {
-			args = append(args, VariantFlagKeys, v.Keys)
+			args = append(args, "-keys", v.Keys)
 		}
 	} else if v.Keys != "" {
 		return "", "", fmt.Errorf("variant %s: Keys without Disk: only the disk image carries keys", v.Name)

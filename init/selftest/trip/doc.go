@@ -20,7 +20,7 @@
 // 203.0.113/24, which tprouter's own lab and many test LANs do use; so
 // the synthetic client can never shadow a real one. IPv6 uses
 // 2001:db8:5e1f::/48 (documentation range). The proxy is told these
-// prefixes (ProxyNets, its flag -selftest-net) and keeps their requests
+// prefixes (firewall.SelfTestNets, its flag -selftest-net) and keeps their requests
 // out of the access log, counting them in tprouter_selftest_requests_total.
 //
 //	client 198.18.0.2/30, 2001:db8:5e1f:c::2/64 — router 198.18.0.1, 2001:db8:5e1f:c::1 (st-client)
@@ -35,9 +35,6 @@ import (
 
 	"tprouter/init/firewall"
 )
-
-// ProxyNets is the value of the proxy's -selftest-net flag.
-const ProxyNets = firewall.SelfTestNets
 
 // Default namespace names (ip netns list shows them during a run).
 const (

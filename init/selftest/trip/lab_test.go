@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"tprouter/init/config"
+	"tprouter/init/firewall"
 	"tprouter/init/selftest/trip"
 	"tprouter/qemu/lab"
 	"tprouter/qemu/labproc"
@@ -30,7 +31,7 @@ func rig(t *testing.T, fail config.FailMode, proxyArgs ...string) (*lab.Lab, con
 	if proxyArgs != nil {
 		bin := labproc.Build(t, "tprouter/services/proxy")["proxy"]
 		args := append([]string{fmt.Sprintf("-listen=:%d", proxyPort), "-access-log=" + logPath,
-			"-access-log-max-size=0", "-name=labgw", "-selftest-net=" + trip.ProxyNets, "-status=127.0.0.1:9000"}, proxyArgs...)
+			"-access-log-max-size=0", "-name=labgw", "-selftest-net=" + firewall.SelfTestNets, "-status=127.0.0.1:9000"}, proxyArgs...)
 		p := labproc.Start(t, l.Router, bin, args...)
 		p.WaitLog(t, "listening on", 10*time.Second)
 	}
