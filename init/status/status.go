@@ -62,6 +62,9 @@ type Server struct {
 	// update's), each with its HELP and TYPE lines.
 	Metrics []func(io.Writer)
 
+	// Panels are the status page's sources (api.go).
+	Panels Panels
+
 	// Client fetches from the proxy; nil uses a client with a short
 	// timeout.
 	Client *http.Client
