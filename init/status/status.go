@@ -94,6 +94,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /services", s.services)
 	mux.HandleFunc("GET /access.log", s.accessLog)
 	mux.HandleFunc("GET /logs", s.logs)
+	s.api(mux) // the page's panels as JSON (api_serve.go)
 	if s.SelfTest != nil {
 		mux.Handle("/selftest", s.SelfTest)
 	}
