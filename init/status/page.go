@@ -99,24 +99,22 @@ func (s *Server) pageData(ctx context.Context) pageData {
 	d := pageData{Now: time.Now(), Start: s.Start, Graphs: graphs,
 		CSS: template.CSS(pageCSS), JS: template.JS(pageJS)}
 	var err error
-	d.Top, err = s.pageTop(ctx)
+	d.Top, err = s.Top(ctx)
 	d.TopErr = errText(err)
-	d.Leases, err = s.pageLeases()
+	d.Leases, err = s.Leases()
 	d.LeasesErr = errText(err)
-	d.WAN, err = s.pageWAN()
+	d.WAN, err = s.WAN()
 	d.WANErr = errText(err)
-	d.Interfaces, err = s.pageInterfaces()
+	d.Interfaces, err = s.Interfaces()
 	d.IfacesErr = errText(err)
-	d.Services = s.pageServices()
-	d.Config = s.Panels.Config
+	d.Services = s.ServiceStates()
+	d.Config = s.Settings()
 	for _, c := range d.Config {
 		if c.Key == "tprouter.hostname" {
 			d.Hostname = c.Value
 		}
 	}
-	if s.Panels.SelfTest != nil {
-		d.SelfTest, d.SelfTestRan = s.Panels.SelfTest()
-	}
+	d.SelfTest, d.SelfTestRan = s.LastSelfTest()
 	return d
 }
 

@@ -36,7 +36,7 @@ func TestPageBrowser(t *testing.T) {
 	}
 	s := fakePageServer(t)
 	var down atomic.Bool
-	h := withFakeAPI(s)
+	h := s.Handler()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
 			panic(http.ErrAbortHandler) // the connection drops, as with a router that reboots

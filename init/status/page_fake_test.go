@@ -2,13 +2,11 @@ package status
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -144,50 +142,4 @@ func fakePageServer(t testing.TB) *Server {
 			},
 		},
 	}
-}
-
-// withFakeAPI serves s's Handler and, when it has no /api/ yet (helper
-// panels' branch adds it), /api/ from the page's own sources.
-//
-// TODO(panels): once s.api is in Handler, serve s.Handler() alone.
-func withFakeAPI(s *Server) http.Handler {
-	h := s.Handler()
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/", nil))
-	if rec.Code != http.StatusNotFound {
-		return h
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/", h)
-	js := func(path string, f func(r *http.Request) (any, error)) {
-		mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
-			v, err := f(r)
-			w.Header().Set("Content-Type", "application/json")
-			if err != nil {
-				w.WriteHeader(http.StatusBadGateway)
-				v = map[string]string{"error": err.Error()}
-			}
-			json.NewEncoder(w).Encode(v)
-		})
-	}
-	js("/api/history", func(r *http.Request) (any, error) {
-		after, _ := strconv.ParseUint(r.URL.Query().Get("after"), 10, 64)
-		h := s.Panels.History(after)
-		h.StepMS = h.Step.Milliseconds()
-		return h, nil
-	})
-	js("/api/top", func(r *http.Request) (any, error) { return s.pageTop(r.Context()) })
-	js("/api/leases", func(*http.Request) (any, error) { return s.pageLeases() })
-	js("/api/wan", func(*http.Request) (any, error) { return s.pageWAN() })
-	js("/api/interfaces", func(*http.Request) (any, error) { return s.pageInterfaces() })
-	js("/api/services", func(*http.Request) (any, error) { return s.pageServices(), nil })
-	js("/api/config", func(*http.Request) (any, error) { return s.Panels.Config, nil })
-	js("/api/selftest", func(*http.Request) (any, error) {
-		st, ok := s.Panels.SelfTest()
-		if !ok {
-			return nil, fmt.Errorf("not run yet")
-		}
-		return st, nil
-	})
-	return mux
 }
