@@ -2,6 +2,7 @@ package status
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -30,32 +31,23 @@ import (
 // (light), build/status-page-local-dark.png and, 400 px wide,
 // build/status-page-local-narrow.png.
 func TestPageBrowser(t *testing.T) {
-	bin, err := exec.LookPath("chromium")
-	if err != nil {
-		lab.Unavailable(t, "no chromium for the page's browser test (apt-get install chromium)")
-	}
 	s := fakePageServer(t)
 	var down atomic.Bool
+	var mu sync.Mutex
+	var queries []string // of /api/history
 	h := s.Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ctx, c, url := openPage(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
 			panic(http.ErrAbortHandler) // the connection drops, as with a router that reboots
 		}
+		if r.URL.Path == "/api/history" {
+			mu.Lock()
+			queries = append(queries, r.URL.RawQuery)
+			mu.Unlock()
+		}
 		h.ServeHTTP(w, r)
 	}))
-	t.Cleanup(srv.Close)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
-		chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancel)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancel)
-
-	c := watchConsole(t, ctx)
-	must(t, "navigate", chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")))
+	must(t, "navigate", chromedp.Do(ctx, chromedp.Navigate(url)))
 	waitFor(t, ctx, `Number(document.body.dataset.updated) >= 1`)
 	first := eval[string](t, ctx, `document.getElementById("graph-requests").dataset.last`)
 	points := eval[string](t, ctx, `document.getElementById("graph-requests").dataset.points`)
@@ -101,6 +93,56 @@ func TestPageBrowser(t *testing.T) {
 	down.Store(false)
 	waitFor(t, ctx, `document.getElementById("stale").hidden`)
 	c.check(t, "while the router did not answer", false)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(queries) < 3 || queries[0] != "" || !strings.HasPrefix(queries[1], "after=") {
+		t.Errorf("/api/history queries %q, want all first, then after=LAST", queries)
+	}
+}
+
+// TestPageBrowserDegraded loads the page with no proxy, no self-test yet
+// and a leases file that does not read: each panel says so, and the
+// script throws nothing.
+func TestPageBrowserDegraded(t *testing.T) {
+	s := fakePageServer(t)
+	s.ProxyStatus = "127.0.0.1:1"
+	s.Panels.SelfTest = func() (SelfTest, bool) { return SelfTest{}, false }
+	s.Panels.Leases = func() ([]Lease, error) { return nil, errors.New("open /perm/dhcp4d/leases.json: permission denied") }
+	ctx, c, url := openPage(t, s.Handler())
+	must(t, "navigate", chromedp.Do(ctx, chromedp.Navigate(url)))
+	waitFor(t, ctx, `Number(document.body.dataset.updated) >= 2`)
+	for _, q := range []string{
+		`!document.getElementById("top-err").hidden && document.getElementById("top-err").textContent.includes("proxy status unavailable")`,
+		`!document.getElementById("leases-err").hidden && document.getElementById("leases-err").textContent.includes("permission denied")`,
+		`document.getElementById("selftest-summary").textContent === "not run yet"`,
+		`document.getElementById("stale").hidden`,
+		`document.querySelector('#services tr[data-service="proxy"] td.state').textContent === "running"`,
+	} {
+		waitFor(t, ctx, q)
+	}
+	c.check(t, "with panels that fail", false) // 502, 503 and 500 are in the browser's log
+}
+
+// openPage starts h on a test server and a headless Chromium that
+// watches its console; it returns the browser's context and the page's
+// URL.
+func openPage(t *testing.T, h http.Handler) (context.Context, *consoleWatch, string) {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		lab.Unavailable(t, "no chromium for the page's browser test (apt-get install chromium)")
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox,
+		chromedp.Flag("headless", "new"), chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel)
+	return ctx, watchConsole(t, ctx), srv.URL + "/"
 }
 
 // consoleWatch collects the page's console errors and exceptions.
