@@ -89,13 +89,7 @@ func fakePageServer(t testing.TB) *Server {
 			}
 			return st
 		},
-		Table: []Service{
-			{Name: "proxy", RunsAs: "uid 3129, CAP_NET_ADMIN", When: "always", Enabled: true},
-			{Name: "dhcp4c", RunsAs: "uid 3068", When: "tprouter.wan.addr=dhcp"},
-			{Name: "dhcp4d", RunsAs: "uid 3067", When: "tprouter.dhcpd=on", Enabled: true},
-			{Name: "radvd", RunsAs: "uid 3134", When: "tprouter.ra=on", Enabled: true},
-			{Name: "dnsfwd", RunsAs: "uid 3053", When: "a LAN address", Enabled: true},
-		},
+		Table: newServer("").Table, // status_test.go's
 		Panels: Panels{
 			History: fakeHistory{base: now.Add(-40 * time.Minute)}.History,
 			Leases: func() ([]Lease, error) {
