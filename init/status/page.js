@@ -3,7 +3,7 @@
 // tbody and the graphs (SVG) from /api/history. Never throws: a failed
 // fetch marks the page stale (the banner), a panel's error shows in it.
 (function () {
-  var POLL = 2000, HOUR = 3600e3, MAXPOINTS = 1800, RERENDER = 10e3;
+  var POLL = 2000, HOUR = 3600e3, W = 400, MAXPOINTS = 1800, RERENDER = 10e3;
   var body = document.body, polls = 0, skew = 0, staleSince = null;
   var hist = [], names = [], last = 0, step = POLL;
   var prevIf = {}, seen = {};
@@ -96,7 +96,7 @@
   function draw(svg) {
     var keys = svg.dataset.series.split(","), unit = svg.dataset.unit;
     var idx = keys.map(function (k) { return names.indexOf(k); });
-    var W = 600, T = 14, B = 134, end = hist.length ? hist[hist.length - 1].t : now();
+    var T = 14, B = 134, end = hist.length ? hist[hist.length - 1].t : now();
     var top = 0;
     hist.forEach(function (p) { idx.forEach(function (i) { if (i >= 0) top = Math.max(top, p.v[i] || 0); }); });
     top = nice(top);
@@ -119,18 +119,40 @@
       });
       if (d) kids.push(svgEl("path", { "class": "s s" + n, d: d }));
     });
+    var hp = svg.hoverP;
+    if (hp && hist.length && hp.seq >= hist[0].seq) {
+      var hx = W - (end - hp.t) / HOUR * W;
+      kids.push(svgEl("line", { "class": "cur", x1: hx, x2: hx, y1: T, y2: B }));
+    } else hp = svg.hoverP = null;
     svg.replaceChildren.apply(svg, kids);
     svg.setAttribute("data-last", hist.length ? hist[hist.length - 1].seq : 0);
     svg.setAttribute("data-points", hist.length);
-    var sum = 0, lastP = hist[hist.length - 1], panel = svg.parentNode;
+    legend(svg, keys, idx, unit, hp || hist[hist.length - 1], !!hp);
+  }
+  // legend writes the values of point p by each series' key and their
+  // sum in the panel's heading ("at 12:03:04" when hovering).
+  function legend(svg, keys, idx, unit, p, at) {
+    var sum = 0, panel = svg.parentNode;
     idx.forEach(function (i, n) {
-      var v = lastP && i >= 0 ? lastP.v[i] || 0 : 0;
+      var v = p && i >= 0 ? p.v[i] || 0 : 0;
       sum += v;
       var b = panel.querySelector('[data-key="' + keys[n] + '"] b');
-      if (b) b.textContent = lastP ? fmtRate(v, unit) : "";
+      if (b) b.textContent = p ? fmtRate(v, unit) : "";
     });
     var h = $("now-" + svg.id.slice(6));
-    if (h) h.textContent = lastP ? fmtRate(sum, unit) : "";
+    if (h) h.textContent = p ? (at ? hms(new Date(p.t)).slice(0, 8) + "  " : "") + fmtRate(sum, unit) : "";
+  }
+  // hover shows the values under the pointer.
+  function hover(svg) {
+    svg.addEventListener("mousemove", function (e) {
+      if (!hist.length) return;
+      var r = svg.getBoundingClientRect(), end = hist[hist.length - 1].t;
+      var t = end - (1 - (e.clientX - r.left) / r.width) * HOUR, lo = 0, hi = hist.length - 1;
+      while (lo < hi) { var m = (lo + hi) >> 1; if (hist[m].t < t) lo = m + 1; else hi = m; }
+      svg.hoverP = hist[lo];
+      draw(svg);
+    });
+    svg.addEventListener("mouseleave", function () { svg.hoverP = null; draw(svg); });
   }
   function history(h) {
     if (!h || !h.points) return;
@@ -300,5 +322,6 @@
     }
     setTimeout(poll, POLL);
   }
+  document.querySelectorAll("svg.graph").forEach(hover);
   poll();
 })();

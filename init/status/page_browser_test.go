@@ -78,6 +78,13 @@ func TestPageBrowser(t *testing.T) {
 	if n := eval[int](t, ctx, `document.querySelectorAll("svg.graph path").length`); n != 10 {
 		t.Errorf("%d lines in the graphs, want one a series (10)", n)
 	}
+	hover := `(() => { const g = document.getElementById("graph-requests"), r = g.getBoundingClientRect();
+		g.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + r.width / 2, clientY: r.top + 20}));
+		return document.getElementById("now-requests").textContent; })()`
+	if v := eval[string](t, ctx, hover); !strings.Contains(v, ":") || eval[int](t, ctx, `document.querySelectorAll("#graph-requests line.cur").length`) != 1 {
+		t.Errorf("hovering the graph: heading %q and no cursor line", v)
+	}
+	must(t, "mouseleave", chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](`document.getElementById("graph-requests").dispatchEvent(new MouseEvent("mouseleave"))`)))
 	shoot(t, ctx, "light", "status-page-local.png")
 	shoot(t, ctx, "dark", "status-page-local-dark.png")
 	must(t, "narrow viewport", chromedp.Do(ctx, chromedp.EmulateViewport(400, 800)))
