@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -88,6 +89,7 @@ func TestIntercept(t *testing.T) {
 	if v := r.metric(t, `tprouter_proxy_requests_total{class="2xx"}`); v != "2" {
 		t.Errorf("2xx requests = %s, want 2", v)
 	}
+	checkTraffic(t, r)
 	r.stop(t)
 	data, err := os.ReadFile(r.logPath)
 	if err != nil {
@@ -105,6 +107,47 @@ func TestIntercept(t *testing.T) {
 		got = append(got, e)
 	}
 	check(r.logPath, got)
+}
+
+// checkTraffic checks TestIntercept's two requests, one per family, in
+// the status page's figures: connections by family, bytes both ways and
+// /top's rows by Host and by client.
+func checkTraffic(t *testing.T, r *rig) {
+	t.Helper()
+	v4, v6 := r.metric(t, `tprouter_proxy_client_connections_total{family="ipv4"}`), r.metric(t, `tprouter_proxy_client_connections_total{family="ipv6"}`)
+	if v4 != "1" || v6 != "1" {
+		t.Errorf("client connections: ipv4 %s, ipv6 %s, want 1 each", v4, v6)
+	}
+	toClient, _ := strconv.Atoi(r.metric(t, `tprouter_proxy_bytes_total{to="client"}`))
+	toServer, _ := strconv.Atoi(r.metric(t, `tprouter_proxy_bytes_total{to="server"}`))
+	if toClient < 300 || toServer < 100 {
+		t.Errorf("bytes_total: %d to clients, %d to servers", toClient, toServer)
+	}
+	var top struct {
+		WindowSeconds  int `json:"window_seconds"`
+		Hosts, Clients []struct {
+			Name         string
+			Count, Bytes int
+		}
+	}
+	if err := json.Unmarshal([]byte(r.fetch(t, "/top")), &top); err != nil {
+		t.Fatalf("/top: %v", err)
+	}
+	var hosts, clients []string
+	total := 0
+	for _, h := range top.Hosts {
+		hosts = append(hosts, fmt.Sprintf("%s %d", h.Name, h.Count))
+	}
+	for _, c := range top.Clients {
+		clients = append(clients, fmt.Sprintf("%s %d", c.Name, c.Count))
+		total += c.Bytes
+	}
+	slices.Sort(hosts)
+	slices.Sort(clients)
+	if top.WindowSeconds != 300 || fmt.Sprint(hosts) != "[198.51.100.2 1 2001:db8:2::2 1]" ||
+		fmt.Sprint(clients) != fmt.Sprintf("[%v 1 %v 1]", lab.ClientV4, lab.ClientV6) || total != toClient+toServer {
+		t.Errorf("/top: %+v; want both hosts and clients once, %d bytes", top, toClient+toServer)
+	}
 }
 
 // TestKeepAliveAndPipelining sends requests on one client connection, one

@@ -32,6 +32,7 @@ import (
 	"tprouter/services/proxy/accesslog"
 	"tprouter/services/proxy/intercept"
 	"tprouter/services/proxy/status"
+	"tprouter/services/proxy/top"
 	"tprouter/services/proxy/tproxy"
 )
 
@@ -117,6 +118,7 @@ func newServer(c *config, alog *accesslog.Log, lg *log.Logger) *intercept.Server
 		Dial:              d.Dial,
 		Log:               alog,
 		Stats:             intercept.NewStats(),
+		Top:               top.New(),
 		Logf:              lg.Printf,
 		MaxConns:          c.maxConns,
 		MaxConnsPerClient: c.maxPerClient,
@@ -133,7 +135,7 @@ func newServer(c *config, alog *accesslog.Log, lg *log.Logger) *intercept.Server
 	}
 }
 
-// serveStatus serves /metrics and /access.log on -status, if set.
+// serveStatus serves /metrics, /access.log and /top on -status, if set.
 func serveStatus(c *config, srv *intercept.Server, alog *accesslog.Log, lg *log.Logger) (*http.Server, error) {
 	if c.status == "" {
 		return nil, nil
@@ -143,12 +145,12 @@ func serveStatus(c *config, srv *intercept.Server, alog *accesslog.Log, lg *log.
 		return nil, cli.Usagef("-status %s: %v", c.status, err)
 	}
 	hs := &http.Server{
-		Handler:           status.Handler(metrics(srv, alog), alog),
+		Handler:           status.Handler(metrics(srv, alog), alog, srv.Top),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          lg,
 	}
 	go hs.Serve(sl)
-	lg.Printf("status on http://%s/ (/metrics, /access.log)", sl.Addr())
+	lg.Printf("status on http://%s/ (/metrics, /access.log, /top)", sl.Addr())
 	return hs, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"tprouter/services/proxy/h1"
+	pm "tprouter/services/proxy/metrics"
 )
 
 // Bodies larger than spliceMin that are not buffered yet go by splice(2),
@@ -30,14 +31,32 @@ const (
 )
 
 // leg is one direction of a transaction: the end bytes come from, the
-// end they go to, and the buffer holding what was read ahead from src.
+// end they go to, the buffer holding what was read ahead from src, and
+// the counters of the bytes written to dst: the transaction's own and
+// Stats.Bytes.
 type leg struct {
 	src, dst *end
 	b        *buffer
+	n        *int64
+	sent     *pm.Counter
 }
 
-func (c *conn) toServer() leg { return leg{src: &c.client, dst: &c.up.end, b: &c.w.in} }
-func (c *conn) toClient() leg { return leg{src: &c.up.end, dst: &c.client, b: &c.w.up} }
+func (c *conn) toServer() leg {
+	return leg{src: &c.client, dst: &c.up.end, b: &c.w.in, n: &c.w.sent[1], sent: &c.s.Stats.Bytes[1]}
+}
+
+func (c *conn) toClient() leg {
+	return leg{src: &c.up.end, dst: &c.client, b: &c.w.up, n: &c.w.sent[0], sent: &c.s.Stats.Bytes[0]}
+}
+
+// count counts n bytes written to l.dst. The two directions of a tunnel
+// count at once, each its own: they touch different words.
+func (l leg) count(n int64) {
+	if n > 0 {
+		*l.n += n
+		l.sent.Add(uint64(n))
+	}
+}
 
 // copyRequest forwards the request body after head (nil when already
 // sent). With watch, a final response that the server sends before it has
@@ -111,6 +130,7 @@ func (c *conn) write(l leg, a, b []byte) (int64, failure) {
 		n, err = w.nb.WriteTo(dst)
 		w.bufs = [2][]byte{}
 	}
+	l.count(n)
 	if err != nil {
 		w.lastErr = err
 		return n, writeFail
@@ -213,6 +233,7 @@ func (c *conn) relay(l leg) (int64, error) {
 		m, err := io.Copy(dst, lr)
 		lr.R = nil
 		done += m
+		l.count(m)
 		if err != nil {
 			return done, err
 		}

@@ -78,6 +78,12 @@ type work struct {
 	bufs   [2][]byte
 	nb     net.Buffers
 	e      accesslog.Entry
+	// host names the transaction in Server.Top: lower case, no port;
+	// empty for the destination address.
+	host []byte
+	// sent counts the transaction's bytes written: [0] to the client,
+	// [1] to the server (see leg.count).
+	sent [2]int64
 	// lastErr is the I/O error behind the last failure, for diagnostics.
 	lastErr error
 }

@@ -117,6 +117,7 @@ func (c *conn) page(status int, detail string) {
 	c.client.wd = time.Now().Add(pageTimeout)
 	c.client.nc.SetWriteDeadline(c.client.wd)
 	n, err := c.client.nc.Write(w.out)
+	c.toClient().count(int64(n))
 	w.e.Bytes += int64(n)
 	w.e.Status = status
 	w.e.MIME = mimeHTML
@@ -143,12 +144,27 @@ func (c *conn) log(start time.Time, code string) {
 	st := c.s.Stats
 	st.request(e.Status)
 	st.ToClient.Add(uint64(e.Bytes))
-	switch {
-	case len(c.s.SelfTestNet) > 0 && c.s.selfTest(e.Client):
+	if len(c.s.SelfTestNet) > 0 && c.s.selfTest(e.Client) {
 		st.SelfTest.Inc()
-	case c.s.Log != nil:
+		return
+	}
+	if c.s.Top != nil {
+		c.countTop()
+	}
+	if c.s.Log != nil {
 		c.s.Log.Write(e)
 	}
+}
+
+// countTop counts the transaction in Server.Top under its host (Host or
+// SNI, else the destination address) and its client, with its bytes
+// both ways.
+func (c *conn) countTop() {
+	w := c.w
+	if len(w.host) == 0 {
+		w.host = c.dst.Addr().AppendTo(w.host[:0])
+	}
+	c.s.Top.Add(w.host, c.src.Addr(), uint64(w.sent[0]+w.sent[1]))
 }
 
 // selfTest reports whether a is one of SelfTestNet's clients.

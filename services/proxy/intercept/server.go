@@ -31,6 +31,7 @@ import (
 	"tprouter/services/proxy/accesslog"
 	"tprouter/services/proxy/domains"
 	"tprouter/services/proxy/h1"
+	"tprouter/services/proxy/top"
 )
 
 // Server proxies intercepted connections. Set the fields, then call Serve
@@ -46,6 +47,9 @@ type Server struct {
 	Log *accesslog.Log
 	// Stats are updated as connections come and go; nil allocates some.
 	Stats *Stats
+	// Top counts the logged transactions by host and client, for the
+	// status address's /top; nil counts nothing.
+	Top *top.Counter
 	// Logf reports operational problems (not transactions); nil discards.
 	Logf func(format string, args ...any)
 
@@ -223,7 +227,12 @@ func (s *Server) Serve(ln net.Listener) error {
 // a response, so a flood costs nothing more than the accept.
 func (s *Server) admit(nc net.Conn) {
 	s.Stats.ConnsTotal.Inc()
-	client := addrPort(nc.RemoteAddr())
+	client := addrPort(nc.RemoteAddr()) // unmapped
+	if client.Addr().Is6() {
+		s.Stats.Families[1].Inc()
+	} else {
+		s.Stats.Families[0].Inc()
+	}
 	dst := s.dst(nc)
 	if s.isSelf(dst) {
 		s.fail(errDstLoop, "refused %v -> %v: the destination is this proxy (forwarding loop)", client, dst)

@@ -46,6 +46,7 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 			case 0:
 				queued -= int64(r)
 				done += int64(r)
+				l.count(int64(r))
 			case unix.EINTR:
 			case unix.EAGAIN:
 				return false // wait until writable

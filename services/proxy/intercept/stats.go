@@ -46,12 +46,14 @@ type Stats struct {
 	ToClient       pm.Counter    // bytes written to clients
 	ToServer       pm.Counter    // bytes written to servers
 	Spliced        pm.Counter    // bytes of both moved socket to socket (splice)
+	Bytes          [2]pm.Counter // bytes written as they go, every kind: [0] to clients, [1] to servers
 	ConnsActive    pm.Gauge
 	ConnsTotal     pm.Counter
-	UpstreamConns  pm.Counter // upstream connections opened
-	UpstreamReused pm.Counter // requests sent on a pooled upstream connection
-	UpstreamIdle   pm.Gauge   // pooled upstream connections now
-	Tunnels        pm.Counter // non-HTTP, Upgrade and CONNECT tunnels
+	Families       [2]pm.Counter // client connections accepted: [0] IPv4 (v4-mapped too), [1] IPv6
+	UpstreamConns  pm.Counter    // upstream connections opened
+	UpstreamReused pm.Counter    // requests sent on a pooled upstream connection
+	UpstreamIdle   pm.Gauge      // pooled upstream connections now
+	Tunnels        pm.Counter    // non-HTTP, Upgrade and CONNECT tunnels
 	Errors         [numKinds]pm.Counter
 	Connect        *pm.Histogram // upstream connect latency
 	Response       *pm.Histogram // request sent to first response byte
@@ -100,8 +102,14 @@ func (st *Stats) WritePrometheus(out io.Writer) error {
 	w.Sample("tprouter_proxy_sent_bytes_total", `to="client"`, float64(st.ToClient.Value()))
 	w.Sample("tprouter_proxy_sent_bytes_total", `to="server"`, float64(st.ToServer.Value()))
 	w.Counter("tprouter_proxy_spliced_bytes_total", "Bytes of bodies and tunnels moved socket to socket (splice), without passing through the proxy's buffers.", &st.Spliced)
+	w.Head("tprouter_proxy_bytes_total", "counter", "Every byte the proxy wrote, by receiving side, counted as it goes: heads, bodies, spliced bytes, TLS, tunnels, its own pages.")
+	w.Sample("tprouter_proxy_bytes_total", `to="client"`, float64(st.Bytes[0].Value()))
+	w.Sample("tprouter_proxy_bytes_total", `to="server"`, float64(st.Bytes[1].Value()))
 	w.Gauge("tprouter_proxy_connections_active", "Client connections open now.", &st.ConnsActive)
 	w.Counter("tprouter_proxy_connections_total", "Client connections accepted, including those refused by a limit.", &st.ConnsTotal)
+	w.Head("tprouter_proxy_client_connections_total", "counter", "Client connections accepted, by the client's address family (a v4-mapped address is ipv4).")
+	w.Sample("tprouter_proxy_client_connections_total", `family="ipv4"`, float64(st.Families[0].Value()))
+	w.Sample("tprouter_proxy_client_connections_total", `family="ipv6"`, float64(st.Families[1].Value()))
 	w.Counter("tprouter_proxy_upstream_connections_total", "Connections opened to original destinations.", &st.UpstreamConns)
 	w.Counter("tprouter_proxy_upstream_reused_total", "Client connections whose first request went on a pooled upstream connection.", &st.UpstreamReused)
 	w.Gauge("tprouter_proxy_upstream_idle", "Upstream connections kept idle for their client's next connection.", &st.UpstreamIdle)

@@ -113,6 +113,7 @@ func (c *conn) spliceTLS(start time.Time, h *tlshello.Hello) {
 		w.url = strconv.AppendUint(w.url, uint64(c.dst.Port()), 10)
 	}
 	e.URL = w.url
+	w.host = append(w.host[:0], name...)
 	if s.denied(name) {
 		s.Stats.Denied[1].Inc()
 		c.alert(tlshello.AlertAccessDenied)
@@ -156,7 +157,9 @@ func (c *conn) helloFailed(start time.Time, err error) {
 func (c *conn) alert(rec []byte) {
 	c.client.wd = time.Now().Add(pageTimeout)
 	c.client.nc.SetWriteDeadline(c.client.wd)
-	if _, err := c.client.nc.Write(rec); err != nil {
+	n, err := c.client.nc.Write(rec)
+	c.toClient().count(int64(n))
+	if err != nil {
 		c.gone = true
 	}
 }

@@ -62,6 +62,7 @@ const (
 func (c *conn) transaction(first bool) bool {
 	start := time.Now()
 	c.w.e = accesslog.Entry{Client: c.src.Addr(), Hier: hierNone}
+	c.w.host, c.w.sent = c.w.host[:0], [2]int64{}
 	res, skipped, err := c.readHead(first, start)
 	switch res {
 	case headOK:
@@ -99,6 +100,9 @@ func (c *conn) checkRequest(r *h1.Request, start time.Time) bool {
 	w.method = append(w.method[:0], r.Method...)
 	w.url = appendURL(w.url[:0], r, c.dst)
 	w.e.Method, w.e.URL = w.method, w.url
+	if len(r.Host) > 0 {
+		w.host = appendPolicyName(w.host[:0], r.Host, c.dst)
+	}
 	if viaHas(r.Fields, s.Name) {
 		s.report(errViaLoop, "403 for %v -> %v: Via already lists %q (forwarding loop)", c.src, c.dst, s.Name)
 		return c.refuse(errViaLoop, 403, "The request has passed through this proxy already (forwarding loop).", start, "TCP_DENIED")
@@ -177,6 +181,7 @@ func (c *conn) sendRequest(x *exchange) bool {
 		}
 	} else {
 		n, err := c.up.nc.Write(c.w.out)
+		c.toServer().count(int64(n))
 		x.toServer += int64(n)
 		if err != nil && x.body == bodyHeld {
 			x.body = bodyCut // go on: the read reports the failure
@@ -254,6 +259,7 @@ func (c *conn) resend(x *exchange) bool {
 	}
 	c.up.pinned = x.pinned
 	n, _ := c.up.nc.Write(c.w.out) // a failure shows in the read
+	c.toServer().count(int64(n))
 	x.toServer += int64(n)
 	x.sentAt = time.Now()
 	return true
@@ -268,6 +274,7 @@ func (c *conn) relayInterim(x *exchange) bool {
 		w.out = h1.AppendResponse(w.out[:0], resp, nil, nil)
 		c.client.extendWrite(time.Now(), c.s.ReadTimeout)
 		n, err := c.client.nc.Write(w.out)
+		c.toClient().count(int64(n))
 		w.e.Bytes += int64(n)
 		if err != nil {
 			w.e.Status = resp.Status
