@@ -30,6 +30,17 @@ var pages = map[string]string{
 	"/missing": `<title>missing</title>%s<img src="/nothing.png">`,
 }
 
+// open starts a browser on the client of a lab whose server serves pages,
+// and returns it with a context for the test's actions.
+func open(t *testing.T) (*Browser, context.Context) {
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	serve(t, l.Server)
+	b := Start(t, l.Client)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	return b, ctx
+}
+
 func serve(t *testing.T, ns *lab.NS) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		page, ok := pages[r.URL.Path]
@@ -48,12 +59,7 @@ func serve(t *testing.T, ns *lab.NS) {
 // page's script runs, a clean page reports no errors, and the screenshot
 // is a PNG of the window's size.
 func TestPage(t *testing.T) {
-	l := lab.New(t, lab.Options{ConfigureRouter: true})
-	serve(t, l.Server)
-	b := Start(t, l.Client)
-
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	b, ctx := open(t)
 	start := time.Now()
 	if err := b.Run(ctx, chromedp.Navigate("http://198.51.100.2/")); err != nil {
 		t.Fatal(err)
@@ -92,11 +98,7 @@ func TestPage(t *testing.T) {
 // TestErrors checks that each way a page reports an error reaches Errors,
 // with the text that names it.
 func TestErrors(t *testing.T) {
-	l := lab.New(t, lab.Options{ConfigureRouter: true})
-	serve(t, l.Server)
-	b := Start(t, l.Client)
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
+	b, ctx := open(t)
 	for _, tc := range []struct{ path, want string }{
 		{"/console", "console.error: deliberate 42 (http://198.51.100.2/console:"},
 		{"/throw", "exception: Uncaught TypeError: Cannot read properties of null"},
@@ -116,5 +118,29 @@ func TestErrors(t *testing.T) {
 		if len(got) != 1 || !strings.Contains(got[0], tc.want) {
 			t.Errorf("%s: errors %q, want one with %q", tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestClose checks that closing leaves nothing behind: no process of
+// chromium's group (but zombies, for init to reap), no profile directory.
+func TestClose(t *testing.T) {
+	l := lab.New(t, lab.Options{})
+	lab.Require(t)
+	if _, err := os.Stat(Chromium); err != nil {
+		lab.Unavailable(t, Chromium+" not found")
+	}
+	b, err := start(l.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgid, dir := b.proc.cmd.Process.Pid, b.proc.dir
+	if err := b.close(); err != nil {
+		t.Fatal(err)
+	}
+	if pids := alive(pgid); len(pids) > 0 {
+		t.Errorf("chromium's process group %d after close: %v still run", pgid, pids)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("profile %s after close: %v, want it gone", dir, err)
 	}
 }

@@ -131,8 +131,15 @@ func (p *process) stop() error {
 		syscall.Kill(-pgid, syscall.SIGKILL)
 		<-p.done
 	}
-	// Children that outlived the leader (renderers, the zygote) go too.
-	syscall.Kill(-pgid, syscall.SIGKILL)
+	// Children that outlived the leader (renderers, the zygote, crashpad)
+	// go too; they are gone once only zombies are left.
+	for range 50 {
+		if len(alive(pgid)) == 0 {
+			break
+		}
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		time.Sleep(100 * time.Millisecond)
+	}
 	var err error
 	for range 10 { // a child still exiting may write into the profile
 		if err = os.RemoveAll(p.dir); err == nil {
@@ -141,4 +148,26 @@ func (p *process) stop() error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("browser: removing chromium's profile: %w", err)
+}
+
+// alive returns the processes of group pgid that are not zombies (a
+// zombie holds nothing but its entry, and its parent, init, reaps it).
+func alive(pgid int) []int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	var pids []int
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		fields := strings.Fields(string(b[i+1:]))
+		if i < 0 || len(fields) < 3 || fields[0] == "Z" || fields[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(f, "/proc/"), "/stat"))
+		pids = append(pids, pid)
+	}
+	return pids
 }
