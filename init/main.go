@@ -103,6 +103,7 @@ func main() {
 			Logs: con.Logs, Services: sup.Status, Orphans: reaper.Orphans, Start: start,
 			SelfTest: st.Handler(), Update: up.Handler(), Version: up.VersionHandler(),
 			Metrics: []func(io.Writer){st.WriteMetrics, up.WriteMetrics},
+			Panels:  status.Panels{SelfTest: selfTestPanel(st)},
 		},
 		Ready: func() { close(ready) },
 	}).Start()

@@ -27,6 +27,7 @@ func (r *Router) serveStatus(link string) bool {
 	}
 	r.Status.ProxyStatus = fmt.Sprintf("127.0.0.1:%d", c.ProxyStatusPort())
 	r.Status.Table = r.table()
+	r.panels()
 	if r.Status.QUICBlocked == nil {
 		r.Status.QUICBlocked = firewall.QUICBlocked
 	}

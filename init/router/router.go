@@ -28,8 +28,9 @@ type Router struct {
 	Log    *console.Log
 	// Supervisor runs the services.
 	Supervisor interface{ Add(supervise.Service) }
-	// Status is the status endpoint's handler, without ProxyStatus and
-	// Table, which Start fills in; nil: no endpoint.
+	// Status is the status endpoint's handler, without ProxyStatus, Table
+	// and the Panels' sources other than SelfTest, which Start fills in
+	// (panels.go); nil: no endpoint.
 	Status *status.Server
 	// Ready, when set, runs once after `tprouter: ready` (the self-test,
 	// then the update's blessing or rollback), in a goroutine of its own.
@@ -50,6 +51,7 @@ type Router struct {
 
 	started map[string]bool // services added, by name
 	dirs    dirs            // the services' state directories (stateDirs)
+	seen    seenLinks       // the links found so far, for the status page
 }
 
 // Start starts bringing up the router and returns at once.
@@ -103,6 +105,7 @@ func (r *Router) run() {
 	for {
 		wan, lan, err := r.apply(r.Config.Network)
 		l := links{WAN: wan, LAN: lan}
+		r.seen.set(l)
 		r.startServices(l)
 		if !statusUp && l.lan0() != "" {
 			statusUp = r.serveStatus(l.lan0())

@@ -5,6 +5,7 @@
 //	/access.log  the proxy's recent access log lines (Squid's native format)
 //	/logs        init's and each service's recent lines (?service=NAME for one)
 //	/services    init's service table and the state of each service
+//	/            the status page (page.go): every panel, redrawn every 2 s
 //
 // The proxy keeps its metrics and access log on its own status address on
 // loopback; this endpoint fetches them from there, so the proxy never
@@ -86,14 +87,12 @@ const maxUpstream = 16 << 20
 // Handler returns the endpoint's handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprint(w, "tprouter status\n\n/metrics     Prometheus metrics\n/access.log  the proxy's recent access log\n/logs        recent log lines (?service=NAME)\n/services    the services and their state\n")
-	})
+	mux.HandleFunc("GET /{$}", s.page) // the status page (page.go)
 	mux.HandleFunc("GET /metrics", s.metrics)
 	mux.HandleFunc("GET /services", s.services)
 	mux.HandleFunc("GET /access.log", s.accessLog)
 	mux.HandleFunc("GET /logs", s.logs)
+	s.api(mux) // the page's panels as JSON (api_serve.go)
 	if s.SelfTest != nil {
 		mux.Handle("/selftest", s.SelfTest)
 	}
