@@ -70,7 +70,7 @@ func checkStatusPage(t *testing.T, l *lab.Lab, _ *qemu.VM) {
 // wrong. (qemu.Boot logs the router's console when a test fails.)
 func logAPI(t *testing.T, ns *lab.NS) {
 	t.Helper()
-	for _, p := range []string{"leases", "services", "top", "config"} {
+	for _, p := range []string{"history", "leases", "services", "top", "config"} {
 		body, err := tryGet(ns, statusURL+"/api/"+p)
 		if len(body) > 2000 {
 			body = body[:2000] + "..."
