@@ -211,7 +211,7 @@ func TestHome(t *testing.T) {
 	dir := t.TempDir()
 	labproc.Start(t, l.Server, bins["dhcp4d"], "-iface", lab.ServerIf, "-leases", dir+"/wan-leases.json", "-lease", "10m")
 
-	boot(t, l, "tprouter.lan.addr=192.0.2.1/24")
+	vm := boot(t, l, "tprouter.lan.addr=192.0.2.1/24")
 
 	c := labproc.Start(t, l.Client, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", dir+"/client.json")
 	c.WaitLog(t, "192.0.2.", waitTimeout)
@@ -223,6 +223,7 @@ func TestHome(t *testing.T) {
 	if !strings.Contains(log, " GET http://198.51.100.2/ ") {
 		t.Errorf("the request did not go through the proxy; access log:\n%s", log)
 	}
+	checkStatusPage(t, l, vm)
 }
 
 // TestBadInput boots with values that do not parse and an unknown key:
