@@ -17,7 +17,7 @@ import (
 //	/api/interfaces  links with addresses and counters ([]Interface)
 //	/api/services    services with state and recent lines ([]ServiceState)
 //	/api/config      every key in force and where it came from ([]Setting)
-//	/api/selftest    the last self-test (init/selftest.Report), 503 before
+//	/api/selftest    the last self-test (SelfTest), "ran":false before
 
 // Panels are the sources of the page's panels; a nil func leaves its
 // panel empty (an empty list in /api/, "none" on the page).
@@ -37,8 +37,11 @@ type Panels struct {
 }
 
 // SelfTest is the last self-test (init/selftest.Report, as its JSON).
+// Before the first run Ran is false and Results empty: not having run yet
+// is a state of the router, not an error of the page.
 type SelfTest struct {
-	Time    time.Time `json:"time"`
+	Ran     bool      `json:"ran"`
+	Time    time.Time `json:"time,omitzero"`
 	OK      bool      `json:"ok"`
 	Results []Check   `json:"results"`
 }

@@ -85,7 +85,7 @@ func TestAPIEmpty(t *testing.T) {
 			t.Errorf("GET %s: %d %s\nwant %s", path, code, body, want)
 		}
 	}
-	if code, body := apiGet(t, url, "/api/selftest", nil); code != 503 || !strings.Contains(body, "not run yet") {
+	if code, body := apiGet(t, url, "/api/selftest", nil); code != 200 || body != `{"ran":false,"ok":false,"results":[]}` {
 		t.Errorf("GET /api/selftest before the first run: %d %s", code, body)
 	}
 }
@@ -260,10 +260,10 @@ func TestAPISelfTest(t *testing.T) {
 		return *last, true
 	}}}
 	url := apiServe(t, s)
-	if code, _ := apiGet(t, url, "/api/selftest", nil); code != 503 {
-		t.Errorf("before the first run: %d, want 503", code)
+	if code, body := apiGet(t, url, "/api/selftest", nil); code != 200 || !strings.Contains(body, `"ran":false`) {
+		t.Errorf("before the first run: %d %s, want 200 with ran false", code, body)
 	}
-	last = &SelfTest{Time: when, OK: false, Results: []Check{{Check: "roundtrip4", Detail: "no answer", Fix: "check the WAN"}}}
+	last = &SelfTest{Ran: true, Time: when, OK: false, Results: []Check{{Check: "roundtrip4", Detail: "no answer", Fix: "check the WAN"}}}
 	var got SelfTest
 	if code, body := apiGet(t, url, "/api/selftest", &got); code != 200 || !reflect.DeepEqual(got, *last) || !strings.Contains(body, `"fix":"check the WAN"`) {
 		t.Errorf("after a run: %d %s", code, body)

@@ -256,9 +256,9 @@
   }
   function selftest(st, err, code) {
     var sum = $("selftest-summary");
-    if (code === 503) { sum.textContent = "not run yet"; st = { results: [] }; }
     if (!st) { if (err) sum.textContent = err; return; }
-    if (code !== 503) {
+    if (!st.ran) sum.textContent = "not run yet";
+    else {
       var b = document.createElement("b"), when = document.createElement("span");
       b.className = st.ok ? "ok" : "bad"; b.textContent = st.ok ? "all passed" : "failed";
       when.textContent = ago(st.time); when.title = st.time;

@@ -127,7 +127,7 @@ func TestPageBrowserDegraded(t *testing.T) {
 	} {
 		waitFor(t, ctx, q)
 	}
-	c.check(t, "with panels that fail", false) // 502, 503 and 500 are in the browser's log
+	c.check(t, "with panels that fail", false) // 502 and 500 are in the browser's log
 }
 
 // openPage starts h on a test server and a headless Chromium that

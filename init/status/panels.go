@@ -61,10 +61,12 @@ func (s *Server) Settings() []Setting { return nonNil(s.Panels.Config) }
 
 // LastSelfTest returns the last self-test; false before the first.
 func (s *Server) LastSelfTest() (SelfTest, bool) {
-	if s.Panels.SelfTest == nil {
-		return SelfTest{}, false
+	var st SelfTest
+	ok := false
+	if s.Panels.SelfTest != nil {
+		st, ok = s.Panels.SelfTest()
 	}
-	st, ok := s.Panels.SelfTest()
+	st.Ran = ok
 	st.Results = nonNil(st.Results)
 	return st, ok
 }
