@@ -73,7 +73,7 @@ var benchReq = []byte("GET /bench HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: wrk
 
 func BenchmarkKeepAlive1KiB(b *testing.B) {
 	o := fixedOrigin(b, response(1024))
-	h := newProxy(b, o.addr)
+	h := newProxy(b, o.addr, withTop) // as in production
 	c := h.dial(b)
 	c.SetDeadline(time.Time{})
 	buf := make([]byte, 8<<10)
@@ -93,7 +93,7 @@ func BenchmarkKeepAlive1KiB(b *testing.B) {
 
 func BenchmarkKeepAlive1KiBParallel(b *testing.B) {
 	o := fixedOrigin(b, response(1024))
-	h := newProxy(b, o.addr)
+	h := newProxy(b, o.addr, withTop) // as in production
 	b.ReportAllocs()
 	b.SetParallelism(25) // 50 connections on 2 CPUs, as the wrk benchmark
 	b.RunParallel(func(pb *testing.PB) {
