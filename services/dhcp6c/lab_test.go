@@ -1,8 +1,10 @@
 package main
 
 import (
+	"errors"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -189,5 +191,35 @@ func TestExpiry(t *testing.T) {
 	}
 	if !cli.Running() {
 		t.Errorf("client exited after expiry; it should keep soliciting")
+	}
+}
+
+// TestUnprivileged runs dhcp6c as init does: its own user with
+// CAP_NET_BIND_SERVICE alone, on a WAN link it cannot bring up itself
+// (dhcp4c does that on the router, here the test a moment later).
+func TestUnprivileged(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Unaddressed: true})
+	requireKea(t)
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		lab.Unavailable(t, "setpriv (util-linux): "+err.Error())
+	}
+	dhcp6c := build(t)
+	dir := t.TempDir()
+	// The test's own directory is root's, 0700: let uid 3546 through.
+	if err := errors.Join(os.Chmod(filepath.Dir(dir), 0o755), os.Chown(dir, 3546, 3546)); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "lease.json")
+	cli := labproc.Start(t, l.Router, setpriv, "--reuid=3546", "--regid=3546", "--clear-groups",
+		"--inh-caps=-all,+net_bind_service", "--ambient-caps=-all,+net_bind_service", "--bounding-set=-all,+net_bind_service",
+		dhcp6c, "-iface", lab.RouterWAN, "-state", state)
+	cli.WaitLog(t, "waiting for the link to come up", 5*time.Second)
+	l.Router.IP(t, "link", "set", lab.RouterWAN, "up")
+	startKea(t, l, poolA)
+	got := waitState(t, state, 20*time.Second, "prefix", in(poolAPrefix))
+	if len(got.Addrs) != 0 {
+		t.Errorf("addresses %v without -na", got.Addrs)
 	}
 }

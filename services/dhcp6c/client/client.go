@@ -38,6 +38,7 @@ import (
 
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Config says where the client runs and what it asks for.
@@ -80,7 +81,12 @@ func New(cfg Config, logger *log.Logger) (*Client, error) {
 	}
 	if link.Attrs().Flags&net.FlagUp == 0 {
 		logger.Printf("bringing %s up", cfg.Iface)
-		if err := netlink.LinkSetUp(link); err != nil {
+		switch err := netlink.LinkSetUp(link); {
+		case errors.Is(err, unix.EPERM):
+			// Without CAP_NET_ADMIN (on the router, dhcp4c brings the
+			// link up): the client waits for the link-local address.
+			logger.Printf("LinkSetUp(%s): %v: waiting for the link to come up", cfg.Iface, err)
+		case err != nil:
 			return nil, fmt.Errorf("LinkSetUp(%s): %w", cfg.Iface, err)
 		}
 	}

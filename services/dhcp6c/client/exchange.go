@@ -82,7 +82,7 @@ func (c *Client) exchange(ctx context.Context, msg *dhcpv6.Message, want dhcpv6.
 		if !deadline.IsZero() && deadline.Before(until) {
 			until = deadline
 		}
-		if reply := c.await(conn, msg, want, until); reply != nil {
+		if reply := c.await(ctx, conn, msg, want, until); reply != nil {
 			return reply, nil
 		}
 		if ctx.Err() != nil {
@@ -101,8 +101,11 @@ const maxReads = 1000
 // await reads until t for an answer to msg: of type want, with its
 // transaction ID, our client ID and a server ID (section 16). It returns
 // nil when none came.
-func (c *Client) await(conn net.PacketConn, msg *dhcpv6.Message, want dhcpv6.MessageType, t time.Time) *dhcpv6.Message {
+func (c *Client) await(ctx context.Context, conn net.PacketConn, msg *dhcpv6.Message, want dhcpv6.MessageType, t time.Time) *dhcpv6.Message {
 	conn.SetReadDeadline(t)
+	if ctx.Err() != nil {
+		return nil // canceled before the deadline was set: exchange's AfterFunc came too early
+	}
 	buf := make([]byte, 64<<10)
 	for range maxReads {
 		n, from, err := conn.ReadFrom(buf)
