@@ -39,6 +39,8 @@ import (
 	"github.com/insomniacslk/dhcp/dhcpv6"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"tprouter/services/internal/wait"
 )
 
 // Config says where the client runs and what it asks for.
@@ -194,16 +196,5 @@ func (c *Client) load() {
 // sleepUntil waits until t or until ctx is done, and reports whether t
 // came first.
 func (c *Client) sleepUntil(ctx context.Context, t time.Time) bool {
-	d := t.Sub(c.now())
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return wait.For(ctx, t.Sub(c.now()))
 }
