@@ -8,7 +8,7 @@ BOARD ?= qemu-x86_64
 # Debian packages the tests need: ip(8) and nft(8) to build and inspect the
 # namespace lab, promtool (prometheus) to lint /metrics, and what
 # image/image.mk adds for images and QEMU.
-TEST_DEBS := iproute2 nftables ca-certificates prometheus rsyslog chromium
+TEST_DEBS := iproute2 nftables ca-certificates prometheus rsyslog chromium kea-dhcp6-server
 DEBS = $(sort $(TEST_DEBS) $(IMAGE_DEBS))
 
 .PHONY: all deps test vet demo demo-disk clean

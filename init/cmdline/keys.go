@@ -85,6 +85,10 @@ var keys = []key{
 		// none leaves the default route to DHCP and RA.
 		safe: func(c *config.Config) string { c.Network.Gateways = nil; return "no static gateway" }},
 
+	{name: "tprouter.wan.pd", example: "60", want: "off, or the length of the IPv6 prefix to ask the ISP to delegate by DHCPv6, 1-64 (56 or /60)",
+		set:   func(c *config.Config, v string) error { return pdLen(&c.Network.PD.Len, v) },
+		value: func(c config.Config) string { return pdLenValue(c.Network.PD.Len) }},
+
 	{name: "tprouter.dns", example: "198.51.100.53", want: "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
 		set:   func(c *config.Config, v string) error { return addrs(&c.Network.DNS, v) },
 		value: func(c config.Config) string { return config.Commas(c.Network.DNS) },
@@ -93,6 +97,10 @@ var keys = []key{
 	{name: "tprouter.lan.addr", example: "192.168.1.1/24,2001:db8:1::1/64", want: "comma-separated addresses with prefix length, at most one per family (192.168.1.1/24,2001:db8:1::1/64)",
 		set:   func(c *config.Config, v string) error { return prefixes(&c.Network.LANAddrs, v, true) },
 		value: func(c config.Config) string { return config.Commas(c.Network.LANAddrs) }},
+
+	{name: "tprouter.lan.pd", example: "1", want: "which /64 of the delegated prefix the LAN takes: 0 (the first), 1, ... or 0x1f",
+		set:   func(c *config.Config, v string) error { return subnetID(&c.Network.PD.LAN, v) },
+		value: func(c config.Config) string { return strconv.FormatUint(c.Network.PD.LAN, 10) }},
 
 	{name: "tprouter.nat", example: "off", want: "on or off",
 		set:   func(c *config.Config, v string) error { return boolean(&c.Network.NAT, v) },

@@ -95,6 +95,8 @@ func (c *Config) Check() []Problem {
 		}
 	}
 
+	probs = append(probs, c.checkPD()...)
+
 	// The status endpoint would collide with the proxy's wildcard
 	// listener; the proxy's own status port moves by itself
 	// (ProxyStatusPort).

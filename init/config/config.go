@@ -130,6 +130,8 @@ type Network struct {
 	DNS      []netip.Addr
 	// LANAddrs are the router's addresses on the (first) LAN link.
 	LANAddrs []netip.Prefix
+	// PD is DHCPv6 prefix delegation on a DHCP WAN (pd.go).
+	PD PD
 
 	NAT       bool     // IPv4 masquerade on the WAN
 	Intercept []uint16 // TCP ports intercepted on the LAN
@@ -165,6 +167,7 @@ func defaultNetwork() Network {
 		WAN:       Link{Name: "eth0"},
 		LAN:       []Link{{Name: "eth1"}},
 		LANAddrs:  []netip.Prefix{netip.MustParsePrefix("192.168.1.1/24")},
+		PD:        PD{Len: DefaultPDLen},
 		NAT:       true,
 		Intercept: []uint16{80, 443},
 		BlockQUIC: true,

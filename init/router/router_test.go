@@ -77,6 +77,7 @@ func TestServices(t *testing.T) {
 	want := strings.Join([]string{
 		"proxy /bin/proxy -listen=:80 -access-log=- -access-log-format=squid -spoof=false -status=127.0.0.1:9091 -name=gw -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=tunnel",
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/run/tprouter/dhcp4c/lease.json",
+		"dhcp6c /bin/dhcp6c -iface=wan0 -state=/run/tprouter/dhcp6c/lease.json -pd-len=56",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
 		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c/lease.json",
@@ -89,6 +90,7 @@ func TestServices(t *testing.T) {
 	users := map[string]supervise.User{
 		"proxy":  {UID: 3129, GID: 3129, Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE}},
 		"dhcp4c": {UID: 3068, GID: 3068, Caps: []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}},
+		"dhcp6c": {UID: 3546, GID: 3546, Caps: []supervise.Cap{unix.CAP_NET_BIND_SERVICE}},
 		"dhcp4d": {UID: 3067, GID: 3067, Caps: []supervise.Cap{unix.CAP_NET_RAW, unix.CAP_NET_BIND_SERVICE}},
 		"radvd":  {UID: 3134, GID: 3134, Caps: []supervise.Cap{unix.CAP_NET_RAW}},
 		"dnsfwd": {UID: 3053, GID: 3053, Caps: []supervise.Cap{unix.CAP_NET_BIND_SERVICE}},
@@ -168,6 +170,7 @@ func TestServicesPerm(t *testing.T) {
 	want := strings.Join([]string{
 		"proxy /bin/proxy -listen=:3129 -access-log=/perm/proxy/access.log -access-log-format=squid -spoof=true -status=127.0.0.1:9091 -name=tprouter -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=tunnel",
 		"dhcp4c /bin/dhcp4c -iface=wan0 -state=/perm/dhcp4c/lease.json",
+		"dhcp6c /bin/dhcp6c -iface=wan0 -state=/perm/dhcp6c/lease.json -pd-len=56",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/perm/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
 		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -lease=/perm/dhcp4c/lease.json",
@@ -175,7 +178,7 @@ func TestServicesPerm(t *testing.T) {
 	if got := names(svcs); got != want {
 		t.Errorf("services:\n%s\nwant\n%s\nconsole:\n%s", got, want, con)
 	}
-	for dir, uid := range map[string]int{"perm/proxy": 3129, "perm/dhcp4c": 3068, "perm/dhcp4d": 3067} {
+	for dir, uid := range map[string]int{"perm/proxy": 3129, "perm/dhcp4c": 3068, "perm/dhcp6c": 3546, "perm/dhcp4d": 3067} {
 		var st syscall.Stat_t
 		if err := syscall.Stat(filepath.Join(root, dir), &st); err != nil || int(st.Uid) != uid || int(st.Gid) != uid {
 			t.Errorf("%s: %v, owner %d:%d, want %d", dir, err, st.Uid, st.Gid, uid)
@@ -363,7 +366,7 @@ func TestStart(t *testing.T) {
 	if !strings.Contains(out, "init: network configured") {
 		t.Errorf("no recovery line:\n%s", out)
 	}
-	if got, want := sup.names(), []string{"proxy", "dhcp4c", "dhcp4d", "dnsfwd"}; !reflect.DeepEqual(got, want) {
+	if got, want := sup.names(), []string{"proxy", "dhcp4c", "dhcp6c", "dhcp4d", "dnsfwd"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("started %v, want %v (dhcp4d and dnsfwd once eth1 is known; no radvd without IPv6)", got, want)
 	}
 	if i, j := strings.Index(out, "network configured"), strings.Index(out, "tprouter: ready"); i > j {

@@ -122,6 +122,19 @@ var services = []service{
 		What: "DHCPv4 client on the WAN; the lease in `" + leaseFile + "` there",
 	},
 	{
+		Name: "dhcp6c", Program: "dhcp6c", UID: 3546,
+		// Port 546 on the link-local address; it changes nothing in the
+		// kernel (no -na), and dhcp4c brings the WAN link up.
+		Port:    port(546),
+		State:   "dhcp6c",
+		Needs:   wanLink,
+		Enabled: func(c config.Config) bool { return c.Network.PDOn() },
+		Args:    dhcp6cArgs,
+		When:    "`tprouter.wan.addr=dhcp` and `tprouter.wan.pd` not `off`, once the WAN link is found",
+		What: "DHCPv6 client on the WAN: a delegated prefix of `tprouter.wan.pd` bits (IA_PD); the prefixes, DNS servers, DUID and the last prefix " +
+			"(asked for again after a reboot) in `" + leaseFile + "` there",
+	},
+	{
 		Name: "dhcp4d", Program: "dhcp4d", UID: 3067,
 		Caps:    []supervise.Cap{unix.CAP_NET_RAW},
 		Port:    port(67),

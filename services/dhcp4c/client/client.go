@@ -24,6 +24,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"tprouter/services/internal/statefile"
+	"tprouter/services/internal/wait"
 )
 
 // DefaultState is the state file on the router: in dhcp4c's own state
@@ -412,16 +413,5 @@ func (c *Client) unbind(l *Lease) {
 // sleepUntil waits until t or until ctx is done, and reports whether t
 // came first.
 func (c *Client) sleepUntil(ctx context.Context, t time.Time) bool {
-	d := t.Sub(c.now())
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-timer.C:
-		return true
-	}
+	return wait.For(ctx, t.Sub(c.now()))
 }
