@@ -76,10 +76,10 @@ func New(cfg Config, logger *log.Logger) (*Server, error) {
 	s := &Server{
 		cfg:        cfg,
 		defaultDNS: defaultDNS,
-		self: net.IP(cfg.Addr.Addr().AsSlice()),
-		logf: logger.Printf,
-		pool: pool,
-		now:  time.Now,
+		self:       net.IP(cfg.Addr.Addr().AsSlice()),
+		logf:       logger.Printf,
+		pool:       pool,
+		now:        time.Now,
 	}
 	if cfg.Path == "" {
 		return s, nil
