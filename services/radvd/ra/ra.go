@@ -65,8 +65,8 @@ type Advertiser struct {
 	logf func(format string, v ...any)
 
 	// Test seams.
-	now  func() time.Time
-	rand func(n time.Duration) time.Duration // uniform in [0, n)
+	now   func() time.Time
+	rand  func(n time.Duration) time.Duration // uniform in [0, n)
 	link  func() (linkInfo, error)
 	watch func(ctx context.Context) <-chan struct{} // signals link changes
 
