@@ -3,8 +3,8 @@ package forward
 import (
 	"io"
 	"log"
-	"strconv"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
