@@ -264,6 +264,7 @@ func TestUsage(t *testing.T) {
 		[]string{"-listen", "0.0.0.0"}, // not the wildcard: the LAN only
 		[]string{"-iface", "eth1", "-timeout", "0s"},
 		[]string{"-iface", "eth1", "-max-inflight", "0"},
+		[]string{"-iface", "eth1", "-cache-size", "-1"},
 		[]string{"-iface", "eth1", "extra"})
 }
 
