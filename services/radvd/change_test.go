@@ -106,20 +106,33 @@ func drain(conn *ndp.Conn) {
 	}
 }
 
-// TestLinkFlap: after the router's LAN link goes down and up (and init
-// puts its address back, which the kernel flushed), radvd advertises
-// again at once without a restart, and answers solicitations.
+// TestLinkFlap: after the router's LAN link goes down and up, radvd
+// advertises again at once without a restart, and answers solicitations.
+// In round 1 the kernel flushes the link's address (its default) and it
+// is added again after the link is up; in round 2 the link keeps it
+// (keep_addr_on_down=1, as init/netconf sets on the LAN), and the prefix
+// is never deprecated.
 func TestLinkFlap(t *testing.T) {
 	t.Parallel()
 	l, p, conn, _ := startSLAAC(t)
 	r, c := l.Router, l.Client
 	for round := 1; round <= 2; round++ {
+		if round == 2 {
+			r.Sysctl(t, "net/ipv6/conf/lan0/keep_addr_on_down", "1")
+		}
+		logged := len(p.Log())
 		r.IP(t, "link", "set", lab.RouterLAN, "down")
-		p.WaitLog(t, "lan0 went down", 5*time.Second)
+		for down := time.Now(); !strings.Contains(p.Log()[logged:], "lan0 went down"); time.Sleep(10 * time.Millisecond) {
+			if time.Since(down) > 5*time.Second {
+				t.Fatalf("round %d: radvd did not notice lan0 going down:\n%s", round, p.Log())
+			}
+		}
 		time.Sleep(500 * time.Millisecond)
 		drain(conn)
 		r.IP(t, "link", "set", lab.RouterLAN, "up")
-		r.IP(t, "addr", "replace", lab.RouterLANv6.String(), "dev", lab.RouterLAN, "nodad")
+		if round == 1 {
+			r.IP(t, "addr", "replace", lab.RouterLANv6.String(), "dev", lab.RouterLAN, "nodad")
+		}
 		up := time.Now()
 		// Unsolicited: the first advertisement of the reopened socket,
 		// once the new link-local address has passed DAD (~1 s).
@@ -145,6 +158,16 @@ func TestLinkFlap(t *testing.T) {
 			t.Errorf("round %d: RA %v after the RS, before any answer could come", round, time.Since(sent))
 		}
 		t.Logf("round %d: solicited RA after %v", round, time.Since(sent).Round(time.Millisecond))
+		if round == 2 {
+			if strings.Contains(p.Log()[logged:], "deprecating") {
+				t.Errorf("round 2: the kept prefix was deprecated:\n%s", p.Log()[logged:])
+			}
+			for _, o := range ra.Options {
+				if pi, ok := o.(*ndp.PrefixInformation); ok && pi.PreferredLifetime == 0 {
+					t.Errorf("round 2: prefix %s advertised with preferred lifetime 0", pi.Prefix)
+				}
+			}
+		}
 	}
 	if n := strings.Count(p.Log(), "advertising on lan0"); n != 3 {
 		t.Errorf("radvd opened lan0 %d times, want 3 (start and two flaps):\n%s", n, p.Log())
