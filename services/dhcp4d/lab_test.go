@@ -49,7 +49,8 @@ func TestAddrChange(t *testing.T) {
 	}
 
 	// Renewal (unicast to the old address) fails, rebinding at T2 = 7 s
-	// gets a NAK, and the client starts over in the new subnet.
+	// gets a NAK (or, when the client misses it, the lease runs out at
+	// 8 s), and the client starts over in the new subnet.
 	newNet := netip.MustParsePrefix("198.51.100.0/24")
 	got := waitLease(t, state, 20*time.Second, newNet)
 	gw := netip.MustParseAddr("198.51.100.1")

@@ -52,7 +52,7 @@ func (s *Server) SetAddr(p netip.Prefix) {
 	if s.defaultDNS {
 		s.cfg.DNS = []netip.Addr{p.Addr()}
 	}
+	s.save() // before the line below, which tests wait for
 	first, last := pool.Range()
 	s.logf("serving %s-%s as %s, %d leases kept", first, last, p, len(pool.Leases()))
-	s.save()
 }
