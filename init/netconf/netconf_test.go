@@ -58,22 +58,23 @@ func TestApply(t *testing.T) {
 		"default via 2001:db8:2::2 dev wan0 proto static metric 1024 pref medium")
 
 	for key, want := range map[string]string{
-		"net/ipv4/ip_forward":              "1",
-		"net/ipv6/conf/all/forwarding":     "1",
-		"net/ipv4/conf/all/rp_filter":      "0",
-		"net/ipv4/conf/lan0/rp_filter":     "0",
-		"net/ipv4/conf/wan0/rp_filter":     "2",
-		"net/ipv6/conf/wan0/accept_ra":     "2",
-		"net/ipv4/icmp_ratelimit":          "0",
-		"net/ipv6/icmp/ratelimit":          "0",
-		"net/ipv6/conf/lan0/forwarding":    "1",
-		"net/ipv6/conf/wan0/forwarding":    "1",
-		"net/ipv4/conf/wan0/forwarding":    "1",
-		"net/ipv4/conf/lan0/forwarding":    "1",
-		"net/ipv6/conf/lan0/disable_ipv6":  "0",
-		"net/ipv6/conf/wan0/disable_ipv6":  "0",
-		"net/ipv4/conf/default/rp_filter":  sysctl(t, r, "net/ipv4/conf/default/rp_filter"), // untouched
-		"net/ipv6/conf/default/forwarding": "1",
+		"net/ipv4/ip_forward":                  "1",
+		"net/ipv6/conf/all/forwarding":         "1",
+		"net/ipv4/conf/all/rp_filter":          "0",
+		"net/ipv4/conf/lan0/rp_filter":         "0",
+		"net/ipv4/conf/wan0/rp_filter":         "2",
+		"net/ipv6/conf/wan0/accept_ra":         "2",
+		"net/ipv6/conf/lan0/keep_addr_on_down": "1",
+		"net/ipv4/icmp_ratelimit":              "0",
+		"net/ipv6/icmp/ratelimit":              "0",
+		"net/ipv6/conf/lan0/forwarding":        "1",
+		"net/ipv6/conf/wan0/forwarding":        "1",
+		"net/ipv4/conf/wan0/forwarding":        "1",
+		"net/ipv4/conf/lan0/forwarding":        "1",
+		"net/ipv6/conf/lan0/disable_ipv6":      "0",
+		"net/ipv6/conf/wan0/disable_ipv6":      "0",
+		"net/ipv4/conf/default/rp_filter":      sysctl(t, r, "net/ipv4/conf/default/rp_filter"), // untouched
+		"net/ipv6/conf/default/forwarding":     "1",
 	} {
 		if got := sysctl(t, r, key); got != want {
 			t.Errorf("sysctl %s = %s, want %s", key, got, want)

@@ -24,6 +24,11 @@ type sysctl struct{ key, value string }
 // that are not routable at all. accept_ra=2 lets the WAN take its IPv6
 // default route from router advertisements although forwarding is on.
 //
+// The LAN keeps its IPv6 addresses when it goes down (keep_addr_on_down;
+// the kernel's default flushes them, and nothing would add them again), so
+// that router advertisements go on with the same prefix after a link flap
+// (services/radvd).
+//
 // The per-peer ICMP rate limits are off (icmp_ratelimit, IPv6's
 // icmp/ratelimit: 0): the firewall answers QUIC from the LAN with port
 // unreachable so that browsers fall back to TCP at once, and a client
@@ -40,7 +45,8 @@ func sysctls(wan string, lan []string) []sysctl {
 	}
 	for _, l := range lan {
 		if l != "" {
-			s = append(s, sysctl{"net/ipv4/conf/" + l + "/rp_filter", "0"})
+			s = append(s, sysctl{"net/ipv4/conf/" + l + "/rp_filter", "0"},
+				sysctl{"net/ipv6/conf/" + l + "/keep_addr_on_down", "1"})
 		}
 	}
 	if wan != "" {

@@ -1,6 +1,8 @@
 // Command dhcp4d is the router's DHCPv4 server on a LAN link. The pool,
-// gateway and netmask follow from the link's own IPv4 address, read once
-// at start; leases are kept in a file across restarts of the service.
+// gateway and netmask follow from the link's own IPv4 address, read at
+// start and again whenever the link's addresses change (netlink events),
+// so a changed LAN address needs no restart: leases outside the new
+// subnet are dropped. Leases are kept in a file across restarts.
 package main
 
 import (
@@ -61,6 +63,7 @@ func run(ctx context.Context, iface string, cfg server.Config, verbose bool) err
 	log.Printf("serving %s-%s on %s as %s, %d leases loaded", first, last, iface, cfg.Addr, len(srv.Leases()))
 	errc := make(chan error, 1)
 	go func() { errc <- s.Serve() }()
+	go srv.Follow(ctx, iface)
 	select {
 	case <-ctx.Done():
 		s.Close()

@@ -4,15 +4,17 @@
 // (tprouter.dns) and those of the WAN's DHCP lease (-lease), and their
 // answers back unchanged; with -strip-ech, HTTPS and SVCB records leave
 // without their ech parameter, so that browsers do not hide the server
-// name from the proxy's domain lists (tprouter.ech=strip). It caches
-// nothing. With no upstream server it
-// answers SERVFAIL and says so.
+// name from the proxy's domain lists (tprouter.ech=strip). Answers are
+// cached within their TTLs, in at most -cache-size bytes (forward's
+// cache.go says what is cached and for how long). With no upstream server
+// it answers SERVFAIL and says so.
 //
 // It listens on the LAN only: on the -listen addresses or the addresses
 // of -iface, and, with -iface, on that link only. On SIGTERM it exits 0.
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -37,6 +39,7 @@ func main() {
 	inflight := fs.Int("max-inflight", forward.DefaultMaxInFlight, "queries forwarded at once; more UDP queries are dropped, TCP ones answered SERVFAIL")
 	tcpConns := fs.Int("max-tcp-conns", forward.DefaultMaxTCPConns, "client TCP connections open at once; more are closed")
 	verbose := fs.Bool("v", false, "log every query")
+	cacheSize := fs.Int("cache-size", forward.DefaultCacheSize, "`bytes` of answers kept to answer repeated questions within their TTLs; 0 turns the cache off")
 	stripECH := fs.Bool("strip-ech", false, "remove the ech parameter (Encrypted Client Hello keys) from HTTPS and SVCB records in answers")
 	check := func() error {
 		switch {
@@ -46,6 +49,8 @@ func main() {
 			return errors.New("-timeout and -query-timeout must be positive")
 		case *inflight < 1 || *tcpConns < 1:
 			return errors.New("-max-inflight and -max-tcp-conns must be at least 1")
+		case *cacheSize < 0:
+			return errors.New("-cache-size must be 0 (off) or more")
 		}
 		return nil
 	}
@@ -59,6 +64,7 @@ func main() {
 			MaxTCPConns:    *tcpConns,
 			Verbose:        *verbose,
 			StripECH:       *stripECH,
+			CacheSize:      cmp.Or(*cacheSize, -1),
 		}, log.Default())
 		if *stripECH {
 			log.Print("removing ech from HTTPS and SVCB answers (-strip-ech)")

@@ -50,7 +50,7 @@ func TestResolve(t *testing.T) {
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
 	bin := labproc.Build(t, pkg)["dnsfwd"]
 	up := startUpstream(t, l.Server)
-	p := labproc.Start(t, l.Router, bin, "-iface", lab.RouterLAN,
+	p := labproc.Start(t, l.Router, bin, "-iface", lab.RouterLAN, "-cache-size", "0",
 		"-listen", lab.RouterLANv4.Addr().String()+","+lab.RouterLANv6.Addr().String(),
 		"-upstream", lab.ServerV4.String())
 	p.WaitLog(t, "listening on "+lanDNSv6, 5*time.Second)
@@ -264,6 +264,7 @@ func TestUsage(t *testing.T) {
 		[]string{"-listen", "0.0.0.0"}, // not the wildcard: the LAN only
 		[]string{"-iface", "eth1", "-timeout", "0s"},
 		[]string{"-iface", "eth1", "-max-inflight", "0"},
+		[]string{"-iface", "eth1", "-cache-size", "-1"},
 		[]string{"-iface", "eth1", "extra"})
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -45,26 +44,8 @@ func TestSLAAC(t *testing.T) {
 	waitIP(t, c, 5*time.Second, `default via `+regexp.QuoteMeta(ll)+` dev eth0 proto ra`, "-6", "route", "show", "default")
 
 	// Solicit an advertisement and read its options, as a host does.
-	var conn *ndp.Conn
-	err := c.Do(func() error {
-		ifi, err := net.InterfaceByName(lab.ClientIf)
-		if err != nil {
-			return err
-		}
-		conn, _, err = ndp.Listen(ifi, ndp.LinkLocal)
-		return err
-	})
-	if err != nil {
-		t.Fatalf("in %s: ndp.Listen: %v", c.Name, err)
-	}
-	defer conn.Close()
-	// Inside the namespace: the destination's zone names eth0 there.
-	err = c.Do(func() error {
-		return conn.WriteTo(&ndp.RouterSolicitation{}, nil, netip.MustParseAddr("ff02::2"))
-	})
-	if err != nil {
-		t.Fatalf("sending RS: %v", err)
-	}
+	conn := listenNDP(t, c)
+	solicit(t, c)
 	ra := readRA(t, conn, 5*time.Second)
 	if ra.RouterLifetime != 1800*time.Second {
 		t.Errorf("router lifetime %v, want 30m", ra.RouterLifetime)

@@ -1,7 +1,11 @@
 // Command radvd sends IPv6 router advertisements on a LAN link for the
 // link's global /64 prefixes, so that hosts configure themselves by SLAAC
-// and learn the router as DNS server. On SIGTERM it sends a last
-// advertisement with router lifetime zero and exits.
+// and learn the router as DNS server. It follows the link without a
+// restart: prefixes added or removed (a new delegated prefix) are
+// advertised at once, a removed one with lifetimes 0 for a while so hosts
+// deprecate their addresses in it, and after the link goes down and up the
+// advertisements start over. On SIGTERM it sends a last advertisement with
+// router lifetime zero and exits.
 package main
 
 import (

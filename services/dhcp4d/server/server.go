@@ -2,6 +2,10 @@
 // out addresses of the router's own LAN prefix, stable per MAC, with the
 // router as gateway and, by default, as DNS server. Its leases live in a
 // JSON file so that they survive a restart of the service.
+//
+// The router's address may change while the server runs (Follow,
+// SetAddr): the pool, gateway, netmask, server identifier and default DNS
+// server move with it, and leases outside the new subnet are dropped.
 package server
 
 import (
@@ -45,9 +49,10 @@ type Config struct {
 
 // Server answers DHCPv4 messages. Its Handle method is a server4.Handler.
 type Server struct {
-	cfg  Config
-	self net.IP // cfg.Addr.Addr(), as the dhcpv4 package wants it
-	logf func(format string, v ...any)
+	cfg        Config
+	self       net.IP // cfg.Addr.Addr(), as the dhcpv4 package wants it
+	defaultDNS bool   // cfg.DNS is the router itself, following SetAddr
+	logf       func(format string, v ...any)
 
 	mu   sync.Mutex // server4 runs one goroutine per packet
 	pool *Pool
@@ -64,15 +69,17 @@ func New(cfg Config, logger *log.Logger) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(cfg.DNS) == 0 {
+	defaultDNS := len(cfg.DNS) == 0
+	if defaultDNS {
 		cfg.DNS = []netip.Addr{cfg.Addr.Addr()}
 	}
 	s := &Server{
-		cfg:  cfg,
-		self: net.IP(cfg.Addr.Addr().AsSlice()),
-		logf: logger.Printf,
-		pool: pool,
-		now:  time.Now,
+		cfg:        cfg,
+		defaultDNS: defaultDNS,
+		self:       net.IP(cfg.Addr.Addr().AsSlice()),
+		logf:       logger.Printf,
+		pool:       pool,
+		now:        time.Now,
 	}
 	if cfg.Path == "" {
 		return s, nil
@@ -98,7 +105,11 @@ type leaseFile struct {
 }
 
 // Range returns the first and last address handed out.
-func (s *Server) Range() (first, last netip.Addr) { return s.pool.Range() }
+func (s *Server) Range() (first, last netip.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pool.Range()
+}
 
 // Leases returns the current leases, expired ones included.
 func (s *Server) Leases() []Lease {
@@ -126,6 +137,9 @@ func (s *Server) Reply(m *dhcpv4.DHCPv4) *dhcpv4.DHCPv4 {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.cfg.Addr.IsValid() {
+		return nil // paused by SetAddr: no address on the link
+	}
 	now := s.now()
 	mac := m.ClientHWAddr.String()
 	switch m.MessageType() {

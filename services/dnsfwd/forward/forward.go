@@ -5,11 +5,11 @@
 // HTTPS and SVCB records (ech.go says how and why); answers without one
 // are still relayed byte for byte.
 //
-// It keeps no cache and does no recursion of its own: the upstream
-// servers do both, and a forwarder without state cannot serve a stale or
-// poisoned answer after the upstream has corrected it. What it adds is
-// one fixed address for the LAN (the router's own), so that dhcp4d and
-// radvd never hand out a server that changes with the WAN lease.
+// It does no recursion of its own, and keeps answers only as long as their
+// TTLs allow, in a bounded cache (cache.go; Config.CacheSize), so a
+// repeated question from the LAN is answered without a round trip. It
+// also gives the LAN one fixed address (the router's own), so that dhcp4d
+// and radvd never hand out a server that changes with the WAN lease.
 //
 // A query goes to one upstream at a time, with a new random ID and a new
 // socket (hence a new random source port); the answer must carry that ID
@@ -98,6 +98,9 @@ type Config struct {
 	// the answers (see ech.go), so that browsers send the real server
 	// name in the clear for the proxy's domain lists.
 	StripECH bool
+	// CacheSize bounds the answer cache in bytes (cache.go): 0 means
+	// DefaultCacheSize, a negative value turns the cache off.
+	CacheSize int
 }
 
 // Forwarder forwards DNS queries. Its methods are safe for concurrent use.
@@ -110,6 +113,7 @@ type Forwarder struct {
 	busyLog, connLog, acceptLog, echLog rateLog
 	// stripped counts the answers that left without ech (StripECH).
 	stripped atomic.Uint64
+	cache    *cache // nil: CacheSize < 0
 
 	mu      sync.Mutex
 	leased  []netip.AddrPort // from the lease file
@@ -146,6 +150,12 @@ func New(cfg Config, l *log.Logger) *Forwarder {
 		inflight: make(chan struct{}, cfg.MaxInFlight),
 		tcpConns: make(chan struct{}, cfg.MaxTCPConns),
 		failing:  map[netip.AddrPort]bool{},
+	}
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = DefaultCacheSize
+	}
+	if cfg.CacheSize > 0 {
+		f.cache = newCache(cfg.CacheSize)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -274,6 +284,18 @@ func (f *Forwarder) forward(ctx context.Context, network string, query []byte) (
 	case err != nil:
 		return reply(h, nil, dnsmessage.RCodeFormatError), netip.AddrPort{}
 	}
+	key := ""
+	if f.cache != nil {
+		do, size := queryEDNS(query)
+		if key = cacheKey(h, qs, do); key != "" {
+			// Over UDP, only an answer that fits the client's
+			// payload size; a larger one is asked for again.
+			if ans := f.cache.get(key, h.ID); ans != nil && (network == "tcp" || len(ans) <= size) {
+				restoreQuestion(ans, query)
+				return ans, netip.AddrPort{}
+			}
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.QueryTimeout)
 	defer cancel()
 	out := slices.Clone(query)
@@ -283,7 +305,10 @@ func (f *Forwarder) forward(ctx context.Context, network string, query []byte) (
 		ans, err := f.attempt(ctx, network, up, out, id, qs)
 		if err == nil {
 			f.answered(up)
-			ans = f.strip(ans, qs)
+			ans, stripped := f.strip(ans, qs)
+			if key != "" && stripped {
+				f.cache.put(key, ans)
+			}
 			binary.BigEndian.PutUint16(ans, h.ID)
 			return ans, up
 		}
@@ -347,10 +372,10 @@ func (f *Forwarder) attempt(ctx context.Context, network string, up netip.AddrPo
 }
 
 // strip removes ech from ans when StripECH is set; an answer that cannot
-// be repacked is relayed as it came, and logged.
-func (f *Forwarder) strip(ans []byte, qs []dnsmessage.Question) []byte {
+// be repacked is relayed as it came, and logged, and ok is false.
+func (f *Forwarder) strip(ans []byte, qs []dnsmessage.Question) (out []byte, ok bool) {
 	if !f.cfg.StripECH {
-		return ans
+		return ans, true
 	}
 	out, changed, err := stripECH(ans)
 	if err != nil {
@@ -363,7 +388,7 @@ func (f *Forwarder) strip(ans []byte, qs []dnsmessage.Question) []byte {
 	if changed {
 		f.stripped.Add(1)
 	}
-	return out
+	return out, err == nil
 }
 
 // Stripped returns how many answers have left without their ech

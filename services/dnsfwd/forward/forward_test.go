@@ -179,8 +179,14 @@ func good(t *testing.T) func([]byte) [][]byte {
 	return func(q []byte) [][]byte { return [][]byte{answer(t, q, nil)} }
 }
 
+// newForwarder returns a forwarder for cfg, without a cache unless
+// cfg.CacheSize asks for one: the tests of forwarding count upstream
+// queries.
 func newForwarder(t *testing.T, cfg Config) (*Forwarder, *syncbuf.Buffer) {
 	t.Helper()
+	if cfg.CacheSize == 0 {
+		cfg.CacheSize = -1
+	}
 	var buf syncbuf.Buffer
 	f := New(cfg, log.New(&buf, "", 0))
 	t.Cleanup(func() {

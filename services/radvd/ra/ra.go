@@ -2,7 +2,17 @@
 // that hosts form addresses in the link's prefixes by SLAAC (RFC 4862), use
 // the router as their default gateway and learn DNS servers from the RDNSS
 // option (RFC 8106). The prefixes are the link's own global /64s, read
-// before every advertisement, so a prefix added later is picked up.
+// before every advertisement and whenever the link changes (netlink
+// events, services/internal/linkwatch), so a prefix added later is
+// advertised at once, with lifetimes no longer than the router's own
+// address in it has left (a delegated prefix's).
+//
+// Changes survive without a restart (run.go, deprecate.go): after the
+// link goes down and up the socket is opened again and the initial
+// advertisements (RFC 4861 section 6.2.4) start over; a prefix that leaves
+// the link is advertised with valid and preferred lifetimes 0 for
+// deprecateFor (RFC 7084 L-13, RFC 9096), so hosts stop using addresses
+// in it at once and form new ones in the prefix that replaced it.
 package ra
 
 import (
@@ -19,6 +29,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
+
+	"tprouter/services/internal/linkwatch"
 )
 
 // Protocol constants and the router's advertising parameters (RFC 4861
@@ -53,19 +65,40 @@ type Advertiser struct {
 	logf func(format string, v ...any)
 
 	// Test seams.
-	now  func() time.Time
-	rand func(n time.Duration) time.Duration // uniform in [0, n)
-	link func() (linkInfo, error)
+	now   func() time.Time
+	rand  func(n time.Duration) time.Duration // uniform in [0, n)
+	link  func() (linkInfo, error)
+	watch func(ctx context.Context) <-chan struct{} // signals link changes
 
 	advertised []netip.Prefix // prefixes last logged, to log changes only
 	reported   bool
+
+	current []netip.Prefix             // the link's prefixes at the last look
+	gone    map[netip.Prefix]time.Time // prefixes lost → when (deprecate.go)
 }
 
 // linkInfo is what an advertisement says about the link.
 type linkInfo struct {
 	hw    net.HardwareAddr
 	mtu   int
+	up    bool           // administratively up with a carrier
 	addrs []netip.Prefix // the router's global addresses in /64s
+	// lft holds the remaining lifetimes of addresses that expire (from
+	// a delegated prefix), by /64; permanent addresses are absent.
+	lft map[netip.Prefix]lifetime
+}
+
+// lifetime is what is left of an address's valid and preferred lifetimes.
+type lifetime struct{ valid, preferred time.Duration }
+
+// lifetimes returns what to advertise for p: the defaults, but never more
+// than the router's own address in p has left.
+func (li linkInfo) lifetimes(p netip.Prefix) (valid, preferred time.Duration) {
+	valid, preferred = validLifetime, preferredLifetime
+	if l, ok := li.lft[p]; ok {
+		valid, preferred = min(valid, l.valid), min(preferred, l.preferred)
+	}
+	return valid, min(valid, preferred)
 }
 
 // New returns an advertiser for cfg.
@@ -76,62 +109,16 @@ func New(cfg Config, logger *log.Logger) *Advertiser {
 		now:  time.Now,
 		rand: func(n time.Duration) time.Duration { return rand.N(n) },
 		link: func() (linkInfo, error) { return readLink(cfg.Iface) },
-	}
-}
-
-// Run advertises until ctx is done, then sends a final advertisement with
-// a router lifetime of zero, so hosts stop using the router at once
-// (RFC 4861 section 6.2.5). Errors on the way are logged and retried: a
-// LAN without advertisements is worse than one with a noisy log.
-func (a *Advertiser) Run(ctx context.Context) {
-	conn := a.listen(ctx)
-	if conn == nil {
-		return
-	}
-	defer conn.Close()
-
-	solicited := make(chan struct{}, 1)
-	go a.readSolicitations(conn, solicited)
-
-	timer := time.NewTimer(0) // advertise at once on start
-	defer timer.Stop()
-	next := a.now()
-	var last time.Time
-	for sent := 0; ; {
-		select {
-		case <-ctx.Done():
-			if a.send(conn, 0) {
-				a.logf("sent final advertisement with router lifetime 0")
-			}
-			return
-		case <-solicited:
-			// RFC 4861 section 6.2.6: answer with the multicast
-			// advertisement, after a random delay and no sooner
-			// than MIN_DELAY_BETWEEN_RAS after the previous one.
-			now := a.now()
-			at := now.Add(a.rand(maxDelay))
-			if earliest := last.Add(minDelayBetween); at.Before(earliest) {
-				at = earliest
-			}
-			if at.Before(next) {
-				next = at
-				timer.Reset(at.Sub(now))
-			}
-		case <-timer.C:
-			if a.send(conn, RouterLifetime) {
-				sent++
-			}
-			last = a.now()
-			next = last.Add(a.interval(sent))
-			timer.Reset(next.Sub(last))
-		}
+		watch: func(ctx context.Context) <-chan struct{} {
+			return linkwatch.Watch(ctx, cfg.Iface, logger.Printf)
+		},
 	}
 }
 
 // listen opens the link's ICMPv6 socket, waiting for the link-local
 // address it needs, which appears only once the link is up. It returns nil
 // when ctx is done first.
-func (a *Advertiser) listen(ctx context.Context) *conn {
+func (a *Advertiser) listen(ctx context.Context, changes <-chan struct{}) *conn {
 	wait := 100 * time.Millisecond
 	for logged := false; ; {
 		conn, err := a.listenOnce()
@@ -145,6 +132,7 @@ func (a *Advertiser) listen(ctx context.Context) *conn {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-changes: // the link came up, or its link-local address
 		case <-time.After(wait):
 			wait = min(2*wait, 5*time.Second)
 		}
@@ -210,13 +198,14 @@ func (a *Advertiser) send(c *conn, lifetime time.Duration) bool {
 		a.logf("%v", err)
 		return false
 	}
+	a.track(li.prefixes(), a.now())
 	ra := a.advertisement(li, lifetime)
 	if !a.reported || !slices.Equal(li.prefixes(), a.advertised) {
 		a.advertised, a.reported = li.prefixes(), true
-		if ra == nil {
-			a.logf("no global /64 on %s: not advertising", a.cfg.Iface)
+		if len(a.advertised) == 0 {
+			a.logf("no global /64 on %s: not advertising%s", a.cfg.Iface, a.goneSuffix())
 		} else {
-			a.logf("prefixes %v, DNS %v", a.advertised, a.rdnss(li))
+			a.logf("prefixes %v, DNS %v%s", a.advertised, a.rdnss(li), a.goneSuffix())
 		}
 	}
 	if ra == nil {
@@ -231,11 +220,17 @@ func (a *Advertiser) send(c *conn, lifetime time.Duration) bool {
 
 // advertisement builds the advertisement for li, or returns nil when the
 // link has no prefix to advertise: a router without IPv6 on the LAN must
-// not become the hosts' IPv6 default gateway.
+// not become the hosts' IPv6 default gateway. Prefixes the link lost
+// recently (track) go along with zero lifetimes; with nothing else to
+// advertise, they go in an advertisement of router lifetime 0.
 func (a *Advertiser) advertisement(li linkInfo, lifetime time.Duration) *ndp.RouterAdvertisement {
 	ps := li.prefixes()
-	if len(ps) == 0 {
+	gone := a.deprecated(a.now())
+	if len(ps) == 0 && len(gone) == 0 {
 		return nil
+	}
+	if len(ps) == 0 {
+		lifetime = 0
 	}
 	ra := &ndp.RouterAdvertisement{
 		CurrentHopLimit: hopLimit,
@@ -248,19 +243,27 @@ func (a *Advertiser) advertisement(li linkInfo, lifetime time.Duration) *ndp.Rou
 		ra.Options = append(ra.Options, ndp.NewMTU(uint32(li.mtu)))
 	}
 	for _, p := range ps {
-		ra.Options = append(ra.Options, &ndp.PrefixInformation{
-			PrefixLength:                   uint8(p.Bits()),
-			OnLink:                         true,
-			AutonomousAddressConfiguration: true,
-			ValidLifetime:                  validLifetime,
-			PreferredLifetime:              preferredLifetime,
-			Prefix:                         p.Addr(),
-		})
+		valid, preferred := li.lifetimes(p)
+		ra.Options = append(ra.Options, pio(p, valid, preferred))
+	}
+	for _, p := range gone {
+		ra.Options = append(ra.Options, pio(p, 0, 0))
 	}
 	if dns := a.rdnss(li); len(dns) > 0 {
 		ra.Options = append(ra.Options, &ndp.RecursiveDNSServer{Lifetime: rdnssLifetime, Servers: dns})
 	}
 	return ra
+}
+
+func pio(p netip.Prefix, valid, preferred time.Duration) *ndp.PrefixInformation {
+	return &ndp.PrefixInformation{
+		PrefixLength:                   uint8(p.Bits()),
+		OnLink:                         true,
+		AutonomousAddressConfiguration: true,
+		ValidLifetime:                  valid,
+		PreferredLifetime:              preferred,
+		Prefix:                         p.Addr(),
+	}
 }
 
 func (a *Advertiser) rdnss(li linkInfo) []netip.Addr {
@@ -305,7 +308,9 @@ func readLink(name string) (linkInfo, error) {
 	if err != nil {
 		return linkInfo{}, fmt.Errorf("AddrList(%s, v6): %w", name, err)
 	}
-	li := linkInfo{hw: link.Attrs().HardwareAddr, mtu: link.Attrs().MTU}
+	attrs := link.Attrs()
+	li := linkInfo{hw: attrs.HardwareAddr, mtu: attrs.MTU, lft: map[netip.Prefix]lifetime{},
+		up: attrs.Flags&net.FlagUp != 0 && attrs.OperState != netlink.OperDown && attrs.OperState != netlink.OperLowerLayerDown}
 	var dynamic []netip.Prefix
 	for _, ad := range addrs {
 		ip, ok := netip.AddrFromSlice(ad.IP)
@@ -319,8 +324,13 @@ func readLink(name string) (linkInfo, error) {
 		// first address, and should not be one that expires.
 		if ad.Flags&unix.IFA_F_PERMANENT != 0 {
 			li.addrs = append(li.addrs, netip.PrefixFrom(ip, 64))
-		} else {
-			dynamic = append(dynamic, netip.PrefixFrom(ip, 64))
+			continue
+		}
+		dynamic = append(dynamic, netip.PrefixFrom(ip, 64))
+		p := netip.PrefixFrom(ip, 64).Masked()
+		l := lifetime{time.Duration(ad.ValidLft) * time.Second, time.Duration(ad.PreferedLft) * time.Second}
+		if o, ok := li.lft[p]; !ok || o.valid < l.valid {
+			li.lft[p] = l // of two addresses in p, the longer-lived
 		}
 	}
 	li.addrs = append(li.addrs, dynamic...)
