@@ -50,7 +50,9 @@ func checkStatusPage(t *testing.T, l *lab.Lab, _ *qemu.VM) {
 			logAPI(t, l.Client)
 		}
 	}()
+	stop := traffic(l.Client, "http://198.51.100.2/")
 	waitGraphs(ctx, t, b)
+	stop()
 	// The panels are checked also when the graphs did not move, with a
 	// context of their own: the tables are there without the script.
 	ctx, cancel = context.WithTimeout(t.Context(), 10*time.Second)
@@ -63,6 +65,27 @@ func checkStatusPage(t *testing.T, l *lab.Lab, _ *qemu.VM) {
 	if errs := b.Errors(); len(errs) > 0 {
 		t.Errorf("the status page reported errors:\n%s", strings.Join(errs, "\n"))
 	}
+}
+
+// traffic GETs url from ns every 50 ms, at most 400 times, until stop
+// is called, so that the graphs have something to draw (and the
+// screenshot shows it); stop waits for the last request.
+func traffic(ns *lab.NS, url string) (stop func()) {
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for range 400 {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+				tryGet(ns, url)
+			}
+		}
+	}()
+	return func() { close(quit); <-done }
 }
 
 // logAPI logs the router's answers for the panels checkStatusPage reads,
