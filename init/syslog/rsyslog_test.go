@@ -156,6 +156,51 @@ func TestRsyslogRestart(t *testing.T) {
 	t.Logf("overflow: %d of %d received, %d dropped and reported; reports %q", got, 3*queue, dropped, reports)
 }
 
+// TestRsyslogUDPDown: over UDP, with rsyslog stopped, the collector
+// stays down (a datagram that draws no ICMP error before the next is not
+// an answer), so it is reported down once and back once, and the lines
+// logged meanwhile arrive after the restart, but for those sent before
+// the first ICMP port unreachable came back.
+func TestRsyslogUDPDown(t *testing.T) {
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	r := lab.NewRsyslog(t, l.Server, lab.ServerV4.String(), port)
+	var mu sync.Mutex
+	var reports []string
+	logf := func(f string, a ...any) { mu.Lock(); reports = append(reports, fmt.Sprintf(f, a...)); mu.Unlock() }
+	_, con := hubIn(t, l, []config.Collector{collectorAt("udp", port)}, Options{Logf: logf})
+	log := con.Log("init", 10)
+	log.Print("before")
+	r.WaitFor(t, 10*time.Second, "the line before the stop", func(rs []lab.SyslogRecord) bool { return count(rs, "imudp", "before$") == 1 })
+	r.Stop(t)
+	const n = 60
+	for i := range n {
+		log.Printf("down %d", i)
+		time.Sleep(25 * time.Millisecond)
+	}
+	r.Start(t)
+	log.Print("after")
+	rs := r.WaitFor(t, 15*time.Second, "the line after the restart", func(rs []lab.SyslogRecord) bool { return count(rs, "imudp", "after$") == 1 })
+	got := 0
+	for i := range n {
+		switch c := count(rs, "imudp", fmt.Sprintf("down %d$", i)); {
+		case c > 1:
+			t.Errorf("down %d: received %d times, want once", i, c)
+		case c == 1:
+			got++
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	all := strings.Join(reports, "\n")
+	if strings.Count(all, "queueing") != 1 || strings.Count(all, "answers again") != 1 {
+		t.Errorf("reports %q, want one outage and one recovery", reports)
+	}
+	if got < n-2 {
+		t.Errorf("%d of the %d lines logged while rsyslog was down arrived, want all but the one or two sent before the first ICMP error", got, n)
+	}
+	t.Logf("%d of %d lines logged while down arrived; reports %q", got, n, reports)
+}
+
 // TestUnreachable: with no collector listening (UDP and TCP refused) and
 // none there at all (an address nobody has: dial and ARP time out),
 // logging calls return at once.
