@@ -105,6 +105,15 @@ func checkSyslog(t *testing.T, l *lab.Lab, vm *qemu.VM, r *lab.Rsyslog) {
 	if !strings.Contains(vm.Console(), "init: syslog: "+syslogGhost+": ") {
 		t.Errorf("the console does not say %s is unreachable", syslogGhost)
 	}
+	udp := 0
+	for i := range 10 {
+		if slices.ContainsFunc(rs, func(r lab.SyslogRecord) bool {
+			return r.Input == "imudp" && strings.Contains(r.Msg, " GET "+s.url("down", i)+" ")
+		}) {
+			udp++
+		}
+	}
+	t.Logf("syslog: over UDP, %d of the 10 access lines of the outage arrived (UDP loses those sent before the first ICMP port unreachable)", udp)
 	slices.Sort(s.times)
 	t.Logf("syslog: %d records (%d over UDP, %d over TCP); %d requests with %s unreachable and rsyslog stopped for 10 of them, all answered: median %v, slowest %v",
 		len(rs), count(rs, "imudp", "", ""), count(rs, "imtcp", "", ""), len(s.times), syslogGhost,
