@@ -10,9 +10,6 @@ import (
 	"tprouter/init/syslog"
 )
 
-// accessPoll is how often the access log file is read for new lines.
-const accessPoll = 250 * time.Millisecond
-
 // startSyslog sends every console line to the collectors of
 // tprouter.syslog from now on, and the lines of this boot so far (the
 // rings hold them). Call it before keepLogs, which restores the last
@@ -39,7 +36,7 @@ func startSyslog(con *console.Console, log *console.Log, cfg config.Config, perm
 	if perm != "" {
 		go func() {
 			defer log.Recover()
-			syslog.Follow(context.Background(), router.AccessLog(perm), accessPoll, hub.OfferAccess)
+			syslog.Follow(context.Background(), router.AccessLog(perm), syslog.FollowInterval, hub.OfferAccess)
 		}()
 	}
 	log.Printf("syslog: sending the console lines and the access log to %s", config.Commas(cfg.Syslog))

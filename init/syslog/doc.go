@@ -29,7 +29,11 @@
 // acknowledgement, though, so a message written in the instant a
 // collector dies (before its FIN or RST arrives) can be lost (RELP would
 // be needed to rule that out). Over UDP, the messages sent before the
-// first ICMP port unreachable are lost, as UDP syslog always is.
+// first ICMP port unreachable are lost, as UDP syslog always is; while a
+// UDP collector is down, a datagram counts as answered only if no ICMP
+// error has come back for it 200 ms later (else it is sent again), so a
+// collector that is down stays down rather than seeming to answer at
+// every other write.
 // Once a write succeeds again after drops, Logf reports
 // "syslog: <n> messages dropped while <collector> was unreachable", which
 // init prints on the console, from where it reaches the collectors too.

@@ -8,6 +8,10 @@ import (
 	"time"
 )
 
+// FollowInterval is how often init reads the access log file for new
+// lines.
+const FollowInterval = 250 * time.Millisecond
+
 // Follow calls line with each line appended to the file at path until ctx
 // ends, as tail -F does: the lines there when it starts are skipped (they
 // were sent when they were written), a file that appears later is read

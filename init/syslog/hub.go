@@ -55,10 +55,16 @@ func Start(host string, cs []config.Collector, o Options) *Hub {
 	return h
 }
 
-// Offer queues a line from src for every collector. It never blocks; its
-// signature is console.Tee's.
+// Offer queues a line from src, printed at t, for every collector. An
+// access log line (AppName) goes with its own time, as in OfferAccess:
+// the proxy's output reaches the console in batches. It never blocks;
+// its signature is console.Tee's.
 func (h *Hub) Offer(src string, t time.Time, line string) {
-	m := Format(h.host, AppName(src, line), t, line)
+	app := AppName(src, line)
+	if app == "access" {
+		t = accessTime(line)
+	}
+	m := Format(h.host, app, t, line)
 	for _, s := range h.senders {
 		s.q.push(m)
 	}

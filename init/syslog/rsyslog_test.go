@@ -38,7 +38,7 @@ func hubIn(t *testing.T, l *lab.Lab, cs []config.Collector, o Options) (*Hub, *c
 
 // count counts the records of input whose message starts with prefix,
 // or is prefix without its trailing '$'.
-func count(rs []record, input, prefix string) int {
+func count(rs []lab.SyslogRecord, input, prefix string) int {
 	n := 0
 	exact, ok := strings.CutSuffix(prefix, "$")
 	for _, r := range rs {
@@ -54,14 +54,15 @@ func count(rs []record, input, prefix string) int {
 // proxy's access log lines), nil PROCID and MSGID, and the line intact.
 func TestRsyslog(t *testing.T) {
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
-	r := newRsyslog(t, l.Server, lab.ServerV4.String(), port)
+	r := lab.NewRsyslog(t, l.Server, lab.ServerV4.String(), port)
 	_, con := hubIn(t, l, []config.Collector{collectorAt("udp", port), collectorAt("tcp", port)}, Options{})
+	const accessStamp = "2025-11-25T19:46:40.123000Z" // the access line's own
 	access := "1764100000.123     12 192.0.2.2 TCP_MISS/200 1534 GET http://198.51.100.2/ - ORIGINAL_DST/198.51.100.2 text/html"
-	want := []record{
-		{Host: "gw.lab", App: "init", ProcID: "-", MsgID: "-", Msg: "config: host gw.lab; naïve | pipes"},
-		{Host: "gw.lab", App: "proxy", ProcID: "-", MsgID: "-", Msg: "listening on :3129"},
-		{Host: "gw.lab", App: "access", ProcID: "-", MsgID: "-", Msg: access},
-		{Host: "gw.lab", App: "dhcp4c", ProcID: "-", MsgID: "-", Msg: "lease 198.51.100.7/24"},
+	want := []lab.SyslogRecord{
+		{Pri: "30", Version: "1", Host: "gw.lab", App: "init", ProcID: "-", MsgID: "-", SD: "-", Msg: "config: host gw.lab; naïve | pipes"},
+		{Pri: "30", Version: "1", Host: "gw.lab", App: "proxy", ProcID: "-", MsgID: "-", SD: "-", Msg: "listening on :3129"},
+		{Pri: "30", Version: "1", Host: "gw.lab", App: "access", ProcID: "-", MsgID: "-", SD: "-", Msg: access},
+		{Pri: "30", Version: "1", Host: "gw.lab", App: "dhcp4c", ProcID: "-", MsgID: "-", SD: "-", Msg: "lease 198.51.100.7/24"},
 	}
 	logs := map[string]*console.Log{}
 	for _, w := range want {
@@ -74,14 +75,17 @@ func TestRsyslog(t *testing.T) {
 		}
 		logs[src].Print(w.Msg)
 	}
-	rs := r.waitFor(t, 10*time.Second, "the 4 lines over both protocols", func(rs []record) bool { return len(rs) >= 2*len(want) })
+	rs := r.WaitFor(t, 10*time.Second, "the 4 lines over both protocols", func(rs []lab.SyslogRecord) bool { return len(rs) >= 2*len(want) })
 	time.Sleep(200 * time.Millisecond) // a duplicate would show by now
-	rs = r.records(t)
+	rs = r.Records(t)
 	for _, in := range []string{"imudp", "imtcp"} {
-		var got []record
+		var got []lab.SyslogRecord
 		for _, r := range rs {
 			if r.Input == in {
-				r.Input = ""
+				if r.App == "access" && r.Time != accessStamp {
+					t.Errorf("%s: the access line's TIMESTAMP is %s, want its own %s", in, r.Time, accessStamp)
+				}
+				r.Input, r.Time = "", "" // the other times: TestFormat
 				got = append(got, r)
 			}
 		}
@@ -96,7 +100,7 @@ func TestRsyslog(t *testing.T) {
 // queue the oldest are dropped, and the count is reported.
 func TestRsyslogRestart(t *testing.T) {
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
-	r := newRsyslog(t, l.Server, lab.ServerV4.String(), port)
+	r := lab.NewRsyslog(t, l.Server, lab.ServerV4.String(), port)
 	var mu sync.Mutex
 	var reports []string
 	logf := func(f string, a ...any) { mu.Lock(); reports = append(reports, fmt.Sprintf(f, a...)); mu.Unlock() }
@@ -110,12 +114,12 @@ func TestRsyslogRestart(t *testing.T) {
 	}
 
 	send("before", 10)
-	r.waitFor(t, 10*time.Second, "10 lines before the stop", func(rs []record) bool { return count(rs, "imtcp", "before ") == 10 })
-	r.stop(t)
+	r.WaitFor(t, 10*time.Second, "10 lines before the stop", func(rs []lab.SyslogRecord) bool { return count(rs, "imtcp", "before ") == 10 })
+	r.Stop(t)
 	send("down", queue/2)
 	time.Sleep(time.Second)
-	r.start(t)
-	rs := r.waitFor(t, 15*time.Second, "the lines queued while it was down", func(rs []record) bool { return count(rs, "imtcp", "down ") == queue/2 })
+	r.Start(t)
+	rs := r.WaitFor(t, 15*time.Second, "the lines queued while it was down", func(rs []lab.SyslogRecord) bool { return count(rs, "imtcp", "down ") == queue/2 })
 	for i := range queue / 2 {
 		if n := count(rs, "imtcp", fmt.Sprintf("down %d$", i)); n != 1 {
 			t.Errorf("down %d: received %d times, want once", i, n)
@@ -123,12 +127,12 @@ func TestRsyslogRestart(t *testing.T) {
 	}
 
 	// Overflow: 3 queues' worth while down.
-	r.stop(t)
+	r.Stop(t)
 	send("over", 3*queue)
 	time.Sleep(time.Second)
-	r.start(t)
-	r.waitFor(t, 15*time.Second, "the last overflow line", func(rs []record) bool { return count(rs, "imtcp", fmt.Sprintf("over %d$", 3*queue-1)) == 1 })
-	rs = r.records(t)
+	r.Start(t)
+	r.WaitFor(t, 15*time.Second, "the last overflow line", func(rs []lab.SyslogRecord) bool { return count(rs, "imtcp", fmt.Sprintf("over %d$", 3*queue-1)) == 1 })
+	rs = r.Records(t)
 	got := count(rs, "imtcp", "over ")
 	var dropped int
 	deadline := time.Now().Add(5 * time.Second)
@@ -150,6 +154,51 @@ func TestRsyslogRestart(t *testing.T) {
 		t.Errorf("reports %q, want %q", reports, want)
 	}
 	t.Logf("overflow: %d of %d received, %d dropped and reported; reports %q", got, 3*queue, dropped, reports)
+}
+
+// TestRsyslogUDPDown: over UDP, with rsyslog stopped, the collector
+// stays down (a datagram that draws no ICMP error before the next is not
+// an answer), so it is reported down once and back once, and the lines
+// logged meanwhile arrive after the restart, but for those sent before
+// the first ICMP port unreachable came back.
+func TestRsyslogUDPDown(t *testing.T) {
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	r := lab.NewRsyslog(t, l.Server, lab.ServerV4.String(), port)
+	var mu sync.Mutex
+	var reports []string
+	logf := func(f string, a ...any) { mu.Lock(); reports = append(reports, fmt.Sprintf(f, a...)); mu.Unlock() }
+	_, con := hubIn(t, l, []config.Collector{collectorAt("udp", port)}, Options{Logf: logf})
+	log := con.Log("init", 10)
+	log.Print("before")
+	r.WaitFor(t, 10*time.Second, "the line before the stop", func(rs []lab.SyslogRecord) bool { return count(rs, "imudp", "before$") == 1 })
+	r.Stop(t)
+	const n = 60
+	for i := range n {
+		log.Printf("down %d", i)
+		time.Sleep(25 * time.Millisecond)
+	}
+	r.Start(t)
+	log.Print("after")
+	rs := r.WaitFor(t, 15*time.Second, "the line after the restart", func(rs []lab.SyslogRecord) bool { return count(rs, "imudp", "after$") == 1 })
+	got := 0
+	for i := range n {
+		switch c := count(rs, "imudp", fmt.Sprintf("down %d$", i)); {
+		case c > 1:
+			t.Errorf("down %d: received %d times, want once", i, c)
+		case c == 1:
+			got++
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	all := strings.Join(reports, "\n")
+	if strings.Count(all, "queueing") != 1 || strings.Count(all, "answers again") != 1 {
+		t.Errorf("reports %q, want one outage and one recovery", reports)
+	}
+	if got < n-2 {
+		t.Errorf("%d of the %d lines logged while rsyslog was down arrived, want all but the one or two sent before the first ICMP error", got, n)
+	}
+	t.Logf("%d of %d lines logged while down arrived; reports %q", got, n, reports)
 }
 
 // TestUnreachable: with no collector listening (UDP and TCP refused) and

@@ -61,7 +61,10 @@ func (s *sender) run(ctx context.Context) {
 			conn, err = s.connect(ctx)
 		}
 		if conn != nil {
-			if err = s.write(conn, pending); err != nil {
+			if err = s.write(conn, pending); err == nil && down && s.c.Network == "udp" {
+				err = udpRefused(ctx, conn)
+			}
+			if err != nil {
 				conn.Close()
 				conn = nil
 			}
@@ -86,6 +89,43 @@ func (s *sender) run(ctx context.Context) {
 			s.logf("syslog: %s answers again", s.c)
 		}
 	}
+}
+
+// udpProbe is how long a datagram sent to a collector that was down may
+// take to draw its ICMP port unreachable.
+const udpProbe = 200 * time.Millisecond
+
+// udpRefused waits udpProbe after a datagram and returns the error its
+// ICMP answer left on conn, if any: over UDP a write succeeds whether a
+// collector listens or not, so without this a collector that is down
+// would seem to answer again at every other write (and the datagram
+// between would be lost). The datagram is sent again when that fails.
+func udpRefused(ctx context.Context, conn net.Conn) error {
+	if !sleep(ctx, udpProbe) {
+		return ctx.Err()
+	}
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var soErr int
+	var getErr error
+	if err := rc.Control(func(fd uintptr) {
+		soErr, getErr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
+	}); err != nil {
+		return err
+	}
+	switch {
+	case getErr != nil:
+		return getErr
+	case soErr != 0:
+		return syscall.Errno(soErr)
+	}
+	return nil
 }
 
 // connect dials the collector.

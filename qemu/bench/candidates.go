@@ -38,6 +38,7 @@ var candidates = []candidate{
 	{name: "squid", title: "Squid", start: startSquid},
 	{name: "relay", title: "relay", start: startRelay},
 	{name: "base", title: "base", start: startBase},
+	{name: "syslog", title: "tprouter, syslog down", start: startSyslogDown},
 }
 
 func candidateByName(name string) (candidate, bool) {

@@ -334,8 +334,10 @@ func (r *results) text() string {
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "- %s\n", t.Line)
 	}
-	if note := r.sniNote(); note != "" {
-		fmt.Fprintf(&b, "\n%s\n", note)
+	for _, note := range []string{r.sniNote(), r.syslogNote()} {
+		if note != "" {
+			fmt.Fprintf(&b, "\n%s\n", note)
+		}
 	}
 	if busy := r.hostBusy(); busy != "" {
 		fmt.Fprintf(&b, "\nMachine CPU busy during the wrk runs (all processes, not only the benchmark's): %s.\n", busy)
