@@ -202,7 +202,9 @@ func checkRouted(t *testing.T, l *lab.Lab, vm *qemu.VM) {
 
 // TestHome is the home case: the WAN address comes from a DHCP server on
 // the WAN, NAT is on, and the client gets its address from the router's
-// DHCP server before it fetches through the proxy.
+// DHCP server before it fetches through the proxy. The router's status
+// page is then checked in a browser (checkStatusPage) and its remote logs
+// at a collector in the server's namespace (checkSyslog).
 func TestHome(t *testing.T) {
 	bins := labproc.Build(t, "tprouter/services/dhcp4d", "tprouter/services/dhcp4c")
 	l := lab.New(t, lab.Options{Unaddressed: true})
@@ -210,8 +212,9 @@ func TestHome(t *testing.T) {
 	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
 	dir := t.TempDir()
 	labproc.Start(t, l.Server, bins["dhcp4d"], "-iface", lab.ServerIf, "-leases", dir+"/wan-leases.json", "-lease", "10m")
+	collector := syslogCollector(t, l)
 
-	vm := boot(t, l, "tprouter.lan.addr=192.0.2.1/24")
+	vm := boot(t, l, "tprouter.lan.addr=192.0.2.1/24 "+syslogCmdline)
 
 	c := labproc.Start(t, l.Client, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", dir+"/client.json")
 	c.WaitLog(t, "192.0.2.", waitTimeout)
@@ -224,6 +227,7 @@ func TestHome(t *testing.T) {
 		t.Errorf("the request did not go through the proxy; access log:\n%s", log)
 	}
 	checkStatusPage(t, l, vm)
+	checkSyslog(t, l, vm, collector)
 }
 
 // TestBadInput boots with values that do not parse and an unknown key:

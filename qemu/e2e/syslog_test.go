@@ -11,7 +11,6 @@ import (
 	"tprouter/init/console"
 	"tprouter/qemu"
 	"tprouter/qemu/lab"
-	"tprouter/qemu/labproc"
 )
 
 // The remote logs check (tprouter.syslog, README "Remote logs"): rsyslog
@@ -32,27 +31,6 @@ const (
 // boot: it is up when the router's first messages go out.
 func syslogCollector(t *testing.T, l *lab.Lab) *lab.Rsyslog {
 	return lab.NewRsyslog(t, l.Server, lab.ServerV4.String(), 514)
-}
-
-// TestSyslogE2E boots TestHome's router (WAN from DHCP, NAT, the client
-// on the router's DHCP) with syslogCmdline and runs checkSyslog.
-func TestSyslogE2E(t *testing.T) {
-	bins := labproc.Build(t, "tprouter/services/dhcp4d", "tprouter/services/dhcp4c")
-	l := lab.New(t, lab.Options{Unaddressed: true})
-	l.Server.IP(t, "addr", "add", "198.51.100.2/24", "dev", lab.ServerIf)
-	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
-	dir := t.TempDir()
-	labproc.Start(t, l.Server, bins["dhcp4d"], "-iface", lab.ServerIf, "-leases", dir+"/wan-leases.json", "-lease", "10m")
-	r := syslogCollector(t, l)
-
-	vm := boot(t, l, "tprouter.lan.addr=192.0.2.1/24 "+syslogCmdline)
-
-	c := labproc.Start(t, l.Client, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", dir+"/client.json")
-	c.WaitLog(t, "192.0.2.", waitTimeout)
-	fetch(t, l.Client, "http://198.51.100.2/") // the path works
-	start := time.Now()
-	checkSyslog(t, l, vm, r)
-	t.Logf("checkSyslog: %.1f s", time.Since(start).Seconds())
 }
 
 // checkSyslog checks a router booted with syslogCmdline whose LAN client
