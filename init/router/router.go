@@ -100,7 +100,7 @@ func (r *Router) run() {
 		r.waitReady(applied)
 	}()
 
-	statusUp := false
+	statusUp, pdUp := false, false
 	delay, lastErr := r.retry, ""
 	for {
 		wan, lan, err := r.apply(r.Config.Network)
@@ -109,6 +109,10 @@ func (r *Router) run() {
 		r.startServices(l)
 		if !statusUp && l.lan0() != "" {
 			statusUp = r.serveStatus(l.lan0())
+		}
+		if !pdUp && l.lan0() != "" && r.Config.Network.PDOn() {
+			pdUp = true
+			go r.delegate(l.lan0())
 		}
 		if err == nil {
 			if lastErr != "" {

@@ -80,7 +80,7 @@ func TestServices(t *testing.T) {
 		"dhcp6c /bin/dhcp6c -iface=wan0 -state=/run/tprouter/dhcp6c/lease.json -pd-len=56",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
-		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c/lease.json",
+		"dnsfwd /bin/dnsfwd -iface=lan0 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c/lease.json",
 	}, "\n")
 	if got := names(svcs); got != want {
 		t.Errorf("services:\n%s\nwant\n%s", got, want)
@@ -173,7 +173,7 @@ func TestServicesPerm(t *testing.T) {
 		"dhcp6c /bin/dhcp6c -iface=wan0 -state=/perm/dhcp6c/lease.json -pd-len=56",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/perm/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
-		"dnsfwd /bin/dnsfwd -iface=lan0 -listen=192.0.2.1,2001:db8:1::1 -lease=/perm/dhcp4c/lease.json",
+		"dnsfwd /bin/dnsfwd -iface=lan0 -lease=/perm/dhcp4c/lease.json",
 	}, "\n")
 	if got := names(svcs); got != want {
 		t.Errorf("services:\n%s\nwant\n%s\nconsole:\n%s", got, want, con)
@@ -366,8 +366,8 @@ func TestStart(t *testing.T) {
 	if !strings.Contains(out, "init: network configured") {
 		t.Errorf("no recovery line:\n%s", out)
 	}
-	if got, want := sup.names(), []string{"proxy", "dhcp4c", "dhcp6c", "dhcp4d", "dnsfwd"}; !reflect.DeepEqual(got, want) {
-		t.Errorf("started %v, want %v (dhcp4d and dnsfwd once eth1 is known; no radvd without IPv6)", got, want)
+	if got, want := sup.names(), []string{"proxy", "dhcp4c", "dhcp6c", "dhcp4d", "radvd", "dnsfwd"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("started %v, want %v (dhcp4d, radvd and dnsfwd once eth1 is known; radvd for the delegated prefix of a DHCP WAN)", got, want)
 	}
 	if i, j := strings.Index(out, "network configured"), strings.Index(out, "tprouter: ready"); i > j {
 		t.Errorf("ready before the network was configured:\n%s", out)

@@ -151,10 +151,10 @@ var services = []service{
 		Name: "radvd", Program: "radvd", UID: 3134,
 		Caps:    []supervise.Cap{unix.CAP_NET_RAW},
 		Needs:   lanLink,
-		Enabled: func(c config.Config) bool { return c.RA && hasFamily(c, false) },
+		Enabled: func(c config.Config) bool { return c.RA && (hasFamily(c, false) || c.Network.PDOn()) },
 		Args:    func(_ config.Config, l links, _ dirs) []string { return []string{"-iface=" + l.lan0()} },
-		When:    "`tprouter.ra=on` and an IPv6 LAN /64, once the LAN link is found",
-		What:    "router advertisements for the LAN /64 (SLAAC, RDNSS)",
+		When:    "`tprouter.ra=on` and an IPv6 LAN /64 or a delegated prefix (`tprouter.wan.pd`), once the LAN link is found",
+		What:    "router advertisements for the LAN's /64s as they come and go (SLAAC, RDNSS)",
 	},
 	{
 		// It only forwards, and reads dhcp4c's lease, which everyone may
@@ -216,7 +216,9 @@ func proxyArgs(c config.Config, _ links, d dirs) []string {
 	return args
 }
 
-// dnsfwdArgs: listen on the LAN addresses of the first LAN link, ask the
+// dnsfwdArgs: listen on the LAN addresses of the first LAN link (with
+// prefix delegation, on the link's addresses as they come, since the
+// delegated one is not known at boot), ask the
 // servers of tprouter.dns first, then those of the WAN lease, wherever
 // dhcp4c keeps it.
 func dnsfwdArgs(c config.Config, l links, d dirs) []string {
@@ -227,7 +229,10 @@ func dnsfwdArgs(c config.Config, l links, d dirs) []string {
 	for _, a := range c.Network.DNS {
 		upstream = append(upstream, a.String())
 	}
-	args := []string{"-iface=" + l.lan0(), "-listen=" + strings.Join(listen, ",")}
+	args := []string{"-iface=" + l.lan0()}
+	if !c.Network.PDOn() {
+		args = append(args, "-listen="+strings.Join(listen, ","))
+	} // else the link's addresses as they come: the delegated /64's too
 	if len(upstream) > 0 {
 		args = append(args, "-upstream="+strings.Join(upstream, ","))
 	}

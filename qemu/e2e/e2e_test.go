@@ -333,20 +333,30 @@ func tryGet(ns *lab.NS, url string) (string, error) {
 
 // slaacAddr waits for ns's client link to form a global address in the
 // LAN's /64 from the router's advertisements and returns it.
-func slaacAddr(t *testing.T, ns *lab.NS) netip.Addr {
+func slaacAddr(t *testing.T, ns *lab.NS) netip.Addr { return slaacIn(t, ns, lab.LANv6) }
+
+// slaacIn waits for ns's client link to have a global address in p that
+// is not deprecated, and a default route from an advertisement, and
+// returns the address.
+func slaacIn(t *testing.T, ns *lab.NS, p netip.Prefix) netip.Addr {
 	t.Helper()
 	deadline := time.Now().Add(waitTimeout)
 	for {
 		out := ns.IP(t, "-6", "-o", "addr", "show", "dev", lab.ClientIf, "scope", "global")
-		for _, f := range strings.Fields(out) {
-			if p, err := netip.ParsePrefix(f); err == nil && lab.LANv6.Contains(p.Addr()) {
-				if routes := ns.IP(t, "-6", "route", "show", "default"); strings.Contains(routes, "via fe80:") {
-					return p.Addr()
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, " deprecated") {
+				continue
+			}
+			for _, f := range strings.Fields(line) {
+				if a, err := netip.ParsePrefix(f); err == nil && p.Contains(a.Addr()) {
+					if routes := ns.IP(t, "-6", "route", "show", "default"); strings.Contains(routes, "via fe80:") {
+						return a.Addr()
+					}
 				}
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no address from the router's advertisements after %v:\n%s", waitTimeout, out)
+			t.Fatalf("no address in %s from the router's advertisements after %v:\n%s", p, waitTimeout, out)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -52,7 +52,7 @@ func waitState(t *testing.T, path string, within time.Duration, what string, ok 
 var (
 	poolAPrefix = netip.MustParsePrefix("2001:db8:100::/40")
 	poolBPrefix = netip.MustParsePrefix("2001:db8:200::/40")
-	poolB       = pool{prefix: "2001:db8:200::", valid: 20, t1: 5, t2: 8, addrPool: "2001:db8:2::200-2001:db8:2::2ff"}
+	poolB       = labproc.KeaPool{Prefix: "2001:db8:200::", Valid: 20, T1: 5, T2: 8, AddrPool: "2001:db8:2::200-2001:db8:2::2ff"}
 )
 
 func in(pool netip.Prefix) func(client.State) bool {
@@ -72,7 +72,7 @@ func withdrawn(s client.State, p netip.Prefix) bool {
 func TestPD(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{Unaddressed: true})
-	requireKea(t)
+	labproc.RequireKea(t)
 	dhcp6c := build(t)
 	state := filepath.Join(t.TempDir(), "lease.json")
 	args := []string{"-iface", lab.RouterWAN, "-state", state, "-na", "-v"}
@@ -80,7 +80,7 @@ func TestPD(t *testing.T) {
 	// carrier before.
 	cli := labproc.Start(t, l.Router, dhcp6c, args...)
 	cli.WaitLog(t, "bringing wan0 up", 5*time.Second)
-	k := startKea(t, l, poolA)
+	k := labproc.StartKea(t, l, labproc.KeaPoolA)
 	first := waitState(t, state, 20*time.Second, "prefix of "+poolAPrefix.String(), in(poolAPrefix))
 
 	if first.DUID != "00030001"+strings.ReplaceAll(lab.RouterWANMAC, ":", "") {
@@ -113,7 +113,7 @@ func TestPD(t *testing.T) {
 	cli.WaitLog(t, "renewed", time.Second)
 
 	t.Log("kea restarted with another pool and no leases")
-	k.restart(t, poolB)
+	k.Restart(t, poolB)
 	moved := waitState(t, state, 30*time.Second, "prefix of "+poolBPrefix.String(), in(poolBPrefix))
 	if !withdrawn(moved, pd) {
 		t.Errorf("after the move to %s: withdrawn %v, want %s", moved.Prefixes[0].Prefix, moved.Withdrawn, pd)
@@ -148,7 +148,7 @@ func TestPD(t *testing.T) {
 	if err := statefile.Write(state, again); err != nil {
 		t.Fatal(err)
 	}
-	k.restart(t, poolB)
+	k.Restart(t, poolB)
 	cli = labproc.Start(t, l.Router, dhcp6c, args...)
 	hinted := waitState(t, state, 20*time.Second, "binding after the reboot", func(s client.State) bool { return len(s.Prefixes) > 0 })
 	if os.Getenv("DHCP6C_LOG") != "" {
@@ -165,14 +165,14 @@ func TestPD(t *testing.T) {
 func TestExpiry(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{Unaddressed: true})
-	requireKea(t)
+	labproc.RequireKea(t)
 	dhcp6c := build(t)
 	state := filepath.Join(t.TempDir(), "lease.json")
 	cli := labproc.Start(t, l.Router, dhcp6c, "-iface", lab.RouterWAN, "-state", state, "-na")
-	k := startKea(t, l, poolA)
+	k := labproc.StartKea(t, l, labproc.KeaPoolA)
 	got := waitState(t, state, 20*time.Second, "prefix", in(poolAPrefix))
 	pd := got.Prefixes[0].Prefix
-	k.proc.Kill()
+	k.Kill()
 
 	t.Logf("kea killed; %s is valid until %s", pd, got.Prefixes[0].Valid.Format(time.TimeOnly))
 	within := time.Until(got.Prefixes[0].Valid) + 5*time.Second
@@ -200,7 +200,7 @@ func TestExpiry(t *testing.T) {
 func TestUnprivileged(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{Unaddressed: true})
-	requireKea(t)
+	labproc.RequireKea(t)
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		lab.Unavailable(t, "setpriv (util-linux): "+err.Error())
@@ -217,7 +217,7 @@ func TestUnprivileged(t *testing.T) {
 		dhcp6c, "-iface", lab.RouterWAN, "-state", state)
 	cli.WaitLog(t, "waiting for the link to come up", 5*time.Second)
 	l.Router.IP(t, "link", "set", lab.RouterWAN, "up")
-	startKea(t, l, poolA)
+	labproc.StartKea(t, l, labproc.KeaPoolA)
 	got := waitState(t, state, 20*time.Second, "prefix", in(poolAPrefix))
 	if len(got.Addrs) != 0 {
 		t.Errorf("addresses %v without -na", got.Addrs)
