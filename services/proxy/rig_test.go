@@ -118,6 +118,13 @@ func start(t *testing.T, flags ...string) *rig {
 	t.Helper()
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
 	labrouter.Install(t, l, labrouter.Config(3129))
+	return launch(t, l, flags...)
+}
+
+// launch starts the proxy in l's router, whatever ruleset it has, and
+// waits until it listens.
+func launch(t *testing.T, l *lab.Lab, flags ...string) *rig {
+	t.Helper()
 	raiseFileLimit(t)
 	r := &rig{Lab: l, logPath: filepath.Join(t.TempDir(), "access.log"),
 		stderr: &lines{more: make(chan struct{})}, exited: make(chan error, 1)}
