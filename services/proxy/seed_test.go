@@ -24,7 +24,16 @@ import (
 // then TPROXY for port 80) and the policy route for their mark, in one
 // conntrack zone, with nothing else: no input filter, no zones, no
 // masquerade. Issue 16 measured tprouter under it beside the firmware's.
+// The last table only counts invalid forwarded packets: a ct expression
+// is what turns conntrack on in a namespace, as the masquerade or stateful
+// filter of any real router beside these rules does.
 const seedRules = `
+table inet seedct {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ct state invalid counter
+	}
+}
 table ip seed {
 	chain divert {
 		type filter hook prerouting priority mangle; policy accept;
