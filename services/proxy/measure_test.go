@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"os"
 	"strconv"
@@ -34,6 +37,12 @@ func TestMeasureNewConns(t *testing.T) {
 		}
 		before := readCounters(t, r.Router)
 		stop, peak := samplePeak(t, r.Router, "CLOSE-WAIT")
+		if os.Getenv("TPROUTER_BENCH_PPROF") != "" {
+			go func() {
+				time.Sleep(2 * time.Second)
+				os.WriteFile(fmt.Sprintf("/tmp/pc-goroutines-%d.txt", len(run.srcs)), []byte(r.fetchFrom(t, "127.0.0.1:6060", "/debug/pprof/goroutine?debug=1")), 0o644)
+			}()
+		}
 		res := runLoad(t, r.Client, run.srcs, dst, 50, n)
 		stop()
 		t.Logf("%s: %v; %v; peak CLOSE-WAIT %d; router sockets after: %v; errors %q",
@@ -61,4 +70,16 @@ func samplePeak(t *testing.T, ns *lab.NS, st string) (stop func(), peak *int) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }, peak
+}
+
+// fetchFrom GETs path from addr inside the router.
+func (r *rig) fetchFrom(t *testing.T, addr, path string) string {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: r.Router.DialContext}}
+	resp, err := c.Get("http://" + addr + path)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 // proxyBinary builds the proxy once per test binary.
 func proxyBinary(t testing.TB) string {
 	t.Helper()
+	if b := os.Getenv("PROXY_TEST_BIN"); b != "" {
+		return b // a measurement's own build (see TestMeasureNewConns)
+	}
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "proxy-test-")
 		if buildErr != nil {

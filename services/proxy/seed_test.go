@@ -261,3 +261,24 @@ func clientAddrs(t *testing.T, ns *lab.NS, n int) []netip.Addr {
 	}
 	return as
 }
+
+// closeWait counts the router's sockets in CLOSE-WAIT with port 80 on
+// either side: client connections the client has closed and the proxy not.
+func closeWait(t *testing.T, ns *lab.NS) int {
+	t.Helper()
+	return tcpStates(t, ns)["CLOSE-WAIT"]
+}
+
+// waitNoCloseWait waits up to d for the router to have no CLOSE-WAIT
+// socket left and returns how many remain.
+func waitNoCloseWait(t *testing.T, ns *lab.NS, d time.Duration) int {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		n := closeWait(t, ns)
+		if n == 0 || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
