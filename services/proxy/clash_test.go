@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,15 +34,21 @@ const clashPort = 40000
 var clashModes = []struct {
 	name string
 	nat  bool
-}{{"routed", false}, {"nat", true}}
+	seed bool // the seed's ruleset: one conntrack zone
+}{{"routed", false, false}, {"nat", true, false}, {"seed", false, true}}
 
 // startClash starts the proxy in a lab router, with IPv4 masquerade if nat
 // (and then no route from the server back to the LAN's IPv4 prefix), and
 // with clashPort as the router's only ephemeral port (the IPv4 range
 // applies to IPv6 too; equal bounds are one port).
-func startClash(t *testing.T, nat bool) *rig {
+func startClash(t *testing.T, nat, seed bool) *rig {
 	t.Helper()
-	r := start(t, "-connect-timeout", "2s")
+	var r *rig
+	if seed {
+		r = startSeed(t, "-connect-timeout", "2s")
+	} else {
+		r = start(t, "-connect-timeout", "2s")
+	}
 	if nat {
 		c := labrouter.Config(3129)
 		c.NAT = true
@@ -56,10 +60,10 @@ func startClash(t *testing.T, nat bool) *rig {
 }
 
 // checkSeen checks the address the server saw for a connection of client
-// (a lab.EchoAddr body): the client's address and clashPort, so the
-// upstream connection had the client's own tuple; with masquerade, for
+// (a lab.EchoAddr body): the client's address with port want, or with any
+// port but not (a port the proxy must not take); with masquerade, for
 // IPv4, the router's WAN address (with whatever port NAT chose).
-func checkSeen(seen string, client netip.Addr, nat bool) error {
+func checkSeen(seen string, client netip.Addr, want, not uint16, nat bool) error {
 	ap, err := netip.ParseAddrPort(seen)
 	switch {
 	case err != nil:
@@ -68,19 +72,24 @@ func checkSeen(seen string, client netip.Addr, nat bool) error {
 		if ap.Addr() != lab.RouterWANv4.Addr() {
 			return fmt.Errorf("the server saw %s, want the router's WAN address %s", ap, lab.RouterWANv4.Addr())
 		}
-	case ap != netip.AddrPortFrom(client, clashPort):
-		return fmt.Errorf("the server saw %s, want the client's address and the router's only port, %s",
-			ap, netip.AddrPortFrom(client, clashPort))
+	case ap.Addr() != client:
+		return fmt.Errorf("the server saw %s, want the client's address %s", ap, client)
+	case want != 0 && ap.Port() != want:
+		return fmt.Errorf("the server saw %s, want the router's only port, %d", ap, want)
+	case ap.Port() == not:
+		return fmt.Errorf("the server saw %s: the upstream connection took the client's own port", ap)
 	}
 	return nil
 }
 
-// TestUpstreamPortClash: a client connects from clashPort, so the proxy's
-// upstream connection, from the same address and the router's only port,
-// has the same tuple as the client's. The request must go through, the
-// server seeing the client's address and port (routed) or the WAN
-// address (masquerade), and the router must track the two connections
-// apart. In one zone, conntrack takes the upstream SYN for a packet of
+// TestUpstreamPortClash: a client connects from clashPort, the router's
+// only ephemeral port, so the kernel's choice for the proxy's upstream
+// connection would give it the client's own tuple. The proxy must take
+// another port (outside the range, chosen by itself), also under the
+// seed's ruleset, which has one conntrack zone; the server sees the
+// client's address with another port (routed) or the WAN address
+// (masquerade), and conntrack holds two entries. Had the proxy taken the
+// client's port, in one zone, conntrack takes the upstream SYN for a packet of
 // the client's connection: with masquerade it is never translated (it
 // leaves with the client's LAN address, and the proxy answers 504 after
 // -connect-timeout); routed, the two connections share one entry (which
@@ -90,7 +99,7 @@ func TestUpstreamPortClash(t *testing.T) {
 	for _, mode := range clashModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			r := startClash(t, mode.nat)
+			r := startClash(t, mode.nat, mode.seed)
 			r.serveHTTP(t, lab.EchoAddr)
 			for _, tc := range []struct {
 				dst    netip.AddrPort
@@ -112,15 +121,17 @@ func TestUpstreamPortClash(t *testing.T) {
 				if err != nil || status != 200 {
 					t.Errorf("GET %s from %s: status %d, %v after %v: %.80q (conntrack insert_failed +%d)",
 						tc.dst, src, status, err, time.Since(t0).Round(time.Millisecond), body, insertFailed(t, r.Router)-failed)
-				} else if err := checkSeen(body, tc.client, mode.nat); err != nil {
+				} else if err := checkSeen(body, tc.client, 0, clashPort, mode.nat); err != nil {
 					t.Errorf("GET %s from %s: %v", tc.dst, src, err)
 				}
-				// The client's connection and the upstream one, in entries
-				// of their own (a closed connection's entry lingers in
-				// TIME_WAIT for two minutes).
-				if n := r.Router.ConntrackEntries(t, src, tc.dst); n != 2 {
-					t.Errorf("conntrack holds %d entries for %s -> %s, want 2 (client and upstream connection):\n%s",
+				// Only the client's connection has its tuple (a closed
+				// connection's entry lingers in TIME_WAIT for two minutes).
+				if n := r.Router.ConntrackEntries(t, src, tc.dst); n != 1 {
+					t.Errorf("conntrack holds %d entries for %s -> %s, want 1 (the client's connection alone):\n%s",
 						n, src, tc.dst, r.Router.Run(t, "cat", "/proc/net/nf_conntrack"))
+				}
+				if n := insertFailed(t, r.Router) - failed; n != 0 {
+					t.Errorf("conntrack insert_failed +%d", n)
 				}
 			}
 		})
@@ -143,7 +154,10 @@ func TestClientReusesUpstreamPort(t *testing.T) {
 	for _, mode := range clashModes {
 		t.Run(mode.name, func(t *testing.T) {
 			t.Parallel()
-			r := startClash(t, mode.nat)
+			if mode.seed {
+				t.Skip("in one conntrack zone a client that takes an upstream connection's tuple clashes; only zones prevent it")
+			}
+			r := startClash(t, mode.nat, mode.seed)
 			r.Router.Sysctl(t, "net/netfilter/nf_conntrack_tcp_timeout_close", "1")
 			const pause = 2500 * time.Millisecond
 			r.serveHTTP(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -175,7 +189,7 @@ func TestClientReusesUpstreamPort(t *testing.T) {
 				seen, err := body.ReadString('|')
 				if err != nil {
 					t.Errorf("GET %s from %s: %q, %v", tc.dst, first, seen, err)
-				} else if err := checkSeen(strings.TrimSuffix(seen, "|"), tc.client, mode.nat); err != nil {
+				} else if err := checkSeen(strings.TrimSuffix(seen, "|"), tc.client, clashPort, 0, mode.nat); err != nil {
 					t.Errorf("GET %s from %s: %v", tc.dst, first, err)
 				}
 
@@ -242,25 +256,12 @@ func clashGet(c net.Conn, path string) (int, string, error) {
 }
 
 // insertFailed returns the sum over CPUs of conntrack's insert_failed
-// counter in ns (/proc/net/stat/nf_conntrack, in hexadecimal), for
-// failure messages.
+// counter in ns (/proc/net/stat/nf_conntrack).
 func insertFailed(t *testing.T, ns *lab.NS) int64 {
 	t.Helper()
-	out := ns.Run(t, "cat", "/proc/net/stat/nf_conntrack")
-	ls := strings.Split(strings.TrimSpace(out), "\n")
-	col := slices.Index(strings.Fields(ls[0]), "insert_failed")
-	if col < 0 {
-		t.Fatalf("no insert_failed column in /proc/net/stat/nf_conntrack:\n%s", out)
+	n := conntrackStat(t, ns, "insert_failed")
+	if n < 0 {
+		t.Fatalf("no insert_failed column in /proc/net/stat/nf_conntrack in %s", ns.Name)
 	}
-	var sum int64
-	for _, l := range ls[1:] {
-		if f := strings.Fields(l); col < len(f) {
-			v, err := strconv.ParseInt(f[col], 16, 64)
-			if err != nil {
-				t.Fatalf("/proc/net/stat/nf_conntrack: %v", err)
-			}
-			sum += v
-		}
-	}
-	return sum
+	return n
 }

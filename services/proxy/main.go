@@ -62,6 +62,7 @@ func serve(ctx context.Context, c *config, lg *log.Logger) error {
 	}
 	checkNetAdmin(c, lg)
 	checkFiles(c, lg)
+	clearTimeWait(lg)
 
 	// Catch SIGHUP before saying "listening", as cli does SIGTERM: a
 	// supervisor may signal as soon as it reads that line.
@@ -185,6 +186,18 @@ func checkNetAdmin(c *config, lg *log.Logger) {
 		lg.Printf("cannot check capabilities: %v", err)
 	} else if !ok && (c.spoof || c.mark != 0) {
 		lg.Printf("spoofing needs CAP_NET_ADMIN, which this process lacks; unless it has CAP_NET_RAW, upstream connections will fail (run as root, grant CAP_NET_ADMIN, or use -spoof=false and -outgoing-mark=0)")
+	}
+}
+
+// clearTimeWait destroys the TIME_WAIT sockets a crashed proxy left with
+// clients' tuples (see "After a crash" in docs/proxy.md).
+func clearTimeWait(lg *log.Logger) {
+	n, err := tproxy.ClearTimeWait()
+	if n > 0 {
+		lg.Printf("destroyed %d TIME_WAIT sockets of an earlier proxy (their local addresses are not this router's)", n)
+	}
+	if err != nil {
+		lg.Printf("clearing an earlier proxy's TIME_WAIT sockets: %v; forwarded packets of their tuples are dropped until they expire (60 s)", err)
 	}
 }
 

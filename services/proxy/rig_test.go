@@ -43,6 +43,9 @@ func TestMain(m *testing.M) {
 // proxyBinary builds the proxy once per test binary.
 func proxyBinary(t testing.TB) string {
 	t.Helper()
+	if b := os.Getenv("PROXY_TEST_BIN"); b != "" {
+		return b // a measurement's own build (see TestMeasureNewConns)
+	}
 	buildOnce.Do(func() {
 		binDir, buildErr = os.MkdirTemp("", "proxy-test-")
 		if buildErr != nil {
@@ -118,6 +121,13 @@ func start(t *testing.T, flags ...string) *rig {
 	t.Helper()
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
 	labrouter.Install(t, l, labrouter.Config(3129))
+	return launch(t, l, flags...)
+}
+
+// launch starts the proxy in l's router, whatever ruleset it has, and
+// waits until it listens.
+func launch(t *testing.T, l *lab.Lab, flags ...string) *rig {
+	t.Helper()
 	raiseFileLimit(t)
 	r := &rig{Lab: l, logPath: filepath.Join(t.TempDir(), "access.log"),
 		stderr: &lines{more: make(chan struct{})}, exited: make(chan error, 1)}

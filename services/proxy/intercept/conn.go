@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"errors"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,13 @@ const (
 // lingerTime is how long a closing connection waits for the client's own
 // close (see finish).
 const lingerTime = 500 * time.Millisecond
+
+// clientCheck is how often a transaction waiting for the server's answer
+// looks whether its client has closed (see readResponseHead).
+const clientCheck = 250 * time.Millisecond
+
+// errClientClosed ends the wait for a response whose client has gone.
+var errClientClosed = errors.New("intercept: the client closed before the response")
 
 // conn is one client connection and, once a request has parsed, its own
 // upstream connection. Its goroutine owns every field but state, which

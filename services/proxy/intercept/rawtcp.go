@@ -113,10 +113,11 @@ func peek(fd uintptr, b []byte) (int, syscall.Errno) {
 // callbacks made once per connection: a callback that keeps state is an
 // allocation each time one is made.
 type peeker struct {
-	woken bool // wait has run once since waitReadable began
-	quiet bool // check's finding: nothing waits, not even EOF
-	wait  func(fd uintptr) bool
-	check func(fd uintptr)
+	woken  bool // wait has run once since waitReadable began
+	quiet  bool // check's finding: nothing waits, not even EOF
+	wait   func(fd uintptr) bool
+	check  func(fd uintptr)
+	closed func(fd uintptr)
 }
 
 // waitReadable waits until bytes or EOF wait on rc, or its read deadline
@@ -151,5 +152,20 @@ func (p *peeker) isQuiet(rc syscall.RawConn) bool {
 	}
 	p.quiet = false
 	rc.Control(p.check)
+	return p.quiet
+}
+
+// hasClosed reports whether the peer of rc has closed or reset its
+// connection: EOF or an error waits, and no bytes before them.
+func (p *peeker) hasClosed(rc syscall.RawConn) bool {
+	if p.closed == nil {
+		p.closed = func(fd uintptr) {
+			var b [1]byte
+			n, e := peek(fd, b[:])
+			p.quiet = e == 0 && n == 0 || e != 0 && e != syscall.EAGAIN // reused: EOF or error
+		}
+	}
+	p.quiet = false
+	rc.Control(p.closed)
 	return p.quiet
 }

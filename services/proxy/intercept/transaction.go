@@ -225,6 +225,10 @@ func (c *conn) awaitFinal(x *exchange) bool {
 			}
 			continue
 		}
+		if err == errClientClosed {
+			c.resetUp()
+			return c.clientGone(x.start)
+		}
 		switch c.recoveryFor(x, err) {
 		case sendAnyway: // unwatched: the 100 may still come
 			if !c.sendBody(x, nil, false) {
@@ -309,7 +313,23 @@ func (c *conn) readResponseHead(x *exchange) error {
 		} else {
 			c.up.extendRead(now, timeout)
 		}
+		// Until the server answers, look at the client every clientCheck
+		// (see "Closing" in docs/proxy.md).
+		check := !x.heard && c.client.rc != nil && c.up.rd.Sub(now) > clientCheck
+		if check {
+			c.up.nc.SetReadDeadline(now.Add(clientCheck))
+		}
 		n, err := w.up.fill(c.up.nc, s.MaxHeaderSize)
+		if check {
+			c.up.nc.SetReadDeadline(c.up.rd)
+			if n == 0 && isTimeout(err) && time.Now().Before(c.up.rd) {
+				if c.peek.hasClosed(c.client.rc) {
+					return errClientClosed
+				}
+				try = false
+				continue
+			}
+		}
 		if n > 0 && !x.heard {
 			x.heard = true
 			s.Stats.Response.Observe(time.Since(x.sentAt))

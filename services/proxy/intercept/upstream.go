@@ -80,6 +80,20 @@ func (c *conn) closeUp() {
 	}
 }
 
+// resetUp closes the upstream connection with a reset, when its client
+// has gone before the answer: a FIN would leave the router a TIME_WAIT
+// with the client's tuple (see "Closing" in docs/proxy.md).
+func (c *conn) resetUp() {
+	nc := c.up.nc
+	c.setUp(&upstream{})
+	if nc != nil {
+		retire(nc)
+	}
+	if c.w != nil {
+		c.w.up.reset()
+	}
+}
+
 // poolUp hands a clean upstream connection to the server's pool when its
 // client connection ends.
 func (c *conn) poolUp() {
