@@ -39,6 +39,7 @@ func TestPD(t *testing.T) {
 	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
 	dir := t.TempDir()
 	labproc.Start(t, l.Server, bins["dhcp4d"], "-iface", lab.ServerIf, "-leases", dir+"/wan-leases.json", "-lease", "10m")
+	l.Client.IP(t, "addr", "add", lab.ClientV4.String()+"/24", "dev", lab.ClientIf) // for the access log on 192.0.2.1:9090
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/accept_ra", "1")
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/autoconf", "1")
 
