@@ -109,7 +109,7 @@ func drain(conn *ndp.Conn) {
 // TestLinkFlap: after the router's LAN link goes down and up, radvd
 // advertises again at once without a restart, and answers solicitations.
 // In round 1 the kernel flushes the link's address (its default) and it
-// is added again after the link is up; in round 2 the link keeps it
+// is added again while the link is down; in round 2 the link keeps it
 // (keep_addr_on_down=1, as init/netconf sets on the LAN), and the prefix
 // is never deprecated.
 func TestLinkFlap(t *testing.T) {
@@ -129,10 +129,13 @@ func TestLinkFlap(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 		drain(conn)
-		r.IP(t, "link", "set", lab.RouterLAN, "up")
 		if round == 1 {
+			// Back before the link is up: added after it, the address
+			// could come later than radvd's first advertisement, which
+			// then rightly has router lifetime 0.
 			r.IP(t, "addr", "replace", lab.RouterLANv6.String(), "dev", lab.RouterLAN, "nodad")
 		}
+		r.IP(t, "link", "set", lab.RouterLAN, "up")
 		up := time.Now()
 		// Unsolicited: the first advertisement of the reopened socket,
 		// once the new link-local address has passed DAD (~1 s).
