@@ -96,6 +96,8 @@ var router = []string{
 	"nf_socket_ipv4",  // nft_socket's per-family halves
 	"nf_socket_ipv6",  //
 
+	"tcp_diag", // sock_diag for TCP (and inet_diag): the proxy destroys an earlier proxy's TIME_WAITs at start
+
 	"veth", // the self-test's client and server namespaces (init/selftest/trip)
 }
 

@@ -80,7 +80,7 @@ func TestServices(t *testing.T) {
 		"dhcp6c /bin/dhcp6c -iface=wan0 -state=/run/tprouter/dhcp6c/lease.json -pd-len=56",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/run/tprouter/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
-		"dnsfwd /bin/dnsfwd -iface=lan0 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c/lease.json",
+		"dnsfwd /bin/dnsfwd -iface=lan0 -upstream=198.51.100.53,2001:db8:2::53 -lease=/run/tprouter/dhcp4c/lease.json,/run/tprouter/dhcp6c/lease.json",
 	}, "\n")
 	if got := names(svcs); got != want {
 		t.Errorf("services:\n%s\nwant\n%s", got, want)
@@ -140,11 +140,11 @@ func TestServicesPolicy(t *testing.T) {
 	}{
 		{"tprouter.unknown=reject tprouter.logformat=tls tprouter.deny=.ads.example,tracker.example tprouter.allow=.ok.example", "",
 			"-access-log-format=tls -spoof=true -status=127.0.0.1:9091 -name=tprouter -selftest-net=198.18.0.0/15,2001:db8:5e1f::/48 -unknown=reject -deny-names=.ads.example,tracker.example -allow-names=.ok.example",
-			"-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
-		{"", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
-		{"tprouter.ech=pass", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json"},
-		{"tprouter.ech=strip", "", "-unknown=tunnel", "-lease=/run/tprouter/dhcp4c/lease.json -strip-ech"},
-		{"", "", "-unknown=tunnel", "-lease=/run/tprouter/dhcp4c/lease.json"},
+			"-lease=/run/tprouter/dhcp4c/lease.json,/run/tprouter/dhcp6c/lease.json -strip-ech"},
+		{"", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json,/run/tprouter/dhcp6c/lease.json -strip-ech"},
+		{"tprouter.ech=pass", "/boot/deny.txt", "-unknown=tunnel -deny-file=/boot/deny.txt", "-lease=/run/tprouter/dhcp4c/lease.json,/run/tprouter/dhcp6c/lease.json"},
+		{"tprouter.ech=strip", "", "-unknown=tunnel", "-lease=/run/tprouter/dhcp4c/lease.json,/run/tprouter/dhcp6c/lease.json -strip-ech"},
+		{"", "", "-unknown=tunnel", "-lease=/run/tprouter/dhcp4c/lease.json,/run/tprouter/dhcp6c/lease.json"},
 	} {
 		c, probs := cmdline.Parse(tt.line)
 		c.Proxy.DenyFile = tt.denyFile
@@ -173,7 +173,7 @@ func TestServicesPerm(t *testing.T) {
 		"dhcp6c /bin/dhcp6c -iface=wan0 -state=/perm/dhcp6c/lease.json -pd-len=56",
 		"dhcp4d /bin/dhcp4d -iface=lan0 -leases=/perm/dhcp4d/leases.json",
 		"radvd /bin/radvd -iface=lan0",
-		"dnsfwd /bin/dnsfwd -iface=lan0 -lease=/perm/dhcp4c/lease.json",
+		"dnsfwd /bin/dnsfwd -iface=lan0 -lease=/perm/dhcp4c/lease.json,/perm/dhcp6c/lease.json",
 	}, "\n")
 	if got := names(svcs); got != want {
 		t.Errorf("services:\n%s\nwant\n%s\nconsole:\n%s", got, want, con)

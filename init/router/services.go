@@ -157,7 +157,7 @@ var services = []service{
 		What:    "router advertisements for the LAN's /64s as they come and go (SLAAC, RDNSS)",
 	},
 	{
-		// It only forwards, and reads dhcp4c's lease, which everyone may
+		// It only forwards, and reads the DHCP clients' leases, which everyone may
 		// read; it binds the LAN addresses before netconf adds them.
 		Name: "dnsfwd", Program: "dnsfwd", UID: 3053,
 		Port:    port(53),
@@ -165,7 +165,7 @@ var services = []service{
 		Enabled: func(c config.Config) bool { return len(c.Network.LANAddrs) > 0 },
 		Args:    dnsfwdArgs,
 		When:    "a LAN address, once the LAN link is found",
-		What:    "DNS forwarder on the LAN addresses to `tprouter.dns` and the WAN lease's servers",
+		What:    "DNS forwarder on the LAN addresses to `tprouter.dns` and the servers of the WAN's DHCPv4 and DHCPv6 leases",
 	},
 	{
 		Name: "shell", TTY: "/dev/console", Env: []string{"TERM=vt100", "HOME=/"},
@@ -219,8 +219,8 @@ func proxyArgs(c config.Config, _ links, d dirs) []string {
 // dnsfwdArgs: listen on the LAN addresses of the first LAN link (with
 // prefix delegation, on the link's addresses as they come, since the
 // delegated one is not known at boot), ask the
-// servers of tprouter.dns first, then those of the WAN lease, wherever
-// dhcp4c keeps it.
+// servers of tprouter.dns first, then those of the WAN's leases (DHCPv4,
+// then DHCPv6), wherever dhcp4c and dhcp6c keep them.
 func dnsfwdArgs(c config.Config, l links, d dirs) []string {
 	var listen, upstream []string
 	for _, p := range c.Network.LANAddrs {
@@ -236,8 +236,15 @@ func dnsfwdArgs(c config.Config, l links, d dirs) []string {
 	if len(upstream) > 0 {
 		args = append(args, "-upstream="+strings.Join(upstream, ","))
 	}
+	var leases []string
 	if c.Network.WANDHCP() {
-		args = append(args, "-lease="+d.file("dhcp4c", leaseFile))
+		leases = append(leases, d.file("dhcp4c", leaseFile))
+	}
+	if c.Network.PDOn() {
+		leases = append(leases, d.file("dhcp6c", leaseFile))
+	}
+	if len(leases) > 0 {
+		args = append(args, "-lease="+strings.Join(leases, ","))
 	}
 	if c.Proxy.StripECH() {
 		args = append(args, "-strip-ech")

@@ -197,6 +197,12 @@ func checkRouted(t *testing.T, l *lab.Lab, vm *qemu.VM) {
 		if !strings.Contains(log, "proxy exited after") {
 			t.Errorf("init's log lacks the restart:\n%s", log)
 		}
+		// The new proxy clears the TIME_WAITs the killed one left
+		// (sock_diag: the board's tcp_diag module).
+		plog := get(t, l.Client, "http://192.0.2.1:9090/logs?service=proxy")
+		if strings.Contains(plog, "clearing an earlier proxy's TIME_WAIT sockets:") {
+			t.Errorf("the restarted proxy could not clear TIME_WAITs:\n%s", plog)
+		}
 	})
 }
 

@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"tprouter/qemu"
 	"tprouter/qemu/lab"
 	"tprouter/qemu/labproc"
 )
@@ -44,42 +46,80 @@ func TestPD(t *testing.T) {
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/autoconf", "1")
 
 	vm := boot(t, l, "tprouter.lan.addr=192.0.2.1/24")
-	// kea binds the server's link-local address, which exists only once
-	// the link has a carrier: the VM's end of it.
 	start := time.Now()
-	k := labproc.StartKea(t, l, pdPoolA) // and the server's 2001:db8:2::2/64
-	labproc.Start(t, l.Server, bins["radvd"], "-iface", lab.ServerIf)
-	for _, p := range []netip.Prefix{pdNetA, pdNetB} {
-		l.Server.IP(t, "-6", "route", "add", p.String(), "via", routerWANLinkLocal, "dev", lab.ServerIf)
+	k := pdISP(t, l, bins["radvd"])
+	lan := delegatedLAN(t, vm)
+	if !pdNetA.Contains(lan.Addr()) {
+		t.Fatalf("the LAN took %s, not a /64 of kea's pool %s", lan, pdNetA)
 	}
-	vm.Expect(t, "pd: LAN 2001:db8:100:", waitTimeout)
 	t.Logf("pd: the delegated prefix on the LAN %.1f s after kea started", time.Since(start).Seconds())
-	pdFetch(t, l, pdNetA)
+	client, body := pdFetch(t, l, pdNetA, "/first-prefix")
+	pdServerSaw(t, client, body)
+	// The DNS server of kea's reply is dnsfwd's upstream too.
+	vm.Expect(t, "["+lab.ServerV6.String()+"]:53 (lease)", waitTimeout)
 
 	k.Restart(t, pdPoolB)
 	start = time.Now()
 	vm.Expect(t, "pd: LAN 2001:db8:200:", waitTimeout)
 	t.Logf("pd: the new prefix on the LAN %.1f s after kea moved", time.Since(start).Seconds())
-	pdFetch(t, l, pdNetB)
+	client, body = pdFetch(t, l, pdNetB, "/second-prefix")
+	pdServerSaw(t, client, body)
 	if con := vm.Console(); !strings.Contains(con, "pd: 2001:db8:100:") || !strings.Contains(con, " withdrawn from ") {
 		t.Errorf("the console does not say the old /64 was withdrawn:\n%s", con)
 	}
 }
 
-// pdFetch waits for the client's SLAAC address in the delegated net and
-// checks that a request from it reaches the server with that address
-// (routed, no NAT66) and went through the proxy.
-func pdFetch(t *testing.T, l *lab.Lab, net netip.Prefix) {
+// pdISP makes the server's namespace the ISP's IPv6, after the router
+// booted: kea delegates from pdPoolA (it binds the server's link-local
+// address, which exists only once the link has a carrier, the VM's end of
+// it), radvd advertises the WAN link, and the delegated nets are routed
+// to the router.
+func pdISP(t *testing.T, l *lab.Lab, radvd string) *labproc.Kea {
+	t.Helper()
+	k := labproc.StartKea(t, l, pdPoolA) // and the server's 2001:db8:2::2/64
+	labproc.Start(t, l.Server, radvd, "-iface", lab.ServerIf)
+	for _, p := range []netip.Prefix{pdNetA, pdNetB} {
+		l.Server.IP(t, "-6", "route", "add", p.String(), "via", routerWANLinkLocal, "dev", lab.ServerIf)
+	}
+	return k
+}
+
+// pdLine is the console line of netconf.PD putting a /64 on the LAN.
+var pdLine = regexp.MustCompile(`pd: LAN (\S+) on `)
+
+// delegatedLAN waits for the LAN's /64 of a delegated prefix on vm's
+// console and returns it.
+func delegatedLAN(t *testing.T, vm *qemu.VM) netip.Prefix {
+	t.Helper()
+	vm.Expect(t, "pd: LAN ", waitTimeout)
+	m := pdLine.FindStringSubmatch(vm.Console())
+	p, err := netip.ParsePrefix(m[1])
+	if err != nil {
+		t.Fatalf("console line %q: %v", m[0], err)
+	}
+	return p
+}
+
+// pdFetch waits for the client's SLAAC address in the delegated net, GETs
+// path from the server's IPv6 address, checks that the proxy logged the
+// request from that address (routed, no NAT66), and returns the address
+// and the server's answer.
+func pdFetch(t *testing.T, l *lab.Lab, net netip.Prefix, path string) (netip.Addr, string) {
 	t.Helper()
 	client := slaacIn(t, l.Client, net)
-	url := "http://[" + lab.ServerV6.String() + "]/"
-	if got := fetch(t, l.Client, url); got != client {
-		t.Errorf("server saw %s, want the client's delegated address %s", got, client)
+	url := "http://[" + lab.ServerV6.String() + "]" + path
+	body := getRetry(t, l.Client, url)
+	if log := accessLog(t, l.Client, " GET "+url+" "); !hasLine(log, " "+client.String()+" ", " GET "+url+" ") {
+		t.Errorf("no access log line has the request from %s:\n%s", client, log)
 	}
-	want := " " + client.String() + " "
-	if log := accessLog(t, l.Client, " GET "+url+" "); !strings.Contains(log, " GET "+url+" ") {
-		t.Errorf("the request from %s did not go through the proxy; access log:\n%s", client, log)
-	} else if !strings.Contains(log, want) {
-		t.Errorf("no access log line names %s:\n%s", client, log)
+	return client, body
+}
+
+// pdServerSaw checks that the server of pdFetch, which answers with the
+// address it saw (lab.EchoAddr), saw the client's own.
+func pdServerSaw(t *testing.T, client netip.Addr, body string) {
+	t.Helper()
+	if ap, err := netip.ParseAddrPort(body); err != nil || ap.Addr() != client {
+		t.Errorf("the server answered %q, want the client's delegated address %s and a port", body, client)
 	}
 }

@@ -36,11 +36,14 @@ import (
 //     them made just before the power button; /logs has the previous
 //     boot's lines above the marker;
 //   - the router's own DHCP client asks to keep its WAN lease from before
-//     (INIT-REBOOT).
+//     (INIT-REBOOT), and its DHCPv6 client is given the same delegated
+//     prefix back (kea, which keeps running, would give a router with
+//     another DUID the next prefix), which the LAN client still has an
+//     address in and fetches from.
 func TestReboot(t *testing.T) {
 	qemu.RequireUEFI(t)
 	l := lab.New(t, lab.Options{Unaddressed: true})
-	bins := labproc.Build(t, "tprouter/services/dhcp4c", "tprouter/services/dhcp4d")
+	bins := labproc.Build(t, "tprouter/services/dhcp4c", "tprouter/services/dhcp4d", "tprouter/services/radvd")
 	state := t.TempDir()
 	// The home case, as TestHome: the WAN address from a DHCP server on
 	// the WAN, NAT, the router's DHCP server on the LAN.
@@ -56,10 +59,15 @@ func TestReboot(t *testing.T) {
 		NICs:    []qemu.NIC{{NS: l.Server}, {NS: l.Client}},
 	}
 
+	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/accept_ra", "1")
+	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/autoconf", "1")
+
 	vm := bootDisk(t, o)
 	if c := vm.Console(); !strings.Contains(c, "init: config: host before;") {
 		t.Errorf("the first boot does not have the kernel command line's host name")
 	}
+	pdISP(t, l, bins["radvd"])
+	delegated := delegatedLAN(t, vm)
 	decoy := decoyLease(t, l, bins["dhcp4c"], filepath.Join(state, "decoy.json"))
 	dhcp, addr := lease(t, l, bins["dhcp4c"], filepath.Join(state, "client-1.json"))
 	if addr == decoy {
@@ -104,6 +112,12 @@ func TestReboot(t *testing.T) {
 	}
 	checkAccessLog(t, l, addr)
 	checkPreviousBoot(t, l)
+	if got := delegatedLAN(t, vm); got != delegated {
+		t.Errorf("after the reboot the LAN took %s of the delegated prefix, want %s as before", got, delegated)
+	}
+	if _, via := pdFetch(t, l, delegated, "/after-reboot-v6"); via != "1.1 after (tprouter)" {
+		t.Errorf("GET over IPv6 after the reboot: the server saw Via %q, want %q", via, "1.1 after (tprouter)")
+	}
 	if c := vm.Console(); !strings.Contains(c, "dhcp4c: asking to keep saved lease of 198.51.100.") {
 		t.Errorf("the router's DHCP client did not ask to keep its WAN lease from before the reboot")
 	}

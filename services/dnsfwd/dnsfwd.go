@@ -1,7 +1,8 @@
 // Command dnsfwd is the router's DNS forwarder on its LAN: the DNS server
 // that dhcp4d and radvd hand out (the router's own LAN address). It
 // relays each query to the upstream servers, the static ones of -upstream
-// (tprouter.dns) and those of the WAN's DHCP lease (-lease), and their
+// (tprouter.dns) and those of the WAN's DHCP leases, DHCPv4 and DHCPv6
+// (-lease), and their
 // answers back unchanged; with -strip-ech, HTTPS and SVCB records leave
 // without their ech parameter, so that browsers do not hide the server
 // name from the proxy's domain lists (tprouter.ech=strip). Answers are
@@ -33,7 +34,7 @@ func main() {
 	var listen, upstream addrPorts
 	fs.Var(&listen, "listen", "comma-separated `addresses` to listen on, port 53 unless given (default: the addresses of -iface)")
 	fs.Var(&upstream, "upstream", "comma-separated upstream DNS server `addresses`, port 53 unless given; tried before those of -lease")
-	lease := fs.String("lease", "", "dhcp4c state `file` whose \"dns\" servers are upstreams too, re-read when it changes (empty: none)")
+	lease := fs.String("lease", "", "comma-separated DHCP client state `files` (dhcp4c's, dhcp6c's) whose \"dns\" servers are upstreams too, re-read when they change (empty: none)")
 	attempt := fs.Duration("timeout", forward.DefaultAttemptTimeout, "time one upstream server gets to answer before the next is asked")
 	query := fs.Duration("query-timeout", forward.DefaultQueryTimeout, "time a query gets over all upstream servers; then SERVFAIL")
 	inflight := fs.Int("max-inflight", forward.DefaultMaxInFlight, "queries forwarded at once; more UDP queries are dropped, TCP ones answered SERVFAIL")
@@ -57,7 +58,7 @@ func main() {
 	cli.Main(fs, check, func(ctx context.Context) error {
 		f := forward.New(forward.Config{
 			Upstream:       upstream,
-			Lease:          *lease,
+			Leases:         leaseFiles(*lease),
 			AttemptTimeout: *attempt,
 			QueryTimeout:   *query,
 			MaxInFlight:    *inflight,
@@ -112,4 +113,15 @@ func (l *addrPorts) Set(v string) error {
 		*l = append(*l, ap)
 	}
 	return nil
+}
+
+// leaseFiles splits -lease's list.
+func leaseFiles(s string) []string {
+	var files []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			files = append(files, f)
+		}
+	}
+	return files
 }

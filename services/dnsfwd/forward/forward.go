@@ -81,10 +81,11 @@ type Config struct {
 	// Upstream are the static upstream servers (tprouter.dns), before
 	// those of the lease.
 	Upstream []netip.AddrPort
-	// Lease is the dhcp4c state file; the servers in its "dns" list
-	// (port 53) follow the static ones. Empty: no lease.
-	Lease string
-	// LeasePoll is how often Watch looks at the lease file.
+	// Leases are the DHCP clients' state files (dhcp4c's, dhcp6c's); the
+	// servers in their "dns" lists (port 53) follow the static ones, in
+	// the order of the files. None: no lease.
+	Leases []string
+	// LeasePoll is how often Watch looks at the lease files.
 	LeasePoll time.Duration
 
 	AttemptTimeout time.Duration
@@ -122,11 +123,11 @@ type Forwarder struct {
 	logged  bool             // ups was logged at least once
 	prefer  netip.AddrPort   // the last upstream that answered
 	failing map[netip.AddrPort]bool
-	lease   leaseFile // Watch's state
+	leases  []*leaseFile // Watch's state, one per Config.Leases
 }
 
 // New returns a forwarder with the static upstreams of cfg and, if
-// cfg.Lease is set, those the lease file lists now. It logs the upstream
+// cfg.Leases are set, those the lease files list now. It logs the upstream
 // servers it will use, or NoUpstream.
 func New(cfg Config, l *log.Logger) *Forwarder {
 	if cfg.LeasePoll <= 0 {
@@ -159,9 +160,10 @@ func New(cfg Config, l *log.Logger) *Forwarder {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if cfg.Lease != "" {
-		f.checkLeaseLocked()
+	for _, p := range cfg.Leases {
+		f.leases = append(f.leases, &leaseFile{path: p})
 	}
+	f.checkLeasesLocked()
 	f.updateLocked()
 	return f
 }
@@ -216,8 +218,8 @@ func (f *Forwarder) updateLocked() {
 	f.ups, f.logged = ups, true
 	if len(ups) == 0 {
 		msg := NoUpstream + "; answering SERVFAIL"
-		if f.cfg.Lease != "" {
-			msg += fmt.Sprintf(" (the lease in %s lists none yet)", f.cfg.Lease)
+		if len(f.cfg.Leases) > 0 {
+			msg += fmt.Sprintf(" (the leases in %s list none yet)", strings.Join(f.cfg.Leases, ", "))
 		}
 		f.log.Print(msg)
 		return

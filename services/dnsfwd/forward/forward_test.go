@@ -398,7 +398,7 @@ func TestSelf(t *testing.T) {
 func TestLease(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dhcp4c.json")
 	static := netip.MustParseAddrPort("192.0.2.53:53")
-	f, logs := newForwarder(t, Config{Upstream: []netip.AddrPort{static}, Lease: path, LeasePoll: 20 * time.Millisecond})
+	f, logs := newForwarder(t, Config{Upstream: []netip.AddrPort{static}, Leases: []string{path}, LeasePoll: 20 * time.Millisecond})
 	go f.Watch(t.Context())
 	waitUpstreams := func(want ...string) {
 		t.Helper()
@@ -458,8 +458,8 @@ func TestLease(t *testing.T) {
 // lease's servers.
 func TestLeaseOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dhcp4c.json")
-	f, logs := newForwarder(t, Config{Lease: path, LeasePoll: 20 * time.Millisecond})
-	if !strings.Contains(logs.String(), NoUpstream+"; answering SERVFAIL (the lease in "+path+" lists none yet)") {
+	f, logs := newForwarder(t, Config{Leases: []string{path}, LeasePoll: 20 * time.Millisecond})
+	if !strings.Contains(logs.String(), NoUpstream+"; answering SERVFAIL (the leases in "+path+" list none yet)") {
 		t.Errorf("log lacks %q:\n%s", NoUpstream, logs)
 	}
 	go f.Watch(t.Context())
@@ -591,4 +591,46 @@ func TestInFlightLimit(t *testing.T) {
 	if !strings.Contains(logs.String(), "1 queries in flight") {
 		t.Errorf("log lacks the limit:\n%s", logs)
 	}
+}
+
+// TestLeases takes the servers of two lease files, dhcp4c's and
+// dhcp6c's, in the order of the files, and follows each on its own.
+func TestLeases(t *testing.T) {
+	dir := t.TempDir()
+	v4, v6 := filepath.Join(dir, "dhcp4c.json"), filepath.Join(dir, "dhcp6c.json")
+	f, logs := newForwarder(t, Config{Leases: []string{v4, v6}, LeasePoll: 20 * time.Millisecond})
+	go f.Watch(t.Context())
+	want := func(ups ...string) {
+		t.Helper()
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			var got []string
+			for _, u := range f.Upstreams() {
+				got = append(got, u.String())
+			}
+			if slices.Equal(got, ups) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("upstreams %v, want %v; log:\n%s", got, ups, logs)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	write := func(path string, dns ...string) {
+		t.Helper()
+		// dhcp6c's state as it writes it, with fields not read here.
+		st := map[string]any{"iface": "eth0", "prefixes": []any{}, "dns": dns}
+		if err := statefile.Write(path, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(v6, "2001:db8:2::2")
+	want("[2001:db8:2::2]:53")
+	write(v4, "198.51.100.2")
+	want("198.51.100.2:53", "[2001:db8:2::2]:53")
+	write(v6, "2001:db8:2::3", "198.51.100.2")
+	want("198.51.100.2:53", "[2001:db8:2::3]:53")
+	os.Remove(v4)
+	want("[2001:db8:2::3]:53", "198.51.100.2:53")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"log"
 	"net/netip"
 	"os"
 	"syscall"
@@ -12,18 +13,21 @@ import (
 	"tprouter/services/internal/statefile"
 )
 
-// lease is the part of dhcp4c's state file (services/dhcp4c/client.Lease)
-// that the forwarder reads; decoding only it keeps the forwarder free of
-// the DHCP client's dependencies.
+// lease is the part of a DHCP client's state file that the forwarder
+// reads: dhcp4c's (services/dhcp4c/client.Lease) and dhcp6c's
+// (services/dhcp6c/client.State) both have the servers in "dns".
+// Decoding only it keeps the forwarder free of the clients' dependencies.
 type lease struct {
 	DNS []netip.Addr `json:"dns"`
 }
 
-// leaseFile is what the forwarder knows of the lease file: which version
-// of it was read last, and the problem last logged.
+// leaseFile is what the forwarder knows of one lease file: which version
+// of it was read last, the servers it listed, and the problem last logged.
 type leaseFile struct {
+	path    string
 	read    bool
 	id      fileID
+	dns     []netip.Addr
 	problem string
 }
 
@@ -36,12 +40,12 @@ type fileID struct {
 	mtime time.Time
 }
 
-// Watch looks at the lease file every LeasePoll until ctx ends, and takes
-// the DNS servers of each new version. A stat every few seconds costs
+// Watch looks at the lease files every LeasePoll until ctx ends, and
+// takes the DNS servers of each new version. A stat every few seconds costs
 // nothing, needs no inotify, and cannot miss a rename the way a watch on
 // a replaced file can.
 func (f *Forwarder) Watch(ctx context.Context) {
-	if f.cfg.Lease == "" {
+	if len(f.leases) == 0 {
 		return
 	}
 	t := time.NewTicker(f.cfg.LeasePoll)
@@ -53,52 +57,71 @@ func (f *Forwarder) Watch(ctx context.Context) {
 		case <-t.C:
 		}
 		f.mu.Lock()
-		f.checkLeaseLocked()
+		f.checkLeasesLocked()
 		f.mu.Unlock()
 	}
 }
 
-// checkLeaseLocked reads the lease file if it changed since the last
-// look. A missing file is a lease without servers (no lease yet); a file
-// that cannot be read or parsed leaves the servers as they were.
-func (f *Forwarder) checkLeaseLocked() {
-	path := f.cfg.Lease
-	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if f.lease.read {
-			f.log.Printf("%s is gone: no upstream DNS servers from a lease", path)
+// checkLeasesLocked reads the lease files that changed since the last
+// look and, if any did, takes their servers, in the order of the files.
+func (f *Forwarder) checkLeasesLocked() {
+	changed := false
+	for _, l := range f.leases {
+		if l.check(f.log) {
+			changed = true
 		}
-		f.lease = leaseFile{}
-		f.setLeasedLocked(nil)
+	}
+	if !changed {
 		return
 	}
+	var dns []netip.Addr
+	for _, l := range f.leases {
+		dns = append(dns, l.dns...)
+	}
+	f.setLeasedLocked(dns)
+}
+
+// check reads the file if it changed since the last look and reports
+// whether its servers may have changed. A missing file is a lease without
+// servers (no lease yet); a file that cannot be read or parsed leaves the
+// servers as they were.
+func (l *leaseFile) check(lg *log.Logger) bool {
+	st, err := os.Stat(l.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		was := l.read
+		if was {
+			lg.Printf("%s is gone: no upstream DNS servers from it", l.path)
+		}
+		*l = leaseFile{path: l.path}
+		return was
+	}
 	if err != nil {
-		f.leaseProblemLocked(err)
-		return
+		l.report(lg, err)
+		return false
 	}
 	id := fileID{size: st.Size(), mtime: st.ModTime()}
 	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
 		id.ino = sys.Ino
 	}
-	if f.lease.read && f.lease.id == id {
-		return
+	if l.read && l.id == id {
+		return false
 	}
 	// Taken as read even if it does not parse: the writer replaces the
 	// file whole, so only a new version can be better.
-	f.lease.read, f.lease.id = true, id
-	var l lease
-	if err := statefile.Read(path, &l); err != nil {
-		f.leaseProblemLocked(err)
-		return
+	l.read, l.id = true, id
+	var got lease
+	if err := statefile.Read(l.path, &got); err != nil {
+		l.report(lg, err)
+		return false
 	}
-	f.lease.problem = ""
-	f.setLeasedLocked(l.DNS)
+	l.problem, l.dns = "", got.DNS
+	return true
 }
 
-// leaseProblemLocked logs err unless it was the last problem logged.
-func (f *Forwarder) leaseProblemLocked(err error) {
-	if s := err.Error(); s != f.lease.problem {
-		f.lease.problem = s
-		f.log.Printf("lease: %v; keeping the upstream servers as they are", err)
+// report logs err unless it was the last problem logged.
+func (l *leaseFile) report(lg *log.Logger, err error) {
+	if s := err.Error(); s != l.problem {
+		l.problem = s
+		lg.Printf("lease: %v; keeping the upstream servers as they are", err)
 	}
 }
