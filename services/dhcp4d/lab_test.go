@@ -72,6 +72,47 @@ func TestAddrChange(t *testing.T) {
 	srv.WaitLog(t, "serving 192.0.2.1-192.0.2.254 as 192.0.2.1/24", 5*time.Second)
 }
 
+// TestLinkFlap: the router's LAN link goes down and up while dhcp4d
+// runs. Without a restart, the server answers the client's next renewal,
+// and a client that lost its state (a new DISCOVER, broadcast) is offered
+// the address it had: the lease went on across the flap.
+func TestLinkFlap(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{Unaddressed: true})
+	bins := labproc.Build(t, "tprouter/services/dhcp4c", "tprouter/services/dhcp4d")
+	r, c := l.Router, l.Client
+	r.IP(t, "link", "set", lab.RouterLAN, "up")
+	r.IP(t, "addr", "add", "192.0.2.1/24", "dev", lab.RouterLAN)
+	dir := t.TempDir()
+	leases, state := filepath.Join(dir, "dhcp4d.json"), filepath.Join(dir, "dhcp4c.json")
+	srv := labproc.Start(t, r, bins["dhcp4d"], "-iface", lab.RouterLAN, "-leases", leases, "-lease", "6s")
+	srv.WaitLog(t, "serving 192.0.2.1-192.0.2.254 on lan0", 5*time.Second)
+	cl := labproc.Start(t, c, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", state)
+	lan := netip.MustParsePrefix("192.0.2.0/24")
+	had := waitLease(t, state, 15*time.Second, lan)
+
+	r.IP(t, "link", "set", lab.RouterLAN, "down")
+	time.Sleep(time.Second)
+	r.IP(t, "link", "set", lab.RouterLAN, "up")
+	renewed := "renewed " + had.Address.String()
+	before := strings.Count(cl.Log(), renewed)
+	// T1 is 3 s: a renewal within two of them, unless the server is deaf.
+	for deadline := time.Now().Add(8 * time.Second); strings.Count(cl.Log(), renewed) == before; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no renewal answered after the flap:\nclient:\n%s\nserver:\n%s", cl.Log(), srv.Log())
+		}
+	}
+
+	cl.Stop(t)
+	if err := os.Remove(state); err != nil {
+		t.Fatal(err)
+	}
+	labproc.Start(t, c, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", state)
+	if got := waitLease(t, state, 15*time.Second, lan); got.Address != had.Address {
+		t.Errorf("after the flap the client was offered %s, want its lease %s", got.Address, had.Address)
+	}
+}
+
 // waitLease polls dhcp4c's state file until its address is in want.
 func waitLease(t *testing.T, path string, within time.Duration, want netip.Prefix) client.Lease {
 	t.Helper()
