@@ -89,6 +89,10 @@ var keys = []key{
 		set:   func(c *config.Config, v string) error { return pdLen(&c.Network.PD.Len, v) },
 		value: func(c config.Config) string { return pdLenValue(c.Network.PD.Len) }},
 
+	{name: "tprouter.wan.na", example: "on", want: "on or off",
+		set:   func(c *config.Config, v string) error { return boolean(&c.Network.PD.NA, v) },
+		value: func(c config.Config) string { return config.OnOff(c.Network.PD.NA) }},
+
 	{name: "tprouter.dns", example: "198.51.100.53", want: "comma-separated DNS server addresses (198.51.100.53,2001:db8:2::53)",
 		set:   func(c *config.Config, v string) error { return addrs(&c.Network.DNS, v) },
 		value: func(c config.Config) string { return config.Commas(c.Network.DNS) },

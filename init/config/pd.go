@@ -15,6 +15,9 @@ type PD struct {
 	// LAN is which /64 of the delegated prefix the LAN gets: 0 is the
 	// first.
 	LAN uint64
+	// NA asks for a WAN address as well (IA_NA), for ISPs whose WAN
+	// link has no SLAAC; dhcp6c then puts it on the link.
+	NA bool
 }
 
 // DefaultPDLen is the size hint asked for: a /56, what most ISPs

@@ -101,6 +101,27 @@ func TestServices(t *testing.T) {
 		}
 	}
 
+	// With tprouter.wan.na dhcp6c asks for a WAN address and puts it on
+	// the link: -na and CAP_NET_ADMIN.
+	c, _ = cmdline.Parse("tprouter.wan.na=on")
+	svcs, _ = started(t, c, "", links{WAN: "wan0", LAN: []string{"lan0"}})
+	found := false
+	for _, svc := range svcs {
+		if svc.Name != "dhcp6c" {
+			continue
+		}
+		found = true
+		if got := strings.Join(svc.Args, " "); !strings.HasSuffix(got, " -pd-len=56 -na") {
+			t.Errorf("dhcp6c with tprouter.wan.na=on: args %s, want -na last", got)
+		}
+		if want := []supervise.Cap{unix.CAP_NET_ADMIN, unix.CAP_NET_BIND_SERVICE}; !reflect.DeepEqual(svc.User.Caps, want) {
+			t.Errorf("dhcp6c with tprouter.wan.na=on: caps %v, want %v", svc.User.Caps, want)
+		}
+	}
+	if !found {
+		t.Errorf("no dhcp6c with tprouter.wan.na=on: %s", names(svcs))
+	}
+
 	// The proxy on its default port needs no CAP_NET_BIND_SERVICE, and
 	// its status port moves out of the way of its listener.
 	c, _ = cmdline.Parse("tprouter.proxy.port=9091")

@@ -31,8 +31,10 @@ type service struct {
 	Program string
 	// UID is the service's own user and group (uid = gid); 0 is root.
 	UID uint32
-	// Caps are the capabilities it gets, as ambient capabilities.
-	Caps []supervise.Cap
+	// Caps are the capabilities it gets, as ambient capabilities;
+	// CapsIf adds those that only some configurations need.
+	Caps   []supervise.Cap
+	CapsIf func(config.Config) []supervise.Cap
 	// Port, if set, is the port it binds: below 1024, it also gets
 	// CAP_NET_BIND_SERVICE.
 	Port func(config.Config) uint16
@@ -126,13 +128,15 @@ var services = []service{
 		// Port 546 on the link-local address; it changes nothing in the
 		// kernel (no -na), and dhcp4c brings the WAN link up.
 		Port:    port(546),
+		CapsIf:  dhcp6cCaps,
 		State:   "dhcp6c",
 		Needs:   wanLink,
 		Enabled: func(c config.Config) bool { return c.Network.PDOn() },
 		Args:    dhcp6cArgs,
 		When:    "`tprouter.wan.addr=dhcp` and `tprouter.wan.pd` not `off`, once the WAN link is found",
 		What: "DHCPv6 client on the WAN: a delegated prefix of `tprouter.wan.pd` bits (IA_PD); the prefixes, DNS servers, DUID and the last prefix " +
-			"(asked for again after a reboot) in `" + leaseFile + "` there",
+			"(asked for again after a reboot) in `" + leaseFile + "` there; with `tprouter.wan.na=on` also a WAN address (IA_NA), " +
+			"which it puts on the link with CAP_NET_ADMIN",
 	},
 	{
 		Name: "dhcp4d", Program: "dhcp4d", UID: 3067,
@@ -255,6 +259,9 @@ func dnsfwdArgs(c config.Config, l links, d dirs) []string {
 // caps are the capabilities s gets with c.
 func (s service) caps(c config.Config) []supervise.Cap {
 	caps := slices.Clone(s.Caps)
+	if s.CapsIf != nil {
+		caps = append(caps, s.CapsIf(c)...)
+	}
 	if s.Port != nil && s.Port(c) < 1024 {
 		caps = append(caps, unix.CAP_NET_BIND_SERVICE)
 	}

@@ -32,8 +32,9 @@ const routerWANLinkLocal = "fe80::5054:ff:fe12:3456"
 // DHCPv6-PD (kea); the router puts the first /64 of the delegated prefix
 // on the LAN and advertises it; the client takes an address in it by
 // SLAAC, and its request reaches the server from that address, routed
-// (no NAT66), through the proxy. Then the ISP delegates another prefix at
-// renewal, and the client moves to it.
+// (no NAT66), through the proxy. With tprouter.wan.na the WAN takes an
+// address by DHCPv6 too, and dnsfwd asks the reply's DNS server. Then the
+// ISP delegates another prefix at renewal, and the client moves to it.
 func TestPD(t *testing.T) {
 	bins := labproc.Build(t, "tprouter/services/dhcp4d", "tprouter/services/radvd")
 	l := lab.New(t, lab.Options{Unaddressed: true})
@@ -45,9 +46,11 @@ func TestPD(t *testing.T) {
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/accept_ra", "1")
 	l.Client.Sysctl(t, "net/ipv6/conf/"+lab.ClientIf+"/autoconf", "1")
 
-	vm := boot(t, l, "tprouter.lan.addr=192.0.2.1/24")
+	vm := boot(t, l, "tprouter.lan.addr=192.0.2.1/24 tprouter.wan.na=on")
 	start := time.Now()
 	k := pdISP(t, l, bins["radvd"])
+	// tprouter.wan.na: a WAN address of kea's IA_NA pool as well.
+	vm.Expect(t, "addresses [2001:db8:2::1", waitTimeout)
 	lan := delegatedLAN(t, vm)
 	if !pdNetA.Contains(lan.Addr()) {
 		t.Fatalf("the LAN took %s, not a /64 of kea's pool %s", lan, pdNetA)
