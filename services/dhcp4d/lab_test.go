@@ -26,16 +26,9 @@ func TestMain(m *testing.M) { os.Exit(labproc.Run(m)) }
 // its rebinding, gets an address in the new subnet with the new router.
 func TestAddrChange(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t, lab.Options{Unaddressed: true})
-	bins := labproc.Build(t, "tprouter/services/dhcp4c", "tprouter/services/dhcp4d")
-	r, c := l.Router, l.Client
-	r.IP(t, "link", "set", lab.RouterLAN, "up")
-	r.IP(t, "addr", "add", "192.0.2.1/24", "dev", lab.RouterLAN)
-	dir := t.TempDir()
-	leases, state := filepath.Join(dir, "dhcp4d.json"), filepath.Join(dir, "dhcp4c.json")
-	srv := labproc.Start(t, r, bins["dhcp4d"], "-iface", lab.RouterLAN, "-leases", leases, "-lease", "8s")
-	srv.WaitLog(t, "serving 192.0.2.1-192.0.2.254 on lan0", 5*time.Second)
-	labproc.Start(t, c, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", state)
+	s := startServer(t, "8s")
+	r, c, srv, leases, state := s.lab.Router, s.lab.Client, s.srv, s.leases, s.state
+	labproc.Start(t, c, s.bins["dhcp4c"], "-iface", lab.ClientIf, "-state", state)
 	old := waitLease(t, state, 15*time.Second, netip.MustParsePrefix("192.0.2.0/24"))
 
 	t.Logf("client has %s; moving the router to 198.51.100.1/24", old.Address)
@@ -78,15 +71,8 @@ func TestAddrChange(t *testing.T) {
 // the address it had: the lease went on across the flap.
 func TestLinkFlap(t *testing.T) {
 	t.Parallel()
-	l := lab.New(t, lab.Options{Unaddressed: true})
-	bins := labproc.Build(t, "tprouter/services/dhcp4c", "tprouter/services/dhcp4d")
-	r, c := l.Router, l.Client
-	r.IP(t, "link", "set", lab.RouterLAN, "up")
-	r.IP(t, "addr", "add", "192.0.2.1/24", "dev", lab.RouterLAN)
-	dir := t.TempDir()
-	leases, state := filepath.Join(dir, "dhcp4d.json"), filepath.Join(dir, "dhcp4c.json")
-	srv := labproc.Start(t, r, bins["dhcp4d"], "-iface", lab.RouterLAN, "-leases", leases, "-lease", "6s")
-	srv.WaitLog(t, "serving 192.0.2.1-192.0.2.254 on lan0", 5*time.Second)
+	s := startServer(t, "6s")
+	r, c, srv, state, bins := s.lab.Router, s.lab.Client, s.srv, s.state, s.bins
 	cl := labproc.Start(t, c, bins["dhcp4c"], "-iface", lab.ClientIf, "-state", state)
 	lan := netip.MustParsePrefix("192.0.2.0/24")
 	had := waitLease(t, state, 15*time.Second, lan)
@@ -111,6 +97,30 @@ func TestLinkFlap(t *testing.T) {
 	if got := waitLease(t, state, 15*time.Second, lan); got.Address != had.Address {
 		t.Errorf("after the flap the client was offered %s, want its lease %s", got.Address, had.Address)
 	}
+}
+
+// rig is a lab whose router serves 192.0.2.0/24 on its LAN link with
+// dhcp4d, and the files of its test.
+type rig struct {
+	lab           *lab.Lab
+	bins          map[string]string
+	srv           *labproc.Proc
+	leases, state string // dhcp4d's leases, a dhcp4c's state
+}
+
+// startServer starts dhcp4d with leases of the given length on the
+// router's LAN link, as 192.0.2.1/24.
+func startServer(t *testing.T, lease string) rig {
+	t.Helper()
+	l := lab.New(t, lab.Options{Unaddressed: true})
+	bins := labproc.Build(t, "tprouter/services/dhcp4c", "tprouter/services/dhcp4d")
+	l.Router.IP(t, "link", "set", lab.RouterLAN, "up")
+	l.Router.IP(t, "addr", "add", "192.0.2.1/24", "dev", lab.RouterLAN)
+	dir := t.TempDir()
+	s := rig{lab: l, bins: bins, leases: filepath.Join(dir, "dhcp4d.json"), state: filepath.Join(dir, "dhcp4c.json")}
+	s.srv = labproc.Start(t, l.Router, bins["dhcp4d"], "-iface", lab.RouterLAN, "-leases", s.leases, "-lease", lease)
+	s.srv.WaitLog(t, "serving 192.0.2.1-192.0.2.254 on lan0", 5*time.Second)
+	return s
 }
 
 // waitLease polls dhcp4c's state file until its address is in want.

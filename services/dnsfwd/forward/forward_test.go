@@ -400,23 +400,7 @@ func TestLease(t *testing.T) {
 	static := netip.MustParseAddrPort("192.0.2.53:53")
 	f, logs := newForwarder(t, Config{Upstream: []netip.AddrPort{static}, Leases: []string{path}, LeasePoll: 20 * time.Millisecond})
 	go f.Watch(t.Context())
-	waitUpstreams := func(want ...string) {
-		t.Helper()
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			var got []string
-			for _, u := range f.Upstreams() {
-				got = append(got, u.String())
-			}
-			if slices.Equal(got, want) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("upstreams %v, want %v; log:\n%s", got, want, logs)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	waitUpstreams := func(want ...string) { t.Helper(); waitUpstreams(t, f, want...) }
 	waitUpstreams("192.0.2.53:53")
 
 	// As dhcp4c writes it, with fields the forwarder does not read.
@@ -598,25 +582,9 @@ func TestInFlightLimit(t *testing.T) {
 func TestLeases(t *testing.T) {
 	dir := t.TempDir()
 	v4, v6 := filepath.Join(dir, "dhcp4c.json"), filepath.Join(dir, "dhcp6c.json")
-	f, logs := newForwarder(t, Config{Leases: []string{v4, v6}, LeasePoll: 20 * time.Millisecond})
+	f, _ := newForwarder(t, Config{Leases: []string{v4, v6}, LeasePoll: 20 * time.Millisecond})
 	go f.Watch(t.Context())
-	want := func(ups ...string) {
-		t.Helper()
-		deadline := time.Now().Add(3 * time.Second)
-		for {
-			var got []string
-			for _, u := range f.Upstreams() {
-				got = append(got, u.String())
-			}
-			if slices.Equal(got, ups) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("upstreams %v, want %v; log:\n%s", got, ups, logs)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	want := func(ups ...string) { t.Helper(); waitUpstreams(t, f, ups...) }
 	write := func(path string, dns ...string) {
 		t.Helper()
 		// dhcp6c's state as it writes it, with fields not read here.
@@ -633,4 +601,24 @@ func TestLeases(t *testing.T) {
 	want("198.51.100.2:53", "[2001:db8:2::3]:53")
 	os.Remove(v4)
 	want("[2001:db8:2::3]:53", "198.51.100.2:53")
+}
+
+// waitUpstreams waits up to 3 s for f's upstream servers to be want, in
+// order (newForwarder logs the forwarder's lines if it fails).
+func waitUpstreams(t *testing.T, f *Forwarder, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var got []string
+		for _, u := range f.Upstreams() {
+			got = append(got, u.String())
+		}
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("upstreams %v, want %v", got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
