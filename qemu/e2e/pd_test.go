@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"strings"
@@ -39,7 +41,7 @@ func TestPD(t *testing.T) {
 	bins := labproc.Build(t, "tprouter/services/dhcp4d", "tprouter/services/radvd")
 	l := lab.New(t, lab.Options{Unaddressed: true})
 	l.Server.IP(t, "addr", "add", "198.51.100.2/24", "dev", lab.ServerIf)
-	l.Server.ServeHTTP(t, ":80", lab.EchoAddr)
+	l.Server.ServeHTTP(t, ":80", echoAddrVia)
 	dir := t.TempDir()
 	labproc.Start(t, l.Server, bins["dhcp4d"], "-iface", lab.ServerIf, "-leases", dir+"/wan-leases.json", "-lease", "10m")
 	l.Client.IP(t, "addr", "add", lab.ClientV4.String()+"/24", "dev", lab.ClientIf) // for the access log on 192.0.2.1:9090
@@ -118,11 +120,19 @@ func pdFetch(t *testing.T, l *lab.Lab, net netip.Prefix, path string) (netip.Add
 	return client, body
 }
 
-// pdServerSaw checks that the server of pdFetch, which answers with the
-// address it saw (lab.EchoAddr), saw the client's own.
+// echoAddrVia answers with the client's address as the server sees it and
+// the request's Via: "ip:port via".
+var echoAddrVia = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	fmt.Fprintf(w, "%s %s", r.RemoteAddr, r.Header.Get("Via"))
+})
+
+// pdServerSaw checks that the server of pdFetch (echoAddrVia) saw the
+// client's own address and the proxy's Via.
 func pdServerSaw(t *testing.T, client netip.Addr, body string) {
 	t.Helper()
-	if ap, err := netip.ParseAddrPort(body); err != nil || ap.Addr() != client {
-		t.Errorf("the server answered %q, want the client's delegated address %s and a port", body, client)
+	addr, via, _ := strings.Cut(body, " ")
+	if ap, err := netip.ParseAddrPort(addr); err != nil || ap.Addr() != client || via != "1.1 tprouter (tprouter)" {
+		t.Errorf("the server answered %q, want the client's delegated address %s with a port, and Via %q", body, client, "1.1 tprouter (tprouter)")
 	}
 }
