@@ -44,14 +44,7 @@ type PD struct {
 // Update applies the first of ds that is still valid at now and holds
 // the configured /64, and says what changed ("" when nothing did).
 func (p *PD) Update(ds []Delegated, now time.Time) (string, error) {
-	var want Delegated
-	var lan netip.Prefix
-	for _, d := range ds {
-		if l, ok := p.Net.LANPrefix(d.Prefix); ok && d.Valid.After(now) {
-			want, lan = d, l
-			break
-		}
-	}
+	want, lan, note := p.pick(ds, now)
 	if !lan.IsValid() && !p.lan.IsValid() {
 		return "", nil // no prefix, none applied
 	}
@@ -69,8 +62,8 @@ func (p *PD) Update(ds []Delegated, now time.Time) (string, error) {
 		if err := netlink.AddrReplace(link, pdAddr(lan, want, now)); err != nil {
 			errs = append(errs, fmt.Errorf("AddrReplace(%s, %s): %w", p.Link, lan, err))
 		} else if p.lan != lan {
-			changed = join(changed, fmt.Sprintf("pd: LAN %s on %s from delegated %s (valid %v)",
-				lan, p.Link, want.Prefix, want.Valid.Sub(now).Round(time.Second)))
+			changed = join(changed, fmt.Sprintf("pd: LAN %s on %s from delegated %s (valid %v)%s",
+				lan, p.Link, want.Prefix, want.Valid.Sub(now).Round(time.Second), note))
 			p.lan = lan
 		}
 		if err := netlink.RouteReplace(unreachable(want.Prefix)); err != nil {
@@ -80,6 +73,26 @@ func (p *PD) Update(ds []Delegated, now time.Time) (string, error) {
 		}
 	}
 	return changed, oneline.Join(errs...)
+}
+
+// pick returns the first of ds valid at now that holds the configured
+// /64, and that /64. When the ISP delegated less than was asked for, so
+// that none holds it, the LAN takes the first /64 of the first valid one
+// rather than go without IPv6, and note says so.
+func (p *PD) pick(ds []Delegated, now time.Time) (d Delegated, lan netip.Prefix, note string) {
+	for _, d := range ds {
+		if l, ok := p.Net.LANPrefix(d.Prefix); ok && d.Valid.After(now) {
+			return d, l, ""
+		}
+	}
+	first := p.Net
+	first.PD.LAN = 0
+	for _, d := range ds {
+		if l, ok := first.LANPrefix(d.Prefix); ok && d.Valid.After(now) {
+			return d, l, fmt.Sprintf("; the first /64: tprouter.lan.pd=%d is beyond the delegated prefix", p.Net.PD.LAN)
+		}
+	}
+	return Delegated{}, netip.Prefix{}, ""
 }
 
 // withdraw removes the applied /64's address and the unreachable route.

@@ -71,6 +71,13 @@ func TestPD(t *testing.T) {
 		t.Errorf("after the link went down and up:\n%s", addr)
 	}
 
+	// A /64 has no third /64: the LAN takes the first and says why.
+	small := netconf.Delegated{Prefix: netip.MustParsePrefix("2001:db8:300::/64"), Preferred: now.Add(time.Hour), Valid: now.Add(2 * time.Hour)}
+	if got := update(small); !strings.Contains(got, "pd: LAN 2001:db8:300::/64 on lan0 from delegated 2001:db8:300::/64 (valid 2h0m0s); the first /64: tprouter.lan.pd=2 is beyond") {
+		t.Errorf("a prefix smaller than tprouter.lan.pd needs: %q", got)
+	}
+	update(b)
+
 	expired := b
 	expired.Valid = now.Add(-time.Second)
 	if got := update(expired); !strings.Contains(got, "withdrawn") {
