@@ -16,7 +16,8 @@ import (
 )
 
 // TestMain lets the test binary serve as the relay candidate, the TLS
-// origin and the TLS load generator, as the bench program itself does.
+// origin and the connection load generator, as the bench program itself
+// does.
 func TestMain(m *testing.M) {
 	childMain()
 	os.Exit(m.Run())
@@ -191,7 +192,7 @@ func TestSpread(t *testing.T) {
 	}
 }
 
-// TestTLSLoad runs the TLS load generator against a TLS origin on
+// TestTLSLoad runs the connection load generator with TLS against a TLS origin on
 // loopback: it must stop at its connection bound, count every body byte,
 // and count as errors the responses that are not what was asked for.
 func TestTLSLoad(t *testing.T) {
@@ -209,14 +210,18 @@ func TestTLSLoad(t *testing.T) {
 	srv.SetKeepAlivesEnabled(false)
 	go srv.Serve(ln)
 	defer srv.Close()
-	s := tlsLoadSpec{Addr: ln.Addr().String(), Path: "/1k", Size: originFiles["1k"], Conns: 4, Duration: 10 * time.Second, Max: 40}
-	r := tlsLoad(s, o.Pool)
+	s := loadSpec{Addr: ln.Addr().String(), Host: tlsName, Path: "/1k", Size: originFiles["1k"], Conns: 4, Duration: 10 * time.Second, Max: 40}
+	cfg := tlsClientConfig(o.Pool)
+	r, err := connLoad(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r.Conns != 40 || r.Errors != 0 || r.Bytes != 40*float64(s.Size) || r.P99US < r.P50US || r.P50US <= 0 {
-		t.Errorf("tlsLoad(%+v) = %+v, want 40 connections of %d bytes, no errors", s, r, s.Size)
+		t.Errorf("connLoad(%+v) = %+v, want 40 connections of %d bytes, no errors", s, r, s.Size)
 	}
 	s.Size, s.Max = 1, 8
-	if r := tlsLoad(s, o.Pool); r.Conns != 0 || r.Errors != 8 || !strings.Contains(r.FirstError, "want 200 OK with 1") {
-		t.Errorf("tlsLoad with a wrong size = %+v, want 8 errors", r)
+	if r, _ := connLoad(s, cfg); r.Conns != 0 || r.Errors != 8 || !strings.Contains(r.FirstError, "want 200 OK with 1") {
+		t.Errorf("connLoad with a wrong size = %+v, want 8 errors", r)
 	}
 }
 

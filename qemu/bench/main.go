@@ -51,7 +51,7 @@ func main() {
 }
 
 // childMain runs this executable (the bench program or its test binary)
-// as the bare relay candidate, the TLS origin or the TLS load generator
+// as the bare relay candidate, the TLS origin or the connection load generator
 // when the environment says so, and then never returns.
 func childMain() {
 	if port := os.Getenv(relayEnv); port != "" {
@@ -60,8 +60,8 @@ func childMain() {
 	if dir := os.Getenv(tlsOriginEnv); dir != "" {
 		tlsOriginMain(dir)
 	}
-	if spec := os.Getenv(tlsLoadEnv); spec != "" {
-		tlsLoadMain(spec)
+	if spec := os.Getenv(connLoadEnv); spec != "" {
+		connLoadMain(spec)
 	}
 }
 

@@ -149,7 +149,7 @@ type runRecord struct {
 	Metrics   map[string]float64 `json:"metrics,omitempty"`
 	Wrk       *wrkResult         `json:"wrk,omitempty"`
 	Idle      *idleResult        `json:"idle,omitempty"`
-	TLS       *tlsLoadResult     `json:"tls,omitempty"`
+	TLS       *loadResult        `json:"tls,omitempty"`
 	// SNILogged: whether tprouter's access log named the SNI in (e).
 	SNILogged *bool `json:"sni_logged,omitempty"`
 	// ProxyCPU is the proxy's CPU seconds during the wrk run; HostBusy
