@@ -134,7 +134,7 @@ func (e *env) checkTLSPath(ctx context.Context, addr string, want bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := closeExchange(tc, tlsName, "/1k", originFiles["1k"], false); err != nil {
+	if _, err := closeExchange(tc, tlsName, "/1k", originFiles["1k"]); err != nil {
 		return err
 	}
 	if got := n > 0; got != want {
