@@ -34,7 +34,7 @@ func (r *results) metricDefs() []metricDef {
 		{"m_cps", "(c) many clients: conn/s", "%.0f", false},
 		{"m_p99_ms", "(c) many clients: p99 latency, ms", "%.3f", true},
 		{"m_cpu_us", "(c) many clients: proxy CPU per connection, µs", "%.0f", true},
-		{"m_origin_conns", "(c) many clients: origin connections per client connection", "%.2f", true},
+		{"m_origin_conns", "(c) many clients: origin connections per client connection", "%.3g", true},
 		{"ms_cps", "(c) many clients, seed ruleset: conn/s", "%.0f", false},
 		{"ms_p99_ms", "(c) many clients, seed ruleset: p99 latency, ms", "%.3f", true},
 		{"e_hps", "(e) TLS, new connection per request, 16 conns: handshakes/s", "%.0f", false},
