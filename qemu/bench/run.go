@@ -212,7 +212,7 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 	}
 	defer cleanup()
 	defer e.restoreConntrackMax()
-	main, other := splitPasses(workloads(cfg))
+	main, other := splitPasses(workloads(cfg), cfg.Rules)
 	if len(main) > 0 {
 		if recs, err = e.pass(ctx, cfg.Rules, cfg.Candidates, main, cfg.Profile); err != nil {
 			return recs, err
@@ -239,12 +239,12 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 	return recs, nil
 }
 
-// splitPasses separates the workloads of the main pass (under -rules)
-// from those that ask for a ruleset of their own, by ruleset.
-func splitPasses(ws []workload) (main []workload, other map[string][]workload) {
+// splitPasses separates the workloads of the main pass (under rules,
+// -rules) from those that ask for another ruleset, by ruleset.
+func splitPasses(ws []workload, rules string) (main []workload, other map[string][]workload) {
 	other = map[string][]workload{}
 	for _, w := range ws {
-		if w.rules == "" {
+		if w.rules == "" || w.rules == rules {
 			main = append(main, w)
 		} else {
 			other[w.rules] = append(other[w.rules], w)
