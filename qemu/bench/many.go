@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"tprouter/qemu/lab"
 )
@@ -73,6 +74,29 @@ func addManyClients(c *lab.NS) error {
 		}
 	}
 	return nil
+}
+
+// freshForMany restarts candidate c's process p (nil: direct, nothing to
+// restart) before its first many-clients workload over HTTP and checks
+// the path again. The workloads before leave state keyed by the client
+// that would decide the figure: the idle workload's 9,800 connections
+// from the one client address leave tprouter's pool of upstream
+// connections full (-max-idle-upstream, 1,024) for a minute, and a full
+// pool keeps none of the many clients' connections, so (m) measured a
+// new upstream connection per client connection after (d) and (c), and
+// almost none from a fresh process. On failure the stopped p is
+// returned, for the caller's deferred stop.
+func (e *env) freshForMany(ctx context.Context, c candidate, dir string, p *proc) (*proc, error) {
+	if p == nil || c.start == nil {
+		return p, nil
+	}
+	p.stop(10 * time.Second)
+	np, err := c.start(e, dir)
+	if err != nil {
+		return p, fmt.Errorf("restart for the many-clients workloads: %w", err)
+	}
+	addr := net.JoinHostPort(lab.ServerV4.String(), "80")
+	return np, waitFor(10*time.Second, np, func() error { return checkPath(ctx, e.lab, addr, true) })
 }
 
 // ctStats are the router's conntrack figures of one run: the counters'

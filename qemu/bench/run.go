@@ -200,7 +200,7 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 		return nil, err
 	}
 	for _, c := range cfg.Candidates {
-		if c == "tprouter" {
+		if (c == "tprouter" || c == "nopool") && e.proxyBin == "" {
 			if err := e.buildProxy(ctx); err != nil {
 				return nil, err
 			}
@@ -380,7 +380,7 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 		w := workload{path: "1k"}
 		runWrk(ctx, e.lab.Client, e.dir, wrkRun{url: w.url(), conns: 50, threads: 2, dur: e.cfg.Warmup})
 	}
-	tlsReady := false
+	tlsReady, manyReady := false, false
 	for _, w := range ws {
 		if !w.runsFor(name) {
 			continue
@@ -393,6 +393,13 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 			tlsReady = true
 			if p, err = e.startTLS(ctx, c, dir, p); err != nil {
 				return fail("tls", err)
+			}
+		}
+		if w.many && !w.tls && !manyReady {
+			var err error
+			manyReady = true
+			if p, err = e.freshForMany(ctx, c, dir, p); err != nil {
+				return fail(w.id, err)
 			}
 		}
 		rec, err := e.runWorkload(ctx, w, p)
