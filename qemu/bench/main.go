@@ -13,7 +13,7 @@
 // from 64 client addresses: over HTTP (m), over TLS (mt), and over HTTP
 // with the router under the seed ruleset (ms, a second, short pass).
 //
-//	go run ./qemu/bench            # the full run, ~15 minutes (make bench)
+//	go run ./qemu/bench            # the full run, 15-20 minutes (make bench)
 //	go run ./qemu/bench -quick     # 1 round of 3 s: a smoke run
 //	go run ./qemu/bench -profile   # plus CPU/heap profiles of tprouter
 //	go run ./qemu/bench -workloads many   # the many-clients rows only
