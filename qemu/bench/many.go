@@ -30,7 +30,10 @@ import (
 // conntrack counters (insert_failed, drop, early_drop) and how many
 // connections the origin accepted per client connection: 1 for direct
 // and HAProxy (http-reuse never), less for a proxy that keeps upstream
-// connections for the client's next one (tprouter, per client address).
+// connections for the client's next one (tprouter, per client address:
+// 64 addresses do not defeat its pool, as each comes back within
+// milliseconds; candidate nopool shows the cost without it). Each proxy
+// is restarted before (m), see freshForMany.
 
 // manyWorkloads are the ids -workloads many stands for.
 var manyWorkloads = []string{"m", "mt", "ms"}
