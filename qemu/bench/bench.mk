@@ -3,7 +3,7 @@
 # (or run alone: make -f qemu/bench/bench.mk bench, from the repository
 # root, as root).
 #
-#   make bench                               the full run, 14-17 minutes
+#   make bench                               the full run, 15-20 minutes
 #   make bench BENCH_FLAGS=-quick            a 1-round smoke run
 #   make bench BENCH_FLAGS=-profile          plus pprof profiles of tprouter
 #

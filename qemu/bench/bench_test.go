@@ -3,12 +3,14 @@ package main
 import (
 	"crypto/tls"
 	"encoding/json"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,7 +18,8 @@ import (
 )
 
 // TestMain lets the test binary serve as the relay candidate, the TLS
-// origin and the TLS load generator, as the bench program itself does.
+// origin and the connection load generator, as the bench program itself
+// does.
 func TestMain(m *testing.M) {
 	childMain()
 	os.Exit(m.Run())
@@ -76,7 +79,11 @@ func checkTable(t *testing.T, r *results, subject string) {
 		t.Errorf("header %q, want columns %q", lines[0], wantCols)
 	}
 	rows := lines[2:]
-	wantRows := []string{"(a) 1 KiB", "(a) p50", "(a) p99", "(a) proxy CPU", "(b) 1 MiB", "(b) proxy CPU", "(c) new connection", "(c) proxy CPU", "(e) TLS, new connection", "(e) proxy CPU", "(f) TLS 1 MiB", "(f) proxy CPU", "(d) 500 idle"}
+	wantRows := []string{"(a) 1 KiB", "(a) p50", "(a) p99", "(a) proxy CPU", "(b) 1 MiB", "(b) proxy CPU", "(c) new connection", "(c) proxy CPU",
+		"(c) many clients: conn/s", "(c) many clients: p99", "(c) many clients: proxy CPU", "(c) many clients: origin connections",
+		"(c) many clients, seed ruleset: conn/s", "(c) many clients, seed ruleset: p99",
+		"(e) TLS, new connection", "(e) proxy CPU", "(f) TLS 1 MiB", "(f) proxy CPU",
+		"TLS many clients: conn/s", "TLS many clients: proxy CPU", "(d) 500 idle"}
 	if len(rows) != len(wantRows) {
 		t.Fatalf("table has %d rows, want %d:\n%s", len(rows), len(wantRows), r.Table)
 	}
@@ -87,8 +94,9 @@ func checkTable(t *testing.T, r *results, subject string) {
 			continue
 		}
 		for j, v := range c[1:] {
-			// Direct has no proxy whose memory or CPU could be measured.
-			noProxy := strings.HasPrefix(c[0], "(d)") || strings.Contains(c[0], "proxy CPU")
+			// Direct has no proxy whose memory or CPU could be measured,
+			// and no run in the seed ruleset's pass.
+			noProxy := strings.HasPrefix(c[0], "(d)") || strings.Contains(c[0], "proxy CPU") || strings.Contains(c[0], "seed ruleset")
 			if noProxy && (wantCols[j+1] == "direct" || strings.HasSuffix(wantCols[j+1], "/direct")) {
 				if v != "-" {
 					t.Errorf("row %q, column %s = %q, want -", c[0], wantCols[j+1], v)
@@ -123,9 +131,41 @@ func checkResults(t *testing.T, cfg config, r *results, subject string) {
 	if js.Table != r.Table || js.Medians[subject]["a_rps"] <= 0 || len(js.Runs) == 0 {
 		t.Errorf("results.json does not hold the table, the medians and the runs")
 	}
+	checkMany(t, js, subject)
 	md, err := os.ReadFile(filepath.Join(cfg.OutDir, "table.md"))
 	if err != nil || !strings.Contains(string(md), r.Table) {
 		t.Errorf("table.md lacks the table (err %v)", err)
+	}
+}
+
+// checkMany checks the many-clients runs in results.json: every one from
+// manyClients addresses, with the router's conntrack figures, and the
+// seed ruleset's pass for the subject only.
+func checkMany(t *testing.T, js results, subject string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, rec := range js.Runs {
+		if !strings.HasPrefix(rec.Workload, "m") {
+			continue
+		}
+		seen[rec.Candidate+" "+rec.Workload] = true
+		if rec.Load == nil || rec.Load.Sources != manyClients || rec.Load.Conns <= 0 {
+			t.Errorf("%s %s: load %+v, want connections from %d sources", rec.Candidate, rec.Workload, rec.Load, manyClients)
+		}
+		if rec.Conntrack == nil || rec.Conntrack.Max <= 0 {
+			t.Errorf("%s %s: conntrack %+v, want the router's figures", rec.Candidate, rec.Workload, rec.Conntrack)
+		}
+	}
+	for _, want := range []string{"direct m", "direct mt", subject + " m", subject + " mt", subject + " ms"} {
+		if !seen[want] {
+			t.Errorf("no run of %s in results.json", want)
+		}
+	}
+	if seen["direct ms"] {
+		t.Errorf("direct ran in the seed ruleset's pass, which is for the proxies")
+	}
+	if !strings.Contains(js.Table, "many clients") {
+		t.Errorf("the table lacks the many-clients rows")
 	}
 }
 
@@ -191,7 +231,7 @@ func TestSpread(t *testing.T) {
 	}
 }
 
-// TestTLSLoad runs the TLS load generator against a TLS origin on
+// TestTLSLoad runs the connection load generator with TLS against a TLS origin on
 // loopback: it must stop at its connection bound, count every body byte,
 // and count as errors the responses that are not what was asked for.
 func TestTLSLoad(t *testing.T) {
@@ -209,14 +249,18 @@ func TestTLSLoad(t *testing.T) {
 	srv.SetKeepAlivesEnabled(false)
 	go srv.Serve(ln)
 	defer srv.Close()
-	s := tlsLoadSpec{Addr: ln.Addr().String(), Path: "/1k", Size: originFiles["1k"], Conns: 4, Duration: 10 * time.Second, Max: 40}
-	r := tlsLoad(s, o.Pool)
+	s := loadSpec{Addr: ln.Addr().String(), Host: tlsName, Path: "/1k", Size: originFiles["1k"], Conns: 4, Duration: 10 * time.Second, Max: 40}
+	cfg := tlsClientConfig(o.Pool)
+	r, err := connLoad(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if r.Conns != 40 || r.Errors != 0 || r.Bytes != 40*float64(s.Size) || r.P99US < r.P50US || r.P50US <= 0 {
-		t.Errorf("tlsLoad(%+v) = %+v, want 40 connections of %d bytes, no errors", s, r, s.Size)
+		t.Errorf("connLoad(%+v) = %+v, want 40 connections of %d bytes, no errors", s, r, s.Size)
 	}
 	s.Size, s.Max = 1, 8
-	if r := tlsLoad(s, o.Pool); r.Conns != 0 || r.Errors != 8 || !strings.Contains(r.FirstError, "want 200 OK with 1") {
-		t.Errorf("tlsLoad with a wrong size = %+v, want 8 errors", r)
+	if r, _ := connLoad(s, cfg); r.Conns != 0 || r.Errors != 8 || !strings.Contains(r.FirstError, "want 200 OK with 1") {
+		t.Errorf("connLoad with a wrong size = %+v, want 8 errors", r)
 	}
 }
 
@@ -241,5 +285,70 @@ func TestSNILogged(t *testing.T) {
 	}
 	if got := sniLogged(filepath.Join(dir, "none.log")); got != nil {
 		t.Errorf("sniLogged of a missing log = %v, want nil", *got)
+	}
+}
+
+// TestConnLoadSources runs the connection load generator over plain HTTP
+// against a server on loopback from four source addresses: each must
+// open its share of the bounded count of connections, one request each,
+// and a short body must count as an error.
+func TestConnLoadSources(t *testing.T) {
+	var mu sync.Mutex
+	from := map[string]int{}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, _ := net.SplitHostPort(r.RemoteAddr)
+		mu.Lock()
+		from[host]++
+		mu.Unlock()
+		w.Write(make([]byte, originFiles["1k"]))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	srcs := []string{"127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14"}
+	s := loadSpec{Addr: ln.Addr().String(), Host: "bench.example", Path: "/1k", Size: originFiles["1k"],
+		Conns: 3, Duration: 10 * time.Second, Max: 40, Sources: srcs}
+	r, err := connLoad(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Conns != 40 || r.Errors != 0 || r.Sources != 4 || r.Bytes != 40*float64(s.Size) {
+		t.Errorf("connLoad(%+v) = %+v, want 40 connections from 4 sources, no errors", s, r)
+	}
+	mu.Lock()
+	for _, src := range srcs {
+		if from[src] != 10 {
+			t.Errorf("the server saw %d requests from %s, want 10 (all: %v)", from[src], src, from)
+		}
+	}
+	mu.Unlock()
+	s.Size, s.Max = 1, 4
+	if r, _ := connLoad(s, nil); r.Conns != 0 || r.Errors != 4 {
+		t.Errorf("connLoad with a wrong size = %+v, want 4 errors", r)
+	}
+}
+
+// TestParseWorkloads checks that -workloads many stands for the
+// many-clients workloads and that an unknown id is refused.
+func TestParseWorkloads(t *testing.T) {
+	cfg, err := parseFlags([]string{"-workloads", "a,many"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Workloads, ","); got != "a,m,mt,ms" {
+		t.Errorf("-workloads a,many = %s, want a,m,mt,ms", got)
+	}
+	var ids []string
+	for _, w := range workloads(cfg) {
+		ids = append(ids, w.id)
+	}
+	if got := strings.Join(ids, ","); got != "a,m,mt,ms" {
+		t.Errorf("workloads of -workloads a,many = %s, want a,m,mt,ms", got)
+	}
+	if _, err := parseFlags([]string{"-workloads", "x"}); err == nil {
+		t.Errorf("-workloads x accepted")
 	}
 }

@@ -39,6 +39,7 @@ var candidates = []candidate{
 	{name: "relay", title: "relay", start: startRelay},
 	{name: "base", title: "base", start: startBase},
 	{name: "syslog", title: "tprouter, syslog down", start: startSyslogDown},
+	{name: "nopool", title: "tprouter, no pool", start: startNoPool},
 }
 
 func candidateByName(name string) (candidate, bool) {
@@ -59,6 +60,17 @@ const idleTimeout = 10 * time.Minute
 func startTprouter(e *env, dir string) (*proc, error) {
 	bin, extra, env := e.tprouterProfile(dir)
 	return runTprouter(e, dir, "tprouter", bin, extra, env)
+}
+
+// startNoPool runs tprouter's proxy as startTprouter does but keeping no
+// upstream connection for the client's next one (-max-idle-upstream 0):
+// every client connection then costs the router a new upstream
+// connection too, as HAProxy's (http-reuse never) does, which the
+// many-clients workloads' 64 addresses alone do not bring about (each
+// address comes back within milliseconds, well inside the pool's minute).
+func startNoPool(e *env, dir string) (*proc, error) {
+	bin, extra, env := e.tprouterProfile(dir)
+	return runTprouter(e, dir, "nopool", bin, append(extra, "-max-idle-upstream", "0"), env)
 }
 
 // startBase runs -base the way startTprouter runs this tree's proxy.

@@ -9,10 +9,14 @@
 // 10,000 idle connections (d). Over TLS, with a new connection per request
 // (tls.go), it measures handshakes per second (e) and MiB/s with 1 MiB
 // responses (f) against HAProxy's SNI inspection and direct forwarding.
+// The many-clients workloads (many.go) open a new connection per request
+// from 64 client addresses: over HTTP (m), over TLS (mt), and over HTTP
+// with the router under the seed ruleset (ms, a second, short pass).
 //
-//	go run ./qemu/bench            # the full run, ~15 minutes (make bench)
+//	go run ./qemu/bench            # the full run, 15-20 minutes (make bench)
 //	go run ./qemu/bench -quick     # 1 round of 3 s: a smoke run
 //	go run ./qemu/bench -profile   # plus CPU/heap profiles of tprouter
+//	go run ./qemu/bench -workloads many   # the many-clients rows only
 //
 // It needs root and wrk, nginx, haproxy and squid (bench.mk installs
 // them). Results go to build/bench/results.json and build/bench/table.md.
@@ -51,7 +55,7 @@ func main() {
 }
 
 // childMain runs this executable (the bench program or its test binary)
-// as the bare relay candidate, the TLS origin or the TLS load generator
+// as the bare relay candidate, the TLS origin or the connection load generator
 // when the environment says so, and then never returns.
 func childMain() {
 	if port := os.Getenv(relayEnv); port != "" {
@@ -60,8 +64,8 @@ func childMain() {
 	if dir := os.Getenv(tlsOriginEnv); dir != "" {
 		tlsOriginMain(dir)
 	}
-	if spec := os.Getenv(tlsLoadEnv); spec != "" {
-		tlsLoadMain(spec)
+	if spec := os.Getenv(connLoadEnv); spec != "" {
+		connLoadMain(spec)
 	}
 }
 
@@ -79,8 +83,8 @@ func parseFlags(args []string) (config, error) {
 	// Half the CPUs: the other half runs wrk and nginx. On a 2-core box
 	// that is 1, and every proxy gets one thread.
 	fs.IntVar(&cfg.N, "n", max(1, runtime.NumCPU()/2), "CPUs per proxy: tprouter GOMAXPROCS, HAProxy nbthread, Squid workers, nginx workers")
-	fs.StringVar(&wls, "workloads", "", "comma-separated workloads to run (a, a6, b, c, d, e, f; default all), e.g. to profile one")
-	fs.StringVar(&cands, "candidates", "direct,tprouter,haproxy,squid,syslog", "comma-separated candidates: direct, tprouter, haproxy, squid, syslog (tprouter with tprouter.syslog's collectors down, workload a only), relay (a bare splice relay)")
+	fs.StringVar(&wls, "workloads", "", "comma-separated workloads to run (a, a6, b, c, d, e, f, m, mt, ms; many = m,mt,ms; default all), e.g. to profile one")
+	fs.StringVar(&cands, "candidates", "direct,tprouter,haproxy,squid,syslog", "comma-separated candidates: direct, tprouter, haproxy, squid, syslog (tprouter with tprouter.syslog's collectors down, workload a only), relay (a bare splice relay), nopool (tprouter with -max-idle-upstream 0)")
 	fs.IntVar(&cfg.IdleConns, "idle-conns", 10000, "connections held open by the idle workload (d)")
 	fs.BoolVar(&cfg.IPv6, "ipv6", true, "also run workload (a) over IPv6 (not for Squid)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "wrk warm-up before each candidate's workloads")
@@ -100,10 +104,14 @@ func parseFlags(args []string) (config, error) {
 		return cfg, fmt.Errorf("-rules: %q is neither %s nor %s", cfg.Rules, rulesTprouter, rulesNft)
 	}
 	if wls != "" {
-		cfg.Workloads = strings.Split(wls, ",")
-		for _, w := range cfg.Workloads {
-			if !strings.Contains(",a,a6,b,c,d,e,f,", ","+w+",") {
-				return cfg, fmt.Errorf("-workloads: unknown workload %q", w)
+		for _, w := range strings.Split(wls, ",") {
+			switch {
+			case w == "many":
+				cfg.Workloads = append(cfg.Workloads, manyWorkloads...)
+			case strings.Contains(",a,a6,b,c,d,e,f,m,mt,ms,", ","+w+","):
+				cfg.Workloads = append(cfg.Workloads, w)
+			default:
+				return cfg, fmt.Errorf("-workloads: unknown workload %q (a, a6, b, c, d, e, f, m, mt, ms or many)", w)
 			}
 		}
 	}

@@ -124,7 +124,7 @@ func (e *env) profilePass(ctx context.Context, ws []workload) error {
 	}
 	e.profiling = true
 	defer func() { e.profiling = false }()
-	if err := setRules(e.lab, e.cfg.Rules, true); err != nil {
+	if err := setRules(e.lab, e.rules, true); err != nil {
 		return err
 	}
 	var errs []error

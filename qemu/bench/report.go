@@ -31,10 +31,18 @@ func (r *results) metricDefs() []metricDef {
 		{"b_cpu_ms", "(b) proxy CPU per MiB, ms", "%.2f", true},
 		{"c_cps", "(c) new connection per request, 50 conns: conn/s", "%.0f", false},
 		{"c_cpu_us", "(c) proxy CPU per connection, µs", "%.0f", true},
+		{"m_cps", "(c) many clients: conn/s", "%.0f", false},
+		{"m_p99_ms", "(c) many clients: p99 latency, ms", "%.3f", true},
+		{"m_cpu_us", "(c) many clients: proxy CPU per connection, µs", "%.0f", true},
+		{"m_origin_conns", "(c) many clients: origin connections per client connection", "%.3g", true},
+		{"ms_cps", "(c) many clients, seed ruleset: conn/s", "%.0f", false},
+		{"ms_p99_ms", "(c) many clients, seed ruleset: p99 latency, ms", "%.3f", true},
 		{"e_hps", "(e) TLS, new connection per request, 16 conns: handshakes/s", "%.0f", false},
 		{"e_cpu_us", "(e) proxy CPU per TLS connection, µs", "%.0f", true},
 		{"f_mibps", "(f) TLS 1 MiB, new connection per request, 8 conns: MiB/s", "%.0f", false},
 		{"f_cpu_ms", "(f) proxy CPU per TLS MiB, ms", "%.2f", true},
+		{"mt_cps", "TLS many clients: conn/s", "%.0f", false},
+		{"mt_cpu_us", "TLS many clients: proxy CPU per connection, µs", "%.0f", true},
 		{"d_rss_mib", fmt.Sprintf("(d) %d idle conns: resident MiB", r.IdleMeasured), "%.1f", true},
 		{"d_rss_scaled_mib", fmt.Sprintf("(d) extrapolated to %d idle conns: resident MiB", targetIdleConns), "%.1f", true},
 	}
@@ -334,7 +342,7 @@ func (r *results) text() string {
 	for _, t := range r.Targets {
 		fmt.Fprintf(&b, "- %s\n", t.Line)
 	}
-	for _, note := range []string{r.sniNote(), r.syslogNote()} {
+	for _, note := range []string{r.manyNote(), r.conntrackNote(), r.sniNote(), r.syslogNote()} {
 		if note != "" {
 			fmt.Fprintf(&b, "\n%s\n", note)
 		}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -68,6 +69,11 @@ type env struct {
 	tlsOrigin *proc
 	tlsPool   *x509.CertPool
 	tlsCAFile string
+	// rules is the ruleset of the pass under way (pass).
+	rules string
+	// ctMaxSaved is the machine's conntrack limit before conntrackRoom
+	// raised it, 0 if it did not (many.go).
+	ctMaxSaved int64
 }
 
 func (e *env) logf(format string, args ...any) {
@@ -84,6 +90,12 @@ type workload struct {
 	v6    bool
 	idle  bool // the idle-connections memory workload instead of wrk
 	tls   bool // a TLS workload (tls.go) instead of wrk
+	// many: a new connection per request from many client addresses
+	// (many.go), with TLS if tls is set, instead of wrk.
+	many bool
+	// rules, if set, runs the workload in a pass of its own with the
+	// router under this ruleset instead of -rules (run).
+	rules string
 	// skip lists candidates it does not run for.
 	skip []string
 }
@@ -122,10 +134,17 @@ func workloads(cfg config) []workload {
 		workload{id: "b", path: "1m", conns: 10, skip: []string{"syslog"}},
 		workload{id: "d", idle: true, skip: []string{"direct", "syslog"}},
 		workload{id: "c", path: "1k", conns: 50, close: true, skip: []string{"syslog"}},
+		// (c) from 64 client addresses (many.go).
+		workload{id: "m", path: "1k", conns: 50, many: true, skip: []string{"syslog"}},
 		// TLS, a new connection per request: handshakes (e) and 1 MiB
-		// responses (f). Squid's package cannot peek and splice (tls.go).
+		// responses (f), and handshakes from 64 client addresses (mt).
+		// Squid's package cannot peek and splice (tls.go).
 		workload{id: "e", path: "1k", conns: 16, tls: true, skip: []string{"squid", "syslog"}},
 		workload{id: "f", path: "1m", conns: 8, tls: true, skip: []string{"squid", "syslog"}},
+		workload{id: "mt", path: "1k", conns: 16, many: true, tls: true, skip: []string{"squid", "syslog"}},
+		// (m) under the seed ruleset, in a pass of its own: the proxies
+		// only, whose ratio it is about.
+		workload{id: "ms", path: "1k", conns: 50, many: true, rules: rulesNft, skip: []string{"direct", "squid", "syslog"}},
 	)
 	if len(cfg.Workloads) == 0 {
 		return ws
@@ -149,7 +168,10 @@ type runRecord struct {
 	Metrics   map[string]float64 `json:"metrics,omitempty"`
 	Wrk       *wrkResult         `json:"wrk,omitempty"`
 	Idle      *idleResult        `json:"idle,omitempty"`
-	TLS       *tlsLoadResult     `json:"tls,omitempty"`
+	TLS       *loadResult        `json:"tls,omitempty"`
+	// Load and Conntrack: the many-clients workloads' (many.go).
+	Load      *loadResult `json:"load,omitempty"`
+	Conntrack *ctStats    `json:"conntrack,omitempty"`
 	// SNILogged: whether tprouter's access log named the SNI in (e).
 	SNILogged *bool `json:"sni_logged,omitempty"`
 	// ProxyCPU is the proxy's CPU seconds during the wrk run; HostBusy
@@ -178,7 +200,7 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 		return nil, err
 	}
 	for _, c := range cfg.Candidates {
-		if c == "tprouter" {
+		if (c == "tprouter" || c == "nopool") && e.proxyBin == "" {
 			if err := e.buildProxy(ctx); err != nil {
 				return nil, err
 			}
@@ -189,32 +211,83 @@ func run(ctx context.Context, cfg config) (recs []runRecord, err error) {
 		return nil, err
 	}
 	defer cleanup()
-	l, err := newLab(cfg.Rules)
+	defer e.restoreConntrackMax()
+	main, other := splitPasses(workloads(cfg), cfg.Rules)
+	if len(main) > 0 {
+		if recs, err = e.pass(ctx, cfg.Rules, cfg.Candidates, main, cfg.Profile); err != nil {
+			return recs, err
+		}
+	}
+	// The workloads under another ruleset: a short pass with a lab of
+	// their own, for the candidates they run for.
+	for rules, ws := range other {
+		var cands []string
+		for _, c := range cfg.Candidates {
+			if slices.ContainsFunc(ws, func(w workload) bool { return w.runsFor(c) }) {
+				cands = append(cands, c)
+			}
+		}
+		if len(cands) == 0 {
+			continue
+		}
+		e.logf("pass with -rules %s: %s", rules, strings.Join(cands, ", "))
+		more, err := e.pass(ctx, rules, cands, ws, false)
+		if recs = append(recs, more...); err != nil {
+			return recs, err
+		}
+	}
+	return recs, nil
+}
+
+// splitPasses separates the workloads of the main pass (under rules,
+// -rules) from those that ask for another ruleset, by ruleset.
+func splitPasses(ws []workload, rules string) (main []workload, other map[string][]workload) {
+	other = map[string][]workload{}
+	for _, w := range ws {
+		if w.rules == "" || w.rules == rules {
+			main = append(main, w)
+		} else {
+			other[w.rules] = append(other[w.rules], w)
+		}
+	}
+	return main, other
+}
+
+// pass builds a lab with the router under rules, starts the origins and
+// runs every candidate of cands through ws, round after round, then, if
+// profile, the profile pass; the lab is gone when it returns.
+func (e *env) pass(ctx context.Context, rules string, cands []string, ws []workload, profile bool) ([]runRecord, error) {
+	l, err := newLab(rules)
 	if err != nil {
 		return nil, err
 	}
 	defer l.Close()
-	e.lab = l
+	e.lab, e.rules = l, rules
 	if err := e.tuneLab(); err != nil {
 		return nil, err
+	}
+	if hasMany(ws) {
+		if err := addManyClients(l.Client); err != nil {
+			return nil, err
+		}
 	}
 	origin, err := startOrigin(l.Server, e.dir, e.n, e.nofile)
 	if err != nil {
 		return nil, err
 	}
 	defer origin.stop(5 * time.Second)
-
-	ws := workloads(cfg)
+	e.tlsOrigin = nil
 	if hasTLS(ws) {
 		if err := e.startTLSOrigin(); err != nil {
 			return nil, err
 		}
 		defer e.tlsOrigin.stop(5 * time.Second)
 	}
-	if recs, err = e.rounds(ctx, origin, ws); err != nil {
+	recs, err := e.rounds(ctx, origin, cands, ws)
+	if err != nil {
 		return recs, err
 	}
-	if cfg.Profile {
+	if profile {
 		// The table stands without profiles: report, do not fail.
 		if err := e.profilePass(ctx, ws); err != nil {
 			e.logf("%v", err)
@@ -242,14 +315,14 @@ func (e *env) makeScratch() (func(), error) {
 	return func() { os.RemoveAll(e.dir) }, nil
 }
 
-// rounds runs every candidate through ws once per round, stopping early
-// when ctx ends or an origin has died.
-func (e *env) rounds(ctx context.Context, origin *proc, ws []workload) ([]runRecord, error) {
+// rounds runs every candidate of cands through ws once per round,
+// stopping early when ctx ends or an origin has died.
+func (e *env) rounds(ctx context.Context, origin *proc, cands []string, ws []workload) ([]runRecord, error) {
 	var recs []runRecord
 	for round := range e.cfg.Rounds {
 		// Rotate the order each round so that no candidate always
 		// follows the same one (TIME_WAIT, cache and thermal effects).
-		for _, name := range rotate(e.cfg.Candidates, round) {
+		for _, name := range rotate(cands, round) {
 			if err := ctx.Err(); err != nil {
 				return recs, err
 			}
@@ -277,7 +350,7 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fail("start", fmt.Errorf("mkdir %s: %w", dir, err))
 	}
-	if err := setRules(e.lab, e.cfg.Rules, c.start != nil); err != nil {
+	if err := setRules(e.lab, e.rules, c.start != nil); err != nil {
 		return fail("start", err)
 	}
 	if err := clearTimeWait(e.lab.Router); err != nil {
@@ -307,7 +380,7 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 		w := workload{path: "1k"}
 		runWrk(ctx, e.lab.Client, e.dir, wrkRun{url: w.url(), conns: 50, threads: 2, dur: e.cfg.Warmup})
 	}
-	tlsReady := false
+	tlsReady, manyReady := false, false
 	for _, w := range ws {
 		if !w.runsFor(name) {
 			continue
@@ -320,6 +393,13 @@ func (e *env) runCandidate(ctx context.Context, round int, name string, ws []wor
 			tlsReady = true
 			if p, err = e.startTLS(ctx, c, dir, p); err != nil {
 				return fail("tls", err)
+			}
+		}
+		if w.many && !w.tls && !manyReady {
+			var err error
+			manyReady = true
+			if p, err = e.freshForMany(ctx, c, dir, p); err != nil {
+				return fail(w.id, err)
 			}
 		}
 		rec, err := e.runWorkload(ctx, w, p)
@@ -368,6 +448,9 @@ func (e *env) checkAddrs(ws []workload, name string) []string {
 // runWorkload measures one workload and converts wrk's totals to the
 // table's metrics.
 func (e *env) runWorkload(ctx context.Context, w workload, p *proc) (runRecord, error) {
+	if w.many {
+		return e.runManyWorkload(ctx, w, p)
+	}
 	if w.tls {
 		return e.runTLSWorkload(ctx, w, p)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"net"
 	"os"
@@ -15,7 +16,7 @@ import (
 )
 
 // The TLS workloads (e, f): a new TLS connection per request to the TLS
-// origin (tlsorigin.go) on port 443, from the load generator (tlsload.go).
+// origin (tlsorigin.go) on port 443, from the load generator (connload.go).
 // The router intercepts 443 as it does 80 (setRules), to the same
 // proxyPort. tprouter's proxy tells TLS from HTTP by the first byte and
 // splices; the bare relay splices anything. HAProxy needs another
@@ -133,7 +134,7 @@ func (e *env) checkTLSPath(ctx context.Context, addr string, want bool) error {
 	if err != nil {
 		return err
 	}
-	if _, err := tlsExchange(tc, "/1k", originFiles["1k"]); err != nil {
+	if _, err := closeExchange(tc, tlsName, "/1k", originFiles["1k"]); err != nil {
 		return err
 	}
 	if got := n > 0; got != want {
@@ -147,8 +148,8 @@ func (e *env) checkTLSPath(ctx context.Context, addr string, want bool) error {
 // the load generator's CPU time per connection or MiB go to results.json.
 func (e *env) runTLSWorkload(ctx context.Context, w workload, p *proc) (runRecord, error) {
 	var rec runRecord
-	s := tlsLoadSpec{
-		Addr: net.JoinHostPort(lab.ServerV4.String(), "443"), Path: "/" + w.path, Size: originFiles[w.path],
+	s := loadSpec{
+		Addr: net.JoinHostPort(lab.ServerV4.String(), "443"), Host: tlsName, Path: "/" + w.path, Size: originFiles[w.path],
 		Conns: w.conns, Duration: tlsDuration(e.cfg.Duration), Max: tlsMaxConns, CAFile: e.tlsCAFile,
 	}
 	var cpu0 float64
@@ -157,7 +158,7 @@ func (e *env) runTLSWorkload(ctx context.Context, w workload, p *proc) (runRecor
 	}
 	origin0 := e.tlsOrigin.cpuSeconds()
 	busy0, total0 := hostCPU()
-	r, err := runTLSLoad(ctx, e.lab.Client, s)
+	r, err := runConnLoad(ctx, e.lab.Client, s)
 	if err != nil {
 		return rec, err
 	}
@@ -194,6 +195,13 @@ func (e *env) runTLSWorkload(ctx context.Context, w workload, p *proc) (runRecor
 		return rec, fmt.Errorf("TLS load generator: %.0f failed connections in %.0f, first: %s", r.Errors, r.Conns+r.Errors, r.FirstError)
 	}
 	return rec, nil
+}
+
+// tlsClientConfig is a browser's view of the origin, minus resumption:
+// TLS 1.3, Go's default key shares (X25519MLKEM768 and X25519, so the
+// ClientHello is post-quantum sized, about 1.3 KB), the SNI tlsName.
+func tlsClientConfig(pool *x509.CertPool) *tls.Config {
+	return &tls.Config{RootCAs: pool, ServerName: tlsName, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS13}
 }
 
 // sniLogged says whether the access log at path (tprouter's proxy's) names

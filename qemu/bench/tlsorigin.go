@@ -119,6 +119,10 @@ func runTLSOrigin(server *lab.NS, dir string) (*proc, *x509.CertPool, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("mkdir %s: %w", dir, err)
 	}
+	// An earlier pass's certificate must not pass for this origin's.
+	if err := os.Remove(filepath.Join(dir, originCert)); err != nil && !os.IsNotExist(err) {
+		return nil, nil, fmt.Errorf("remove the old %s: %w", originCert, err)
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, nil, fmt.Errorf("os.Executable: %w", err)

@@ -1,10 +1,13 @@
 package lab
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/vishvananda/netlink"
 )
 
 // ConntrackEntriesErr counts the conntrack entries in ns whose original
@@ -32,4 +35,47 @@ func (ns *NS) ConntrackEntriesErr(src, dst netip.AddrPort) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ConntrackStatsErr reads /proc/net/stat/nf_conntrack in ns: every
+// counter (insert_failed, drop, early_drop, clashres, ...) summed over
+// the CPUs, except entries, the namespace's table size, which each CPU's
+// line repeats.
+func (ns *NS) ConntrackStatsErr() (map[string]int64, error) {
+	out, err := ns.RunErr("cat", "/proc/net/stat/nf_conntrack")
+	if err != nil {
+		return nil, err
+	}
+	ls := strings.Split(strings.TrimSpace(out), "\n")
+	head := strings.Fields(ls[0])
+	m := map[string]int64{}
+	for i, l := range ls[1:] {
+		for j, f := range strings.Fields(l) {
+			if j >= len(head) {
+				break
+			}
+			v, err := strconv.ParseInt(f, 16, 64)
+			if err != nil {
+				return nil, fmt.Errorf("in %s: /proc/net/stat/nf_conntrack: %s: %w", ns.Name, head[j], err)
+			}
+			if head[j] == "entries" && i > 0 {
+				continue
+			}
+			m[head[j]] += v
+		}
+	}
+	return m, nil
+}
+
+// ConntrackFlushErr removes ns's IPv4 conntrack entries (conntrack -F -f
+// ipv4; the netlink request names the family), for a measurement that
+// must not inherit the entries of the one before.
+func (ns *NS) ConntrackFlushErr() error {
+	err := ns.Do(func() error {
+		return netlink.ConntrackTableFlush(netlink.ConntrackTable)
+	})
+	if err != nil {
+		return fmt.Errorf("in %s: netlink.ConntrackTableFlush: %w", ns.Name, err)
+	}
+	return nil
 }
