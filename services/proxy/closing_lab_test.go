@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"net/netip"
@@ -60,5 +61,36 @@ func TestClientClosesBeforeAnswer(t *testing.T) {
 	es := r.logLines(t, 1)
 	if len(es) != 1 || es[0].Code != "TCP_MISS_ABORTED" {
 		t.Errorf("access log: %+v, want one TCP_MISS_ABORTED line", es)
+	}
+}
+
+// TestClientWaitsForClose: a client that, after a complete response to
+// its "Connection: close" request, reads on until the server closes (as
+// one reading to the end of the stream does) gets the proxy's close soon
+// after it has acknowledged the response, not after the whole lingerTime
+// (500 ms) that the proxy gives a client to close first.
+func TestClientWaitsForClose(t *testing.T) {
+	t.Parallel()
+	r := start(t)
+	r.serveHTTP(t, lab.EchoAddr)
+	for i := range 3 {
+		c := r.dial(t, srv4)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+		br := bufio.NewReader(c)
+		if resp, _ := readResponse(t, br, "GET"); resp.StatusCode != 200 {
+			t.Fatalf("round %d: %s", i, resp.Status)
+		}
+		read := time.Now()
+		n, err := io.Copy(io.Discard, br)
+		waited := time.Since(read)
+		c.Close()
+		if n != 0 || err != nil {
+			t.Errorf("round %d: after the response %d more bytes, then %v; want the proxy's close", i, n, err)
+		}
+		t.Logf("round %d: the proxy closed %v after the response", i, waited.Round(time.Millisecond))
+		if waited >= 450*time.Millisecond {
+			t.Errorf("round %d: the proxy closed %v after the response, want well before lingerTime (500 ms)", i, waited)
+		}
 	}
 }

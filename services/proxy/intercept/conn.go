@@ -16,8 +16,8 @@ const (
 	stateParked // held by the parker, without a goroutine
 )
 
-// lingerTime is how long a closing connection waits for the client's own
-// close (see finish).
+// lingerTime is the longest a closing connection waits for the client's
+// own close (see lingerClose).
 const lingerTime = 500 * time.Millisecond
 
 // clientCheck is how often a transaction waiting for the server's answer
@@ -185,7 +185,7 @@ func (c *conn) release() {
 }
 
 // finish closes the connection, after a response that ended it lingering
-// for the client's own close (see "Closing" in docs/proxy.md).
+// for the client's own close (lingerClose).
 func (c *conn) finish() {
 	c.release()
 	c.mu.Lock()
@@ -196,16 +196,7 @@ func (c *conn) finish() {
 	}
 	c.closeUp()
 	if c.client.tcp != nil && c.linger && !aborted {
-		if c.finFirst {
-			c.client.tcp.CloseWrite()
-		}
-		c.client.tcp.SetReadDeadline(time.Now().Add(lingerTime))
-		var buf [1024]byte
-		for i := 0; i < 64; i++ {
-			if _, err := c.client.tcp.Read(buf[:]); err != nil {
-				break
-			}
-		}
+		c.lingerClose()
 	}
 	c.client.nc.Close()
 	c.s.forget(c)
