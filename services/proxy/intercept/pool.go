@@ -74,13 +74,30 @@ func (p *pool) store(k poolKey, l []upstream) {
 	}
 }
 
+// perKey bounds the idle connections kept for one client and destination,
+// so that one client's burst cannot fill the pool for everyone.
+const perKey = 64
+
 // put keeps e for k. It reports false, leaving e to the caller to close,
-// when the pool is full or closed.
+// when the pool is closed. A full pool (max, or perKey for k) makes room
+// by retiring an older idle connection: k's oldest, or when the pool as a
+// whole is full, the oldest of another key (the first the map yields), so
+// that the newest connections, the likeliest to be asked for, are kept.
 func (p *pool) put(k poolKey, e upstream) bool {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed || p.n >= p.max {
+	if p.closed || p.max <= 0 {
+		p.mu.Unlock()
 		return false
+	}
+	var evicted net.Conn
+	switch {
+	case len(p.idle[k]) >= min(perKey, p.max):
+		evicted = p.dropOldest(k)
+	case p.n >= p.max:
+		for other := range p.idle {
+			evicted = p.dropOldest(other)
+			break
+		}
 	}
 	p.idle[k] = append(p.idle[k], e)
 	p.n++
@@ -88,7 +105,26 @@ func (p *pool) put(k poolKey, e upstream) bool {
 	if p.timer == nil {
 		p.timer = time.AfterFunc(p.timeout/2, p.sweep)
 	}
+	p.mu.Unlock()
+	if evicted != nil {
+		retire(evicted)
+	}
 	return true
+}
+
+// dropOldest removes k's oldest idle connection and returns it, to be
+// retired outside the lock.
+func (p *pool) dropOldest(k poolKey) net.Conn {
+	l := p.idle[k]
+	if len(l) == 0 {
+		return nil
+	}
+	nc := l[0].nc
+	l[0] = upstream{}
+	p.store(k, l[1:])
+	p.n--
+	p.gauge.Dec()
+	return nc
 }
 
 // sweep closes the connections idle for longer than the timeout, checking

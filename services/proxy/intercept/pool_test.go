@@ -6,10 +6,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	pm "tprouter/services/proxy/metrics"
 )
 
 func withPool(max int, timeout time.Duration) func(*Server) {
@@ -203,7 +206,9 @@ func TestPoolStale(t *testing.T) {
 	waitIdleUpstream(t, h2, 0)
 }
 
-// TestPoolFull: over MaxIdleUpstream, connections close as before.
+// TestPoolFull: a full pool keeps the newest connection, retiring the
+// oldest of another client, so that one client's burst cannot keep every
+// other client from the pool until its connections expire.
 func TestPoolFull(t *testing.T) {
 	t.Parallel()
 	var rec connHeaders
@@ -222,6 +227,38 @@ func TestPoolFull(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := h.s.Stats.UpstreamIdle.Value(); n != 1 {
 		t.Errorf("%d idle upstream connections, want 1 (the maximum)", n)
+	}
+	// b's, the newer, was kept: its client's next connection takes it.
+	if st, _ := h.exchange(t, "127.0.0.2", "GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); st != 200 {
+		t.Fatalf("127.0.0.2 again: %d", st)
+	}
+	if got, want := rec.get(), "1: 2: 2:"; strings.Join(got, " ") != want {
+		t.Errorf("origin saw (connection:Connection field) %q, want %q", got, want)
+	}
+}
+
+// TestPoolPerKey: one client and destination keep at most perKey idle
+// connections, the newest.
+func TestPoolPerKey(t *testing.T) {
+	t.Parallel()
+	var g pm.Gauge
+	p := newPool(1024, time.Minute, &g)
+	defer p.closeAll()
+	k := poolKey{client: netip.MustParseAddr("192.0.2.2"), dst: netip.MustParseAddrPort("198.51.100.2:80")}
+	var conns []net.Conn
+	for i := range perKey + 3 {
+		c1, c2 := net.Pipe()
+		defer c2.Close()
+		conns = append(conns, c1)
+		if !p.put(k, upstream{end: end{nc: c1}, last: time.Now().Add(time.Duration(i) * time.Millisecond)}) {
+			t.Fatalf("put %d refused", i)
+		}
+	}
+	if g.Value() != perKey || len(p.idle[k]) != perKey {
+		t.Errorf("%d idle (gauge %d), want perKey = %d", len(p.idle[k]), g.Value(), perKey)
+	}
+	if e, _ := p.get(k, time.Now()); e.nc != conns[len(conns)-1] {
+		t.Errorf("get did not return the newest connection")
 	}
 }
 
