@@ -84,7 +84,7 @@ func parseFlags(args []string) (config, error) {
 	// that is 1, and every proxy gets one thread.
 	fs.IntVar(&cfg.N, "n", max(1, runtime.NumCPU()/2), "CPUs per proxy: tprouter GOMAXPROCS, HAProxy nbthread, Squid workers, nginx workers")
 	fs.StringVar(&wls, "workloads", "", "comma-separated workloads to run (a, a6, b, c, d, e, f, m, mt, ms; many = m,mt,ms; default all), e.g. to profile one")
-	fs.StringVar(&cands, "candidates", "direct,tprouter,haproxy,squid,syslog", "comma-separated candidates: direct, tprouter, haproxy, squid, syslog (tprouter with tprouter.syslog's collectors down, workload a only), relay (a bare splice relay), nopool (tprouter with -max-idle-upstream 0)")
+	fs.StringVar(&cands, "candidates", "direct,tprouter,haproxy,squid,syslog,nopool", "comma-separated candidates: direct, tprouter, haproxy, squid, syslog (tprouter with tprouter.syslog's collectors down, workload a only), relay (a bare splice relay), nopool (tprouter with -max-idle-upstream 0, many-clients HTTP workloads only)")
 	fs.IntVar(&cfg.IdleConns, "idle-conns", 10000, "connections held open by the idle workload (d)")
 	fs.BoolVar(&cfg.IPv6, "ipv6", true, "also run workload (a) over IPv6 (not for Squid)")
 	fs.DurationVar(&cfg.Warmup, "warmup", time.Second, "wrk warm-up before each candidate's workloads")

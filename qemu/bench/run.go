@@ -122,26 +122,30 @@ func (w workload) runsFor(c string) bool {
 // and which should not weigh on the same candidate's other workloads.
 func workloads(cfg config) []workload {
 	// The syslog candidate (syslog.go) runs (a) only, where the access
-	// lines per second are most.
+	// lines per second are most; nopool (tprouter without its pool of
+	// upstream connections) the HTTP many-clients workloads only, where
+	// it is the "no reuse possible" comparison with HAProxy's
+	// http-reuse never.
 	ws := []workload{
-		{id: "a", path: "1k", conns: 50},
+		{id: "a", path: "1k", conns: 50, skip: []string{"nopool"}},
 	}
 	if cfg.IPv6 {
 		// Squid is left out to keep make bench within its time budget.
-		ws = append(ws, workload{id: "a6", path: "1k", conns: 50, v6: true, skip: []string{"squid", "syslog"}})
+		ws = append(ws, workload{id: "a6", path: "1k", conns: 50, v6: true, skip: []string{"squid", "syslog", "nopool"}})
 	}
 	ws = append(ws,
-		workload{id: "b", path: "1m", conns: 10, skip: []string{"syslog"}},
-		workload{id: "d", idle: true, skip: []string{"direct", "syslog"}},
-		workload{id: "c", path: "1k", conns: 50, close: true, skip: []string{"syslog"}},
+		workload{id: "b", path: "1m", conns: 10, skip: []string{"syslog", "nopool"}},
+		workload{id: "d", idle: true, skip: []string{"direct", "syslog", "nopool"}},
+		workload{id: "c", path: "1k", conns: 50, close: true, skip: []string{"syslog", "nopool"}},
 		// (c) from 64 client addresses (many.go).
 		workload{id: "m", path: "1k", conns: 50, many: true, skip: []string{"syslog"}},
 		// TLS, a new connection per request: handshakes (e) and 1 MiB
 		// responses (f), and handshakes from 64 client addresses (mt).
-		// Squid's package cannot peek and splice (tls.go).
-		workload{id: "e", path: "1k", conns: 16, tls: true, skip: []string{"squid", "syslog"}},
-		workload{id: "f", path: "1m", conns: 8, tls: true, skip: []string{"squid", "syslog"}},
-		workload{id: "mt", path: "1k", conns: 16, many: true, tls: true, skip: []string{"squid", "syslog"}},
+		// Squid's package cannot peek and splice (tls.go); a spliced
+		// connection is never pooled, so nopool would be tprouter.
+		workload{id: "e", path: "1k", conns: 16, tls: true, skip: []string{"squid", "syslog", "nopool"}},
+		workload{id: "f", path: "1m", conns: 8, tls: true, skip: []string{"squid", "syslog", "nopool"}},
+		workload{id: "mt", path: "1k", conns: 16, many: true, tls: true, skip: []string{"squid", "syslog", "nopool"}},
 		// (m) under the seed ruleset, in a pass of its own: the proxies
 		// only, whose ratio it is about.
 		workload{id: "ms", path: "1k", conns: 50, many: true, rules: rulesNft, skip: []string{"direct", "squid", "syslog"}},
