@@ -93,16 +93,23 @@ func pdISP(t *testing.T, l *lab.Lab, radvd string) *labproc.Kea {
 var pdLine = regexp.MustCompile(`pd: LAN (\S+) on `)
 
 // delegatedLAN waits for the LAN's /64 of a delegated prefix on vm's
-// console and returns it.
+// console and returns it. The serial console may show the start of the
+// line before its end, so it waits for the whole line.
 func delegatedLAN(t *testing.T, vm *qemu.VM) netip.Prefix {
 	t.Helper()
 	vm.Expect(t, "pd: LAN ", waitTimeout)
-	m := pdLine.FindStringSubmatch(vm.Console())
-	p, err := netip.ParsePrefix(m[1])
-	if err != nil {
-		t.Fatalf("console line %q: %v", m[0], err)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if m := pdLine.FindStringSubmatch(vm.Console()); m != nil {
+			p, err := netip.ParsePrefix(m[1])
+			if err != nil {
+				t.Fatalf("console line %q: %v", m[0], err)
+			}
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the console's pd: LAN line did not end within 5 s:\n%s", vm.Console())
+		}
 	}
-	return p
 }
 
 // pdFetch waits for the client's SLAAC address in the delegated net, GETs
