@@ -458,33 +458,10 @@ func (e *env) runWorkload(ctx context.Context, w workload, p *proc) (runRecord, 
 	if w.tls {
 		return e.runTLSWorkload(ctx, w, p)
 	}
-	var rec runRecord
 	if w.idle {
-		settle := 3 * time.Second
-		if e.cfg.Duration < 5*time.Second {
-			settle = time.Second
-		}
-		addr := net.JoinHostPort(lab.ServerV4.String(), "80")
-		res, err := idleConns(ctx, e.lab, p, addr, e.idleConns, settle, e.idleHook)
-		rec.Idle = &res
-		if res.RSS == 0 {
-			return rec, err
-		}
-		rec.Metrics = map[string]float64{"d_rss_mib": float64(res.RSS) / (1 << 20)}
-		if res.Conns != targetIdleConns && res.Conns >= targetIdleConns*9/10 {
-			// What the target's count would take at the measured
-			// cost per connection; only from nearby counts, as the
-			// heap grows in steps.
-			per := float64(res.RSS-res.RSSBefore) / float64(res.Conns)
-			rec.Metrics["d_rss_scaled_mib"] = (float64(res.RSSBefore) + per*targetIdleConns) / (1 << 20)
-		}
-		if err != nil {
-			return rec, err
-		}
-		// Let the proxy see the closes before the next workload.
-		time.Sleep(time.Second)
-		return rec, nil
+		return e.runIdleWorkload(ctx, p)
 	}
+	var rec runRecord
 	var cpu0 float64
 	if p != nil {
 		cpu0 = p.cpuSeconds()
@@ -531,6 +508,36 @@ func (e *env) runWorkload(ctx context.Context, w workload, p *proc) (runRecord, 
 		return rec, fmt.Errorf("wrk reported %.0f errors (connect %.0f, read %.0f, write %.0f, non-2xx %.0f, timeout %.0f) in %.0f requests",
 			n, r.Connect, r.Read, r.Write, r.Status, r.Timeout, r.Requests)
 	}
+	return rec, nil
+}
+
+// runIdleWorkload measures (d): the proxy's resident memory with
+// e.idleConns idle connections open.
+func (e *env) runIdleWorkload(ctx context.Context, p *proc) (runRecord, error) {
+	var rec runRecord
+	settle := 3 * time.Second
+	if e.cfg.Duration < 5*time.Second {
+		settle = time.Second
+	}
+	addr := net.JoinHostPort(lab.ServerV4.String(), "80")
+	res, err := idleConns(ctx, e.lab, p, addr, e.idleConns, settle, e.idleHook)
+	rec.Idle = &res
+	if res.RSS == 0 {
+		return rec, err
+	}
+	rec.Metrics = map[string]float64{"d_rss_mib": float64(res.RSS) / (1 << 20)}
+	if res.Conns != targetIdleConns && res.Conns >= targetIdleConns*9/10 {
+		// What the target's count would take at the measured
+		// cost per connection; only from nearby counts, as the
+		// heap grows in steps.
+		per := float64(res.RSS-res.RSSBefore) / float64(res.Conns)
+		rec.Metrics["d_rss_scaled_mib"] = (float64(res.RSSBefore) + per*targetIdleConns) / (1 << 20)
+	}
+	if err != nil {
+		return rec, err
+	}
+	// Let the proxy see the closes before the next workload.
+	time.Sleep(time.Second)
 	return rec, nil
 }
 
