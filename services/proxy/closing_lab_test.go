@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +26,31 @@ func TestNoCloseWaitAfterLoad(t *testing.T) {
 	}
 	if n := waitNoCloseWait(t, r.Router, 3*time.Second); n != 0 {
 		t.Errorf("%d router sockets still in CLOSE-WAIT 3 s after the load:\n%s", n, r.Router.Run(t, "ss", "-tanpo", "state", "close-wait"))
+	}
+}
+
+// TestNoTimeWaitAtEitherEnd: after Connection: close requests without
+// upstream reuse, neither the router nor the server holds a TIME_WAIT:
+// the proxy resets an upstream connection that carried a whole response
+// instead of answering the server's FIN with its own (which left the
+// server one TIME_WAIT per connection), and the client, which closes
+// first, holds its own.
+func TestNoTimeWaitAtEitherEnd(t *testing.T) {
+	t.Parallel()
+	r := start(t, "-max-idle-upstream", "0")
+	r.serve1K(t)
+	const n = 50
+	res := runLoad(t, r.Client, []netip.Addr{lab.ClientV4}, netip.AddrPortFrom(lab.ServerV4, 80), 5, n)
+	if res.failed != 0 {
+		t.Fatalf("load: %v: %q", res, res.firstErrors)
+	}
+	for _, ns := range []*lab.NS{r.Router, r.Server} {
+		if out := ns.Run(t, "ss", "-Htan", "state", "time-wait"); out != "" {
+			t.Errorf("%s holds %d TIME_WAIT sockets after %d connections:\n%s", ns.Name, strings.Count(out, "\n")+1, n, out)
+		}
+	}
+	if out := r.Client.Run(t, "ss", "-Htan", "state", "time-wait"); strings.Count(out, "\n")+1 < n {
+		t.Errorf("the client holds fewer than %d TIME_WAIT sockets: did it close first?\n%s", n, out)
 	}
 }
 

@@ -194,6 +194,9 @@ func (c *conn) finish() {
 	if !aborted {
 		c.poolUp()
 	}
+	if c.up.clean {
+		c.resetUp() // kept for a next request that did not come
+	}
 	c.closeUp()
 	if c.client.tcp != nil && c.linger && !aborted {
 		c.lingerClose()

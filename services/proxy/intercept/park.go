@@ -99,7 +99,7 @@ func (p *parker) run() {
 		closed := p.closed
 		p.mu.Unlock()
 		for _, c := range ready {
-			go c.serve()
+			p.s.start(c)
 		}
 		for _, c := range expired {
 			c.finish()

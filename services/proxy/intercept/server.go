@@ -80,22 +80,26 @@ type Server struct {
 	// is its local address (TPROXY); tests replace it to run on loopback.
 	dst func(net.Conn) netip.AddrPort
 
-	initOnce  sync.Once
-	ctx       context.Context // ends dials in progress when Shutdown gives up
-	cancel    context.CancelFunc
-	via       []h1.Field
-	works     sync.Pool // *work
-	parker    *parker   // nil: idle connections keep their goroutines
-	pool      *pool     // nil: no upstream connection outlives its client's
-	shutdown  atomic.Bool
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	ports     map[uint16]bool // listening ports, for loop detection
-	conns     map[*conn]struct{}
-	perClient map[netip.Addr]int
-	wg        sync.WaitGroup
-	warned    [numKinds]atomic.Int64 // unix seconds of the last Logf per kind
-	policy    atomic.Pointer[domains.Policy]
+	initOnce    sync.Once
+	ctx         context.Context // ends dials in progress when Shutdown gives up
+	cancel      context.CancelFunc
+	via         []h1.Field
+	works       sync.Pool     // *work
+	parker      *parker       // nil: idle connections keep their goroutines
+	next        chan *conn    // to a waiting worker (workers.go)
+	idleWorkers atomic.Int32  // workers waiting on next
+	stopWorkers chan struct{} // closed by Shutdown
+	stopOnce    sync.Once
+	pool        *pool // nil: no upstream connection outlives its client's
+	shutdown    atomic.Bool
+	mu          sync.Mutex
+	listeners   map[net.Listener]struct{}
+	ports       map[uint16]bool // listening ports, for loop detection
+	conns       map[*conn]struct{}
+	perClient   map[netip.Addr]int
+	wg          sync.WaitGroup
+	warned      [numKinds]atomic.Int64 // unix seconds of the last Logf per kind
+	policy      atomic.Pointer[domains.Policy]
 }
 
 // Unknown is the policy for connections that are neither HTTP nor TLS,
@@ -158,6 +162,7 @@ func (s *Server) init() {
 		s.conns = map[*conn]struct{}{}
 		s.perClient = map[netip.Addr]int{}
 		s.works.New = func() any { return newWork() }
+		s.next, s.stopWorkers = make(chan *conn), make(chan struct{})
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 		if s.MaxIdleUpstream > 0 {
 			s.pool = newPool(s.MaxIdleUpstream, s.UpstreamIdleTimeout, &s.Stats.UpstreamIdle)
@@ -262,7 +267,7 @@ func (s *Server) admit(nc net.Conn) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	s.Stats.ConnsActive.Inc()
-	go c.serve()
+	s.start(c)
 }
 
 func (s *Server) forget(c *conn) {
@@ -330,6 +335,7 @@ func (s *Server) report(k kind, format string, args ...any) {
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.init()
 	s.shutdown.Store(true)
+	s.stopOnce.Do(func() { close(s.stopWorkers) })
 	if s.parker != nil {
 		s.parker.closeAll()
 	}

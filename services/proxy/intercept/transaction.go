@@ -395,7 +395,7 @@ func (c *conn) relayResponse(x *exchange) bool {
 		return c.responseBroke(x, f, n)
 	}
 	if !keepUp || w.up.len() > 0 {
-		c.closeUp()
+		c.resetUp()
 	} else {
 		c.up.used, c.up.clean, c.up.last = true, true, time.Now()
 	}

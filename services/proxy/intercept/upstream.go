@@ -80,9 +80,12 @@ func (c *conn) closeUp() {
 	}
 }
 
-// resetUp closes the upstream connection with a reset, when its client
-// has gone before the answer: a FIN would leave the router a TIME_WAIT
-// with the client's tuple (see "Closing" in docs/proxy.md).
+// resetUp closes the upstream connection with a reset, when nothing the
+// proxy sent on it can still matter: its client has gone before the
+// answer, or it carried a whole response and will not be kept. A FIN
+// would leave the router a TIME_WAIT with the client's address if the
+// server has not closed yet, and cost both ends two more segments and
+// the server a TIME_WAIT if it has (see "Closing" in docs/proxy.md).
 func (c *conn) resetUp() {
 	nc := c.up.nc
 	c.setUp(&upstream{})

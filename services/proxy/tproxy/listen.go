@@ -27,6 +27,22 @@ import (
 // read timeouts make unnecessary (HAProxy and Squid leave it off too).
 const noKeepAlive = -1
 
+// deferAccept is TCP_DEFER_ACCEPT's wait, in seconds: the kernel hands a
+// connection to accept(2) when its first bytes arrive rather than at the
+// handshake's last ACK, so the proxy is woken once per connection, with
+// the request or ClientHello already there. The proxy waits for the
+// client's first bytes anyway (clients speak first in HTTP and TLS); a
+// client silent for longer is accepted on its next ACK after the wait.
+const deferAccept = 1
+
+// setDeferAccept sets TCP_DEFER_ACCEPT on a listening socket.
+func setDeferAccept(fd int) error {
+	if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, deferAccept); err != nil {
+		return fmt.Errorf("setsockopt(TCP_DEFER_ACCEPT): %v", err)
+	}
+	return nil
+}
+
 // Family is an address family: 4 or 6.
 type Family int
 
@@ -77,7 +93,12 @@ func Listen(ctx context.Context, addr string) (ls []Listener, notes []string, er
 		}
 		lc := net.ListenConfig{
 			Control: func(_, _ string, c syscall.RawConn) error {
-				return control(c, func(fd int) error { return setTransparent(fd, f) })
+				return control(c, func(fd int) error {
+					if err := setTransparent(fd, f); err != nil {
+						return err
+					}
+					return setDeferAccept(fd)
+				})
 			},
 			KeepAlive: noKeepAlive,
 		}

@@ -140,3 +140,62 @@ func TestListenBadAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferAccept: the listener hands over a connection once its first
+// bytes are there (TCP_DEFER_ACCEPT), not at the handshake, and still
+// hands over a client that stays silent, once the wait is over.
+func TestDeferAccept(t *testing.T) {
+	t.Parallel()
+	l := lab.New(t, lab.Options{ConfigureRouter: true})
+	labrouter.Install(t, l, labrouter.Config(3129))
+	var lns []Listener
+	err := l.Router.Do(func() (err error) {
+		lns, _, err = Listen(context.Background(), "0.0.0.0:3129")
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	ln := lns[0].Listener.(*net.TCPListener)
+	t.Cleanup(func() { ln.Close() })
+	dst := netip.AddrPortFrom(lab.ServerV4, 80).String()
+	accept := func(within time.Duration) (net.Conn, time.Duration, error) {
+		t0 := time.Now()
+		ln.SetDeadline(t0.Add(within))
+		c, err := ln.Accept()
+		return c, time.Since(t0), err
+	}
+
+	talker, err := l.Client.DialContext(context.Background(), "tcp", dst)
+	if err != nil {
+		t.Fatalf("client dial %v: %v", dst, err)
+	}
+	defer talker.Close()
+	if c, _, err := accept(300 * time.Millisecond); err == nil {
+		c.Close()
+		t.Fatal("a connection was accepted before its client sent anything")
+	}
+	io.WriteString(talker, "GET")
+	c, d, err := accept(2 * time.Second)
+	if err != nil {
+		t.Fatalf("the connection was not accepted after its first bytes: %v", err)
+	}
+	b := make([]byte, 3)
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := io.ReadFull(c, b); err != nil || string(b) != "GET" {
+		t.Errorf("accepted %v after the bytes; read %q, %v; want them there", d, b, err)
+	}
+	c.Close()
+
+	silent, err := l.Client.DialContext(context.Background(), "tcp", dst)
+	if err != nil {
+		t.Fatalf("client dial %v: %v", dst, err)
+	}
+	defer silent.Close()
+	c, d, err = accept(10 * time.Second)
+	if err != nil {
+		t.Fatalf("a silent client was not accepted within 10 s: %v", err)
+	}
+	c.Close()
+	t.Logf("a silent client was accepted after %v", d.Round(time.Millisecond))
+}
