@@ -196,8 +196,9 @@ func (c *conn) finish() {
 	}
 	if c.up.clean {
 		c.resetUp() // kept for a next request that did not come
+	} else {
+		c.closeUp()
 	}
-	c.closeUp()
 	if c.client.tcp != nil && c.linger && !aborted {
 		c.lingerClose()
 	}

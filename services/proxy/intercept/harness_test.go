@@ -189,3 +189,15 @@ func closed(c net.Conn, br *bufio.Reader) bool {
 	_, err := br.ReadByte()
 	return err == io.EOF
 }
+
+// waitFor polls cond for up to 5 s and fails the test naming what.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

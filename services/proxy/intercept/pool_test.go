@@ -114,13 +114,7 @@ func TestPoolReusesForSameClient(t *testing.T) {
 
 func waitIdleUpstream(t *testing.T, h *harness, n int64) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for h.s.Stats.UpstreamIdle.Value() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("idle upstream connections: %d, want %d", h.s.Stats.UpstreamIdle.Value(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, fmt.Sprintf("%d idle upstream connections", n), func() bool { return h.s.Stats.UpstreamIdle.Value() == n })
 }
 
 // TestPoolOnlyForRetriable: a request that could not be sent again (a

@@ -27,9 +27,11 @@ func (s *Server) work(c *conn) {
 		}
 		select {
 		case c = <-s.next:
-			s.idleWorkers.Add(-1)
 		case <-s.stopWorkers:
-			s.idleWorkers.Add(-1)
+			c = nil
+		}
+		s.idleWorkers.Add(-1)
+		if c == nil {
 			return
 		}
 	}

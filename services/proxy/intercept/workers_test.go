@@ -44,15 +44,3 @@ func TestWorkers(t *testing.T) {
 	}
 	waitFor(t, "no worker left after Shutdown", func() bool { return idle() == 0 })
 }
-
-// waitFor polls cond for up to 5 s and fails the test naming what.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

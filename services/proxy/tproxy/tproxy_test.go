@@ -35,15 +35,7 @@ func TestTransparent(t *testing.T) {
 		}
 	}()
 
-	var lns []Listener
-	var notes []string
-	err := l.Router.Do(func() (err error) {
-		lns, notes, err = Listen(context.Background(), ":3129")
-		return err
-	})
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
+	lns, notes := listenInRouter(t, l, ":3129")
 	if len(lns) != 2 || len(notes) != 0 {
 		t.Fatalf("Listen: %d listeners, notes %q; want both families", len(lns), notes)
 	}
@@ -148,14 +140,7 @@ func TestDeferAccept(t *testing.T) {
 	t.Parallel()
 	l := lab.New(t, lab.Options{ConfigureRouter: true})
 	labrouter.Install(t, l, labrouter.Config(3129))
-	var lns []Listener
-	err := l.Router.Do(func() (err error) {
-		lns, _, err = Listen(context.Background(), "0.0.0.0:3129")
-		return err
-	})
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
-	}
+	lns, _ := listenInRouter(t, l, "0.0.0.0:3129")
 	ln := lns[0].Listener.(*net.TCPListener)
 	t.Cleanup(func() { ln.Close() })
 	dst := netip.AddrPortFrom(lab.ServerV4, 80).String()
@@ -198,4 +183,19 @@ func TestDeferAccept(t *testing.T) {
 	}
 	c.Close()
 	t.Logf("a silent client was accepted after %v", d.Round(time.Millisecond))
+}
+
+// listenInRouter runs Listen(addr) in the lab's router namespace.
+func listenInRouter(t *testing.T, l *lab.Lab, addr string) ([]Listener, []string) {
+	t.Helper()
+	var lns []Listener
+	var notes []string
+	err := l.Router.Do(func() (err error) {
+		lns, notes, err = Listen(context.Background(), addr)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	return lns, notes
 }
