@@ -1,7 +1,10 @@
 package intercept
 
 import (
+	"errors"
+	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -12,13 +15,25 @@ import (
 // page) never wait that long between requests; those that do are parked.
 const parkAfter = 200 * time.Millisecond
 
+// sweepEvery is how often the parker closes connections whose idle
+// timeout has passed.
+const sweepEvery = 500 * time.Millisecond
+
 // parker holds idle client connections without a goroutine each: one
-// goroutine waits in epoll_wait(2) for all of them and starts a goroutine
-// again for each that becomes readable (see "Idle connections and the
-// parker" in docs/proxy.md).
+// goroutine waits for all of them on an epoll descriptor of its own and
+// starts a goroutine again for each that becomes readable (see "Idle
+// connections and the parker" in docs/proxy.md).
+//
+// That descriptor is itself registered with Go's poller (os.NewFile of a
+// non-blocking epoll descriptor), and the parker collects its events with
+// epoll_wait(2) of timeout 0 when the poller says it is readable. A
+// blocking epoll_wait would keep the goroutine's P in the system call
+// until sysmon takes it back, up to 10 ms in which no other connection
+// runs with GOMAXPROCS=1.
 type parker struct {
 	s      *Server
-	epfd   int
+	ep     *os.File        // the epoll descriptor; closed by closeAll
+	rc     syscall.RawConn // ep's, for epoll_ctl and epoll_wait
 	mu     sync.Mutex
 	idle   map[int32]*conn
 	closed bool
@@ -29,7 +44,17 @@ func newParker(s *Server) (*parker, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parker{s: s, epfd: fd, idle: map[int32]*conn{}}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	ep := os.NewFile(uintptr(fd), "parker-epoll")
+	rc, err := ep.SyscallConn()
+	if err != nil {
+		ep.Close()
+		return nil, err
+	}
+	p := &parker{s: s, ep: ep, rc: rc, idle: map[int32]*conn{}}
 	go p.run()
 	return p, nil
 }
@@ -51,7 +76,11 @@ func (p *parker) park(c *conn) bool {
 	p.mu.Unlock()
 	// From here on c belongs to the parker: it may be resumed at once.
 	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: c.fd}
-	if err := unix.EpollCtl(p.epfd, op, int(c.fd), &ev); err != nil {
+	var err error
+	if cerr := p.rc.Control(func(fd uintptr) { err = unix.EpollCtl(int(fd), op, int(c.fd), &ev) }); cerr != nil {
+		err = cerr // closed by closeAll
+	}
+	if err != nil {
 		p.mu.Lock()
 		_, mine := p.idle[c.fd]
 		delete(p.idle, c.fd)
@@ -66,28 +95,34 @@ func (p *parker) park(c *conn) bool {
 }
 
 // run resumes connections that became readable and closes those whose
-// idle timeout passed, checking timeouts twice a second.
+// idle timeout passed, checking timeouts every sweepEvery. It ends when
+// closeAll closes the epoll descriptor.
 func (p *parker) run() {
-	defer unix.Close(p.epfd)
 	events := make([]unix.EpollEvent, 256)
 	var ready, expired []*conn
 	sweep := time.Now()
 	for {
-		n, err := unix.EpollWait(p.epfd, events, 500)
-		if err != nil && err != unix.EINTR {
+		n, err := p.wait(events, sweep.Add(sweepEvery))
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
+			p.mu.Lock()
+			closed := p.closed
+			p.mu.Unlock()
+			if closed {
+				return
+			}
 			p.s.fail(errAccept, "epoll_wait: %v", err)
 			time.Sleep(100 * time.Millisecond)
 		}
 		now := time.Now()
 		ready, expired = ready[:0], expired[:0]
 		p.mu.Lock()
-		for _, ev := range events[:max(n, 0)] {
+		for _, ev := range events[:n] {
 			if c := p.idle[ev.Fd]; c != nil {
 				delete(p.idle, ev.Fd)
 				ready = append(ready, c)
 			}
 		}
-		if now.Sub(sweep) >= 500*time.Millisecond {
+		if now.Sub(sweep) >= sweepEvery {
 			sweep = now
 			for fd, c := range p.idle {
 				if !now.Before(c.idleDeadline) {
@@ -96,7 +131,6 @@ func (p *parker) run() {
 				}
 			}
 		}
-		closed := p.closed
 		p.mu.Unlock()
 		for _, c := range ready {
 			p.s.start(c)
@@ -106,16 +140,36 @@ func (p *parker) run() {
 		}
 		clear(ready)
 		clear(expired)
-		if closed {
-			return
-		}
 	}
+}
+
+// wait collects the events waiting on the parker's epoll descriptor into
+// events, waiting in Go's poller until there are some or until the
+// deadline (then os.ErrDeadlineExceeded).
+func (p *parker) wait(events []unix.EpollEvent, deadline time.Time) (int, error) {
+	if err := p.ep.SetReadDeadline(deadline); err != nil {
+		return 0, err
+	}
+	n, errno := 0, error(nil)
+	err := p.rc.Read(func(fd uintptr) bool {
+		for {
+			n, errno = unix.EpollWait(int(fd), events, 0)
+			if errno != unix.EINTR {
+				return n > 0 || errno != nil
+			}
+		}
+	})
+	if err == nil {
+		err = errno
+	}
+	return max(n, 0), err
 }
 
 // closeAll closes every parked connection and makes park refuse more.
 func (p *parker) closeAll() {
 	p.mu.Lock()
 	p.closed = true
+	p.ep.Close() // ends run; park's epoll_ctl fails from here on
 	cs := make([]*conn, 0, len(p.idle))
 	for fd, c := range p.idle {
 		delete(p.idle, fd)
