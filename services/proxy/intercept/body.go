@@ -90,12 +90,11 @@ func (c *conn) copyResponse(rk h1.BodyKind, cl int64, head []byte) (int64, failu
 		if f != copied {
 			return n, f
 		}
-		m, err := c.relay(l)
-		if err != nil {
+		m, f, err := c.relay(l)
+		if f != copied {
 			c.w.lastErr = err
-			return n + m, blame(l, err)
 		}
-		return n + m, copied
+		return n + m, f
 	}
 	return c.write(l, head, nil)
 }
@@ -207,38 +206,34 @@ func (c *conn) copyChunked(l leg, ch *h1.Chunked, head []byte) (int64, failure) 
 	}
 }
 
-// relay copies src to dst until src's EOF (nil error) or an error, in
-// steps like splice (or through io.Copy's buffer when a side is not TCP).
-// It touches nothing shared, so the two directions of a tunnel can run it
-// at once.
-func (c *conn) relay(l leg) (int64, error) {
-	// Go splices between its own *net.TCPConn values only, not between
-	// the rawTCP wrappers around them.
-	var src io.Reader = l.src.nc
-	var dst io.Writer = l.dst.nc
-	spliced := l.src.tcp != nil && l.dst.tcp != nil
-	if spliced {
-		src, dst = l.src.tcp, l.dst.tcp
-	}
+// relay copies src to dst until src's EOF (copied) or a failure, by
+// relaySplice, or through io.Copy's buffer when a side is not TCP or no
+// pipe can be had. It touches nothing shared, so the two directions of a
+// tunnel can run it at once.
+func (c *conn) relay(l leg) (int64, failure, error) {
 	var done int64
-	if spliced {
-		defer func() { c.s.Stats.Spliced.Add(uint64(done)) }()
+	if l.src.rc != nil && l.dst.rc != nil {
+		n, f, err, noPipe := c.relaySplice(l)
+		if !noPipe {
+			return n, f, err
+		}
+		done = n
 	}
 	for {
 		now := time.Now()
 		l.src.extendRead(now, c.s.ReadTimeout)
 		l.dst.extendWrite(now, c.s.ReadTimeout)
 		lr := &l.src.lr
-		*lr = io.LimitedReader{R: src, N: spliceChunk}
-		m, err := io.Copy(dst, lr)
+		*lr = io.LimitedReader{R: l.src.nc, N: spliceChunk}
+		m, err := io.Copy(l.dst.nc, lr)
 		lr.R = nil
 		done += m
 		l.count(m)
 		if err != nil {
-			return done, err
+			return done, blame(l, err), err
 		}
 		if m < spliceChunk {
-			return done, nil
+			return done, copied, nil
 		}
 	}
 }

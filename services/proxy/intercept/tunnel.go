@@ -72,13 +72,13 @@ func (c *conn) tunnelWith(start time.Time, head, lead []byte, code string) (toSe
 		done := make(chan int64, 1)
 		go func() {
 			l := c.toServer()
-			n, err := c.relay(l)
-			c.endDirection(l, err)
+			n, f, _ := c.relay(l)
+			c.endDirection(l, f)
 			done <- n
 		}()
 		l := c.toClient()
-		n, err := c.relay(l)
-		c.endDirection(l, err)
+		n, f, _ := c.relay(l)
+		c.endDirection(l, f)
 		toClient += n
 		toServer += <-done
 	}
@@ -92,8 +92,8 @@ func (c *conn) tunnelWith(start time.Time, head, lead []byte, code string) (toSe
 // endDirection finishes one direction of a tunnel: at EOF it passes the
 // half-close on; after an error it closes both sockets, which also ends
 // the other direction's relay.
-func (c *conn) endDirection(l leg, err error) {
-	if err == nil && l.dst.tcp != nil {
+func (c *conn) endDirection(l leg, f failure) {
+	if f == copied && l.dst.tcp != nil {
 		l.dst.tcp.CloseWrite()
 		return
 	}
