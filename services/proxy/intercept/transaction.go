@@ -124,11 +124,11 @@ func (c *conn) checkRequest(r *h1.Request, start time.Time) bool {
 // pickUpstream gives c an upstream connection for r: the one it has if
 // that is still usable, else a pooled one, else a new one.
 func (c *conn) pickUpstream(r *h1.Request, start time.Time) bool {
-	if c.up.nc != nil && !c.upUsable(start, r) {
+	if c.up.nc != nil && !c.upUsable() {
 		c.closeUp()
 	}
 	if c.up.nc == nil && c.s.pool != nil && reusable(r) {
-		c.takeUp(start, r)
+		c.takeUp(start)
 	}
 	return c.up.nc != nil || c.connect(start, true)
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/netip"
 	"time"
-
-	"tprouter/services/proxy/h1"
 )
 
 // upstream is a connection to the original destination and what the
@@ -112,15 +110,15 @@ func (c *conn) poolUp() {
 }
 
 // takeUp takes an idle pooled connection to the destination that is
-// still open, if there is one, for r.
-func (c *conn) takeUp(now time.Time, r *h1.Request) {
+// still open and quiet, if there is one.
+func (c *conn) takeUp(now time.Time) {
 	k := poolKey{c.src.Addr(), c.dst}
 	for range 4 { // each stale one costs a peek; then dial
 		u, ok := c.s.pool.get(k, now)
 		if !ok || !c.setUp(&u) {
 			return
 		}
-		if c.upUsable(now, r) {
+		if c.upUsable() {
 			c.s.Stats.UpstreamReused.Inc()
 			return
 		}
@@ -129,16 +127,12 @@ func (c *conn) takeUp(now time.Time, r *h1.Request) {
 }
 
 // upUsable reports whether a kept-alive upstream connection is still
-// open and quiet; one used within the last second for a request that can
-// be sent again is trusted without the system call (see "Upstream
+// open and quiet, by a peek: bytes that came after the last response (a
+// server's stray answer) must not pass for the next one's (see "Upstream
 // connections" in docs/proxy.md).
-func (c *conn) upUsable(now time.Time, r *h1.Request) bool {
-	u := &c.up
-	if u.rc == nil {
+func (c *conn) upUsable() bool {
+	if c.up.rc == nil {
 		return true
 	}
-	if now.Sub(u.last) < time.Second && reusable(r) {
-		return true
-	}
-	return c.peek.isQuiet(u.rc)
+	return c.peek.isQuiet(c.up.rc)
 }
