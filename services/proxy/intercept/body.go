@@ -238,8 +238,8 @@ func (c *conn) relay(l leg) (int64, failure, error) {
 	}
 }
 
-// blame decides which side of a failed copy broke, since splice(2)
-// reports one error for both: a timeout is the side whose deadline
+// blame decides which side of relay's failed io.Copy broke, since io.Copy
+// (and Go's splice under it) reports one error for both: a timeout is the side whose deadline
 // passed; otherwise a source that is closed, reset or half-closed (POLLHUP,
 // POLLERR, POLLRDHUP) failed the read, else the destination the write.
 func blame(l leg, err error) failure {
