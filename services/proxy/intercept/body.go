@@ -213,8 +213,8 @@ func (c *conn) copyChunked(l leg, ch *h1.Chunked, head []byte) (int64, failure) 
 func (c *conn) relay(l leg) (int64, failure, error) {
 	var done int64
 	if l.src.rc != nil && l.dst.rc != nil {
-		n, f, err, noPipe := c.relaySplice(l)
-		if !noPipe {
+		n, f, err := c.relaySplice(l)
+		if err != errNoPipe {
 			return n, f, err
 		}
 		done = n

@@ -37,6 +37,14 @@ type parker struct {
 	mu     sync.Mutex
 	idle   map[int32]*conn
 	closed bool
+
+	// wait's, the run goroutine's alone; collect is made once, since a
+	// RawConn callback that keeps state is an allocation each time.
+	events   []unix.EpollEvent
+	n        int
+	errno    error
+	collect  func(fd uintptr) bool
+	deadline time.Time // last set on ep
 }
 
 func newParker(s *Server) (*parker, error) {
@@ -54,7 +62,15 @@ func newParker(s *Server) (*parker, error) {
 		ep.Close()
 		return nil, err
 	}
-	p := &parker{s: s, ep: ep, rc: rc, idle: map[int32]*conn{}}
+	p := &parker{s: s, ep: ep, rc: rc, idle: map[int32]*conn{}, events: make([]unix.EpollEvent, 256)}
+	p.collect = func(fd uintptr) bool {
+		for {
+			p.n, p.errno = unix.EpollWait(int(fd), p.events, 0)
+			if p.errno != unix.EINTR {
+				return p.n > 0 || p.errno != nil
+			}
+		}
+	}
 	go p.run()
 	return p, nil
 }
@@ -98,11 +114,10 @@ func (p *parker) park(c *conn) bool {
 // idle timeout passed, checking timeouts every sweepEvery. It ends when
 // closeAll closes the epoll descriptor.
 func (p *parker) run() {
-	events := make([]unix.EpollEvent, 256)
 	var ready, expired []*conn
 	sweep := time.Now()
 	for {
-		n, err := p.wait(events, sweep.Add(sweepEvery))
+		n, err := p.wait(sweep.Add(sweepEvery))
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			p.mu.Lock()
 			closed := p.closed
@@ -116,7 +131,7 @@ func (p *parker) run() {
 		now := time.Now()
 		ready, expired = ready[:0], expired[:0]
 		p.mu.Lock()
-		for _, ev := range events[:n] {
+		for _, ev := range p.events[:n] {
 			if c := p.idle[ev.Fd]; c != nil {
 				delete(p.idle, ev.Fd)
 				ready = append(ready, c)
@@ -144,25 +159,21 @@ func (p *parker) run() {
 }
 
 // wait collects the events waiting on the parker's epoll descriptor into
-// events, waiting in Go's poller until there are some or until the
+// p.events, waiting in Go's poller until there are some or until the
 // deadline (then os.ErrDeadlineExceeded).
-func (p *parker) wait(events []unix.EpollEvent, deadline time.Time) (int, error) {
-	if err := p.ep.SetReadDeadline(deadline); err != nil {
-		return 0, err
-	}
-	n, errno := 0, error(nil)
-	err := p.rc.Read(func(fd uintptr) bool {
-		for {
-			n, errno = unix.EpollWait(int(fd), events, 0)
-			if errno != unix.EINTR {
-				return n > 0 || errno != nil
-			}
+func (p *parker) wait(deadline time.Time) (int, error) {
+	if !deadline.Equal(p.deadline) {
+		if err := p.ep.SetReadDeadline(deadline); err != nil {
+			return 0, err
 		}
-	})
-	if err == nil {
-		err = errno
+		p.deadline = deadline
 	}
-	return max(n, 0), err
+	p.n, p.errno = 0, nil
+	err := p.rc.Read(p.collect)
+	if err == nil {
+		err = p.errno
+	}
+	return max(p.n, 0), err
 }
 
 // closeAll closes every parked connection and makes park refuse more.

@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -18,18 +19,18 @@ const spliceFlags = unix.SPLICE_F_MOVE | unix.SPLICE_F_NONBLOCK
 // conn's but the leg's counters, so a tunnel's two directions each run
 // one at once.
 type pump struct {
-	l        leg
-	p        pipes.Pipe
-	held     bool  // p is taken from the pool
-	lend     bool  // give p back while waiting for the source (tunnels)
-	want     int64 // asked of the source by fill
-	got      int64 // what fill moved into the pipe: 0 at EOF
-	queued   int64 // in the pipe, for drain
-	done     int64 // delivered to the destination
-	errno    unix.Errno
-	pipeErr  error // pipes.Get's, when fill had none
-	fill     func(fd uintptr) bool
-	drainOut func(fd uintptr) bool
+	l       leg
+	p       pipes.Pipe
+	held    bool  // p is taken from the pool
+	lend    bool  // give p back while waiting for the source (tunnels)
+	want    int64 // asked of the source by fill
+	got     int64 // what fill moved into the pipe: 0 at EOF
+	queued  int64 // in the pipe, for drain
+	done    int64 // delivered to the destination
+	errno   unix.Errno
+	pipeErr error // pipes.Get's, when fill had none
+	fill    func(fd uintptr) bool
+	drain   func(fd uintptr) bool
 }
 
 func newPump(l leg, lend bool) *pump {
@@ -56,7 +57,7 @@ func newPump(l leg, lend bool) *pump {
 			return true
 		}
 	}
-	u.drainOut = func(fd uintptr) bool {
+	u.drain = func(fd uintptr) bool {
 		for u.queued > 0 {
 			r, _, e := unix.RawSyscall6(unix.SYS_SPLICE, uintptr(u.p.R), 0, fd, 0, uintptr(u.queued), spliceFlags)
 			switch e {
@@ -99,7 +100,7 @@ func (u *pump) step(timeout time.Duration) (eof bool, f failure, err error) {
 		return true, copied, nil
 	}
 	u.queued = u.got
-	if err := u.l.dst.rc.Write(u.drainOut); err != nil || u.errno != 0 {
+	if err := u.l.dst.rc.Write(u.drain); err != nil || u.errno != 0 {
 		if err == nil {
 			err = u.errno
 		}
@@ -144,22 +145,25 @@ func (c *conn) splice(l leg, n int64) (int64, failure) {
 	return u.done, copied
 }
 
+// errNoPipe is relaySplice's when it stopped, cleanly, for want of a pipe.
+var errNoPipe = errors.New("intercept: no pipe for splice")
+
 // relaySplice moves what src sends to dst until src's EOF (copied) or a
 // failure, as splice does but taking a pipe only while bytes move: an
 // idle tunnel holds none. It reports the bytes delivered, the failure and
-// its error; noPipe when it stopped, cleanly, for want of a pipe.
-func (c *conn) relaySplice(l leg) (n int64, f failure, err error, noPipe bool) {
+// its error, errNoPipe when it could not get a pipe (nothing was read).
+func (c *conn) relaySplice(l leg) (int64, failure, error) {
 	u := newPump(l, true)
 	u.want = pipes.Size
 	defer func() { c.s.Stats.Spliced.Add(uint64(u.done)) }()
 	for {
 		eof, f, err := u.step(c.s.ReadTimeout)
 		if u.pipeErr != nil {
-			return u.done, copied, nil, true
+			return u.done, copied, errNoPipe
 		}
 		if eof || f != copied {
 			u.release(f != writeFail)
-			return u.done, f, err, false
+			return u.done, f, err
 		}
 	}
 }
